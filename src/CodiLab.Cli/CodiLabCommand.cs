@@ -1,0 +1,50 @@
+using System.CommandLine;
+using CodiLab.Pipeline.Engine;
+
+namespace CodiLab.Cli;
+
+/// <summary>
+/// The <c>codilab</c> command tree. Commands parse arguments and call the libraries; every
+/// <see cref="CodiLabException"/> becomes one paragraph on stderr and its exit code.
+/// </summary>
+public static class CodiLabCommand
+{
+    /// <summary>Runs the command line with the given writers; returns the exit code.</summary>
+    public static int Invoke(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        var artifacts = new Option<string?>("--artifacts")
+        {
+            Description = "artifacts folder (default: $CODILAB_ARTIFACTS, else ./artifacts)",
+            Recursive = true,
+        };
+        var root = new RootCommand("CodiLab: reproducible mechanistic experiments on CODI continuous-thought models.");
+        root.Options.Add(artifacts);
+        var io = new CommandIO(stdout, stderr, artifacts);
+        foreach (var command in new[] { RunCommands.Run(io), RunCommands.Plan(io), RunCommands.Verify(io), RunCommands.Clean(io), DataCommands.FetchData(io), DataCommands.ShowSpec(io) })
+            root.Subcommands.Add(command);
+        var parse = root.Parse(args);
+        try
+        {
+            return parse.Invoke(new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false });
+        }
+        catch (CodiLabException e)
+        {
+            stderr.WriteLine(Format(e));
+            return e.ExitCode;
+        }
+    }
+
+    /// <summary>One error as printed: each spec diagnostic on its own line, prefixed with its position.</summary>
+    public static string Format(CodiLabException e) => e switch
+    {
+        Specs.SpecException s => string.Join(Environment.NewLine, s.Diagnostics.Select(d => $"{d.Mark}: error: {d.Message} Fix: {d.Fix}")),
+        _ => $"{(e.Where is null ? "" : e.Where + ": ")}error: {e.What}{(e.Fix is null ? "" : " Fix: " + e.Fix)}",
+    };
+}
+
+/// <summary>What every command needs: writers and the shared options.</summary>
+public sealed record CommandIO(TextWriter Out, TextWriter Error, Option<string?> Artifacts)
+{
+    /// <summary>The pipeline environment for a parsed command line (logs go to stdout).</summary>
+    public PipelineEnvironment Environment(ParseResult parse) => PipelineEnvironment.FromEnvironment(Out, parse.GetValue(Artifacts));
+}

@@ -1,0 +1,3 @@
+using CodiLab.Cli;
+
+return CodiLabCommand.Invoke(args, Console.Out, Console.Error);

@@ -1,0 +1,116 @@
+using System.CommandLine;
+using System.Text.Json;
+using CodiLab.Pipeline.Engine;
+using CodiLab.Specs;
+
+namespace CodiLab.Cli;
+
+/// <summary><c>run</c>, <c>plan</c>, <c>verify</c>, <c>clean</c>.</summary>
+internal static class RunCommands
+{
+    private static Argument<string[]> Specs(string description) => new("spec")
+    {
+        Description = description,
+        Arity = ArgumentArity.ZeroOrMore,
+    };
+
+    private static IReadOnlyList<string> OrDefaults(string[]? specs) => specs is { Length: > 0 } ? specs : SpecLoader.DefaultSpecs;
+
+    public static Command Run(CommandIO io)
+    {
+        var spec = new Argument<string>("spec") { Description = "a spec file, or default:tiny-llama / default:tiny-gpt2" };
+        var phase = new Option<string?>("--phase") { Description = "run this phase's stages (default: every phase of the spec)" };
+        var stage = new Option<string?>("--stage") { Description = "run this stage (and what it needs)" };
+        var force = new Option<bool>("--force") { Description = "rerun the selected stages even if cached" };
+        var wait = new Option<double>("--wait") { Description = "seconds to wait for another run of the same experiment to finish", DefaultValueFactory = _ => 0 };
+        var command = new Command("run", "Run a spec's stages; cached stages are reused.") { spec, phase, stage, force, wait };
+        command.SetAction(parse =>
+        {
+            var loaded = SpecLoader.Load(parse.GetValue(spec)!);
+            var runner = new PipelineRunner(io.Environment(parse));
+            runner.Run(loaded, parse.GetValue(phase), parse.GetValue(stage), parse.GetValue(force), TimeSpan.FromSeconds(parse.GetValue(wait)));
+            return 0;
+        });
+        return command;
+    }
+
+    public static Command Plan(CommandIO io)
+    {
+        var specs = Specs("spec files (default: the embedded default specs)");
+        var json = new Option<bool>("--json") { Description = "print the plan as JSON (used by build/build.cake)" };
+        var command = new Command("plan", "Say per stage whether it is cached, stale (and why) or missing; runs nothing.") { specs, json };
+        command.SetAction(parse =>
+        {
+            var env = io.Environment(parse);
+            var runner = new PipelineRunner(env);
+            var loaded = SpecLoader.LoadAll(OrDefaults(parse.GetValue(specs)));
+            var plans = loaded.Select(s => (Spec: s, Stages: runner.Plan(s))).ToList();
+            if (parse.GetValue(json))
+            {
+                io.Out.WriteLine(JsonSerializer.Serialize(plans.Select(p => new
+                {
+                    spec = p.Spec.Reference,
+                    experiment = p.Spec.Name,
+                    stages = p.Stages.Select(s => new
+                    {
+                        phase = s.Stage.Phase,
+                        stage = s.Stage.Name,
+                        upstream = s.Stage.Upstream,
+                        state = s.State.ToString().ToLowerInvariant(),
+                        status = s.Status,
+                        key = s.Key,
+                    }),
+                }), new JsonSerializerOptions { WriteIndented = true }));
+                return 0;
+            }
+            foreach (var (s, stages) in plans)
+            {
+                io.Out.WriteLine($"{s.Name} ({s.Reference})");
+                if (stages.Count == 0) io.Out.WriteLine($"  no stages for phases {string.Join(", ", s.Words("phases"))} yet");
+                var width = stages.Count == 0 ? 0 : stages.Max(x => x.Stage.Name.Length);
+                foreach (var p in stages) io.Out.WriteLine($"  {p.Stage.Phase}  {p.Stage.Name.PadRight(width)}  {p.Status}");
+            }
+            return 0;
+        });
+        return command;
+    }
+
+    public static Command Verify(CommandIO io)
+    {
+        var command = new Command("verify", "Rehash every cache entry; corrupt ones are moved to cache/.corrupt and rebuilt by the next run.");
+        command.SetAction(parse =>
+        {
+            var env = io.Environment(parse);
+            var results = new ArtifactCache(env.CacheRoot).Verify();
+            foreach (var r in results.Where(r => r.Problem is not null))
+                io.Error.WriteLine($"{Path.Combine(env.CacheRoot, r.Key)}: error: corrupt cache entry (stage {r.Stage ?? "?"}): {r.Problem}. Moved to cache/.corrupt; the next run rebuilds it.");
+            var bad = results.Count(r => r.Problem is not null);
+            io.Out.WriteLine($"verify: {results.Count} cache entries checked, {results.Count - bad} intact, {bad} corrupt");
+            return bad == 0 ? 0 : ExitCodes.Corrupt;
+        });
+        return command;
+    }
+
+    public static Command Clean(CommandIO io)
+    {
+        var specs = Specs("specs whose experiment folders to delete");
+        var all = new Option<bool>("--all") { Description = "delete every experiment folder and the cache (the data root is kept)" };
+        var command = new Command("clean", "Delete experiment folders (and with --all the cache).") { specs, all };
+        command.SetAction(parse =>
+        {
+            var env = io.Environment(parse);
+            var names = parse.GetValue(all)
+                ? Housekeeping.Experiments(env).ToList()
+                : SpecLoader.LoadAll(OrDefaults(parse.GetValue(specs))).Select(s => s.Name).ToList();
+            foreach (var name in names)
+                if (Housekeeping.CleanExperiment(env, name)) io.Out.WriteLine($"removed {env.ExperimentRoot(name)}");
+            if (parse.GetValue(all))
+            {
+                Housekeeping.CleanCache(env);
+                io.Out.WriteLine($"removed {env.CacheRoot}");
+            }
+            return 0;
+        });
+        return command;
+    }
+}

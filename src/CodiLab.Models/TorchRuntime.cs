@@ -1,0 +1,46 @@
+using System.Runtime.InteropServices;
+using TorchSharp;
+
+namespace CodiLab.Models;
+
+/// <summary>
+/// Loads the native libtorch once per process. By default TorchSharp finds the backend package's libraries
+/// itself; with a libtorch folder (<c>--libtorch</c> or <c>LIBTORCH_PATH</c>, e.g. a Python PyTorch install's
+/// <c>torch/lib</c>) its libraries are loaded first, CUDA ones included when present (PLATFORM.md).
+/// </summary>
+public static class TorchRuntime
+{
+    private static readonly object Gate = new();
+    private static string? _description;
+
+    /// <summary>The environment variable naming an external libtorch folder.</summary>
+    public const string LibTorchVariable = "LIBTORCH_PATH";
+
+    /// <summary>Initialises libtorch (idempotent) and returns a one-line description of what was loaded.</summary>
+    public static string Initialize(string? libtorchFolder = null)
+    {
+        lock (Gate)
+        {
+            if (_description is not null) return _description;
+            libtorchFolder ??= Environment.GetEnvironmentVariable(LibTorchVariable);
+            var cuda = false;
+            if (!string.IsNullOrEmpty(libtorchFolder))
+            {
+                if (!Directory.Exists(libtorchFolder))
+                    throw new DirectoryNotFoundException($"libtorch folder {libtorchFolder} (from --libtorch or {LibTorchVariable}) does not exist");
+                foreach (var lib in new[] { "libc10.so", "libtorch_cpu.so", "libc10_cuda.so", "libtorch_cuda.so", "libtorch.so" })
+                {
+                    var path = Path.Combine(libtorchFolder, lib);
+                    if (!File.Exists(path)) continue;
+                    NativeLibrary.Load(path);
+                    cuda |= lib.Contains("cuda", StringComparison.Ordinal);
+                }
+                var bridge = Path.Combine(AppContext.BaseDirectory, "libLibTorchSharp.so");
+                if (File.Exists(bridge)) NativeLibrary.Load(bridge);
+            }
+            if (cuda) torch.InitializeDeviceType(DeviceType.CUDA);
+            _description = $"TorchSharp {typeof(torch).Assembly.GetName().Version}, libtorch {(string.IsNullOrEmpty(libtorchFolder) ? "from the NuGet backend" : libtorchFolder)}, CUDA {(torch.cuda.is_available() ? "available" : "not available")}";
+            return _description;
+        }
+    }
+}

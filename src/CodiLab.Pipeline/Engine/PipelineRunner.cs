@@ -1,0 +1,172 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Security.Cryptography;
+using CodiLab.Pipeline.Stages;
+using CodiLab.Specs;
+
+namespace CodiLab.Pipeline.Engine;
+
+/// <summary>What happened to one stage in a run.</summary>
+public sealed record StageOutcome(string Stage, string Phase, bool Executed, string Key, double Seconds, IReadOnlyList<string> ViewFiles);
+
+/// <summary>
+/// Plans and runs a spec's stages: cached stages are only copied into the readable view, the others run into
+/// a temporary folder that becomes their cache entry. The lock file is rewritten after every stage, so an
+/// interrupted run keeps every stage it finished.
+/// </summary>
+public sealed class PipelineRunner(PipelineEnvironment env)
+{
+    private readonly ArtifactCache _cache = new(env.CacheRoot);
+
+    /// <summary>The cache this runner uses.</summary>
+    public ArtifactCache Cache => _cache;
+
+    /// <summary>Selects stages (a phase, one stage, or all of the spec's phases) plus everything upstream of them, in order.</summary>
+    public static IReadOnlyList<Stage> Select(ExperimentSpec spec, string? phase, string? stageName, out IReadOnlySet<string> targets)
+    {
+        var all = StageCatalog.For(spec);
+        if (phase is not null && !SpecSchema.Find("phases")!.Words.Contains(phase))
+            throw new CodiLabException($"there is no phase '{phase}'.", spec.Reference, "use Phase1, Phase2, Phase3 or Phase4.", ExitCodes.InvalidSpec);
+        var chosen = all.Where(s => (phase is null || s.Phase == phase) && (stageName is null || s.Name == stageName)).Select(s => s.Name).ToHashSet();
+        if (stageName is not null && chosen.Count == 0)
+        {
+            var names = all.Where(s => phase is null || s.Phase == phase).Select(s => s.Name);
+            throw new CodiLabException($"experiment '{spec.Name}' has no stage '{stageName}'{(phase is null ? "" : $" in {phase}")}.", spec.Reference,
+                $"use one of: {string.Join(", ", names)}.", ExitCodes.InvalidSpec);
+        }
+        targets = chosen;
+        var needed = new HashSet<string>(chosen);
+        foreach (var stage in all.AsEnumerable().Reverse())
+            if (needed.Contains(stage.Name)) needed.UnionWith(stage.Upstream);
+        return all.Where(s => needed.Contains(s.Name)).ToList();
+    }
+
+    /// <summary>Plans without running or writing anything.</summary>
+    public IReadOnlyList<StagePlan> Plan(ExperimentSpec spec, string? phase = null, string? stage = null)
+    {
+        var stages = Select(spec, phase, stage, out _);
+        var lockFile = LockFile.Read(env.ExperimentRoot(spec.Name), spec.Name, spec.Reference);
+        return Planner.Plan(spec, stages, env, lockFile, _cache);
+    }
+
+    /// <summary>Runs the selected stages; with <paramref name="force"/> the targeted ones rerun even if cached.</summary>
+    public IReadOnlyList<StageOutcome> Run(ExperimentSpec spec, string? phase = null, string? stageName = null, bool force = false, TimeSpan? wait = null)
+    {
+        var root = env.ExperimentRoot(spec.Name);
+        using var runLock = ExperimentLock.Acquire(root, spec.Name, wait ?? TimeSpan.Zero);
+        _cache.RemoveAbandonedTempFolders();
+        var stages = Select(spec, phase, stageName, out var targets);
+        var lockFile = LockFile.Read(root, spec.Name, spec.Reference) with { Spec = spec.Reference };
+        var outcomes = new List<StageOutcome>();
+        var plans = new Dictionary<string, StagePlan>(StringComparer.Ordinal);
+        foreach (var stage in stages)
+        {
+            // Planned only now, after its upstream ran: its key depends on their output hashes.
+            var plan = Planner.PlanOne(spec, stage, env, lockFile.Stages.GetValueOrDefault(stage.Name), _cache, plans);
+            if (plan.Blocker is not null) throw plan.Blocker;
+            var rerun = force && targets.Contains(stage.Name);
+            var outcome = plan.State == StageState.Cached && !rerun ? Reuse(spec, plan, lockFile) : null;
+            outcome ??= Execute(spec, plan, lockFile, replace: rerun);
+            plans[stage.Name] = plan with { State = StageState.Cached, Entry = _cache.TryOpen(outcome.Key) };
+            outcomes.Add(outcome);
+        }
+        return outcomes;
+    }
+
+    private StageOutcome? Reuse(ExperimentSpec spec, StagePlan plan, LockFile lockFile)
+    {
+        var view = ViewFolder(spec, plan.Stage);
+        var locked = lockFile.Stages.GetValueOrDefault(plan.Stage.Name);
+        var current = locked is not null && locked.Key == plan.Key && plan.Entry!.Files.All(f =>
+            new FileInfo(Path.Combine(view, f.Key)) is { Exists: true } info && info.Length == f.Value.Size);
+        if (!current)
+        {
+            if (!Materialize(plan, view))
+            {
+                env.Log.WriteLine($"[{spec.Name}] {plan.Stage.Name}: cache entry {plan.Key![..12]} is corrupt; moved to cache/.corrupt and rebuilding");
+                _cache.Quarantine(plan.Key!);
+                return null;
+            }
+            Record(spec, plan, plan.Entry!, lockFile);
+        }
+        env.Log.WriteLine($"[{spec.Name}] {plan.Stage.Name}: cached ({plan.Key![..12]})");
+        return new StageOutcome(plan.Stage.Name, plan.Stage.Phase, false, plan.Key!, 0, ViewFiles(view, plan.Entry!));
+    }
+
+    private StageOutcome Execute(ExperimentSpec spec, StagePlan plan, LockFile lockFile, bool replace)
+    {
+        if (plan.Blocker is not null) throw plan.Blocker;
+        var stage = plan.Stage;
+        var key = plan.Key ?? throw new InvalidOperationException($"stage {stage.Name} has no key although its upstream ran");
+        var started = DateTimeOffset.UtcNow;
+        var clock = Stopwatch.StartNew();
+        var temp = _cache.NewTempFolder();
+        var upstreamDirs = stage.Upstream.ToDictionary(u => u, u => _cache.EntryPath(lockFile.Stages[u].Key));
+        var context = new StageContext(spec, env, temp, upstreamDirs, plan.Externals.ToDictionary(x => x.Name));
+        try
+        {
+            stage.Execute(context);
+        }
+        catch
+        {
+            Directory.Delete(temp, recursive: true);
+            throw;
+        }
+        var manifest = _cache.Commit(temp, key, stage, replace);
+        clock.Stop();
+        var view = ViewFolder(spec, stage);
+        if (!Materialize(plan with { Entry = manifest }, view))
+            throw new InvalidOperationException($"the entry just written for {stage.Name} does not match its manifest");
+        Record(spec, plan, manifest, lockFile);
+        var provenance = Provenance.Read(env.ExperimentRoot(spec.Name));
+        provenance.Stages[stage.Name] = new StageProvenance(key, started, DateTimeOffset.UtcNow, Math.Round(clock.Elapsed.TotalSeconds, 3),
+            Environment.MachineName, HarnessInfo.GitCommit(Directory.GetCurrentDirectory()), env.HarnessVersion,
+            System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription, System.Runtime.InteropServices.RuntimeInformation.OSDescription);
+        provenance.Write(env.ExperimentRoot(spec.Name));
+        env.Log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"[{spec.Name}] {stage.Name}: ran in {clock.Elapsed.TotalSeconds:0.00} s ({key[..12]}) -> {Path.GetRelativePath(Directory.GetCurrentDirectory(), view)}"));
+        return new StageOutcome(stage.Name, stage.Phase, true, key, clock.Elapsed.TotalSeconds, ViewFiles(view, manifest));
+    }
+
+    private string ViewFolder(ExperimentSpec spec, Stage stage) => Path.Combine(env.ExperimentRoot(spec.Name), stage.Phase);
+
+    private static List<string> ViewFiles(string view, CacheManifest manifest) => manifest.Files.Keys.Select(f => Path.Combine(view, f)).ToList();
+
+    // Copies an entry's files into the readable view, rehashing on the way; false if the entry is corrupt.
+    private bool Materialize(StagePlan plan, string view)
+    {
+        Directory.CreateDirectory(view);
+        var entryDir = _cache.EntryPath(plan.Key!);
+        foreach (var (file, digest) in plan.Entry!.Files)
+        {
+            var target = Path.Combine(view, file);
+            var temp = $"{target}.tmp-{Environment.ProcessId}";
+            using (var source = File.OpenRead(Path.Combine(entryDir, file)))
+            using (var sink = File.Create(temp))
+            using (var hasher = IncrementalHash.CreateHash(HashAlgorithmName.SHA256))
+            {
+                var buffer = new byte[1 << 20];
+                int read;
+                while ((read = source.Read(buffer)) > 0)
+                {
+                    hasher.AppendData(buffer, 0, read);
+                    sink.Write(buffer, 0, read);
+                }
+                if (Convert.ToHexStringLower(hasher.GetHashAndReset()) != digest.Sha256)
+                {
+                    sink.Dispose();
+                    File.Delete(temp);
+                    return false;
+                }
+            }
+            File.Move(temp, target, overwrite: true);
+        }
+        return true;
+    }
+
+    private void Record(ExperimentSpec spec, StagePlan plan, CacheManifest manifest, LockFile lockFile)
+    {
+        lockFile.Stages[plan.Stage.Name] = new LockedStage(plan.Stage.Phase, plan.Stage.Version, env.HarnessVersion, plan.Key!, plan.Fields, plan.Inputs,
+            new SortedDictionary<string, FileDigest>(manifest.Files, StringComparer.Ordinal));
+        lockFile.Write(env.ExperimentRoot(spec.Name));
+    }
+}

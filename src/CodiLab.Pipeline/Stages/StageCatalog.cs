@@ -1,0 +1,23 @@
+using CodiLab.Pipeline.Engine;
+using CodiLab.Specs;
+
+namespace CodiLab.Pipeline.Stages;
+
+/// <summary>
+/// The stages each phase is made of, in dependency order (PRODUCT.md §3). A phase with no stage yet simply
+/// contributes none; the Cake targets and <c>codilab plan</c> list what exists.
+/// </summary>
+public static class StageCatalog
+{
+    /// <summary>Every stage of the phases the spec asks for, in dependency order.</summary>
+    public static IReadOnlyList<Stage> For(ExperimentSpec spec)
+    {
+        var phases = spec.Words("phases");
+        return All().Where(s => phases.Contains(s.Phase)).ToList();
+    }
+
+    private static IEnumerable<Stage> All()
+    {
+        yield return SampleStage.Definition;
+    }
+}

@@ -1,0 +1,102 @@
+using YamlDotNet.Core;
+using YamlDotNet.RepresentationModel;
+
+namespace CodiLab.Specs;
+
+/// <summary>A YAML node with the position it came from; the merged tree of a spec and its bases.</summary>
+public abstract record SpecNode(SourceMark Mark);
+
+/// <summary>A scalar; <see cref="Plain"/> is false for quoted scalars (which are always strings).</summary>
+public sealed record SpecScalar(SourceMark Mark, string? Value, bool Plain) : SpecNode(Mark)
+{
+    /// <summary>True for YAML null (empty, <c>~</c> or <c>null</c>, unquoted).</summary>
+    public bool IsNull => Plain && (Value is null or "" or "~" or "null" or "Null" or "NULL");
+}
+
+/// <summary>A sequence.</summary>
+public sealed record SpecSequence(SourceMark Mark, IReadOnlyList<SpecNode> Items) : SpecNode(Mark);
+
+/// <summary>A mapping; keys keep their own positions.</summary>
+public sealed record SpecMapping(SourceMark Mark, IReadOnlyList<SpecEntry> Entries) : SpecNode(Mark)
+{
+    /// <summary>The entry with this key, if present.</summary>
+    public SpecEntry? Find(string key) => Entries.FirstOrDefault(e => e.Key == key);
+}
+
+/// <summary>One key of a mapping.</summary>
+public sealed record SpecEntry(string Key, SourceMark KeyMark, SpecNode Value);
+
+/// <summary>Parses YAML text into <see cref="SpecNode"/>s, turning every YAML error into a positioned diagnostic.</summary>
+public static class SpecYaml
+{
+    /// <summary>Parses one YAML document; an empty document gives null.</summary>
+    public static SpecNode? Parse(string text, string file)
+    {
+        var stream = new YamlStream();
+        try
+        {
+            stream.Load(new StringReader(text));
+        }
+        catch (YamlException e)
+        {
+            var message = (e.InnerException?.Message ?? e.Message).Trim();
+            throw new SpecException(new SourceMark(file, (int)e.Start.Line, (int)e.Start.Column),
+                $"the YAML is malformed: {message}",
+                "check indentation (spaces only), that every 'key: value' has a space after the colon, and that quotes and brackets are closed.");
+        }
+        catch (ArgumentException e)
+        {
+            // YamlDotNet reports a duplicate key as ArgumentException without a position.
+            throw new SpecException(new SourceMark(file, 1, 1), $"the YAML is malformed: {e.Message}",
+                "remove the repeated key; each key may appear once per mapping.");
+        }
+        if (stream.Documents.Count == 0) return null;
+        if (stream.Documents.Count > 1)
+        {
+            var second = stream.Documents[1].RootNode.Start;
+            throw new SpecException(new SourceMark(file, (int)second.Line, (int)second.Column),
+                "the file holds more than one YAML document.", "keep one experiment per file; remove the '---' separator.");
+        }
+        return Convert(stream.Documents[0].RootNode, file);
+    }
+
+    private static SpecNode Convert(YamlNode node, string file)
+    {
+        var mark = new SourceMark(file, (int)node.Start.Line, (int)node.Start.Column);
+        switch (node)
+        {
+            case YamlScalarNode s:
+                return new SpecScalar(mark, s.Value, s.Style is ScalarStyle.Plain or ScalarStyle.Any);
+            case YamlSequenceNode q:
+                return new SpecSequence(mark, q.Children.Select(c => Convert(c, file)).ToList());
+            case YamlMappingNode m:
+                var entries = new List<SpecEntry>();
+                foreach (var (k, v) in m.Children)
+                {
+                    var keyMark = new SourceMark(file, (int)k.Start.Line, (int)k.Start.Column);
+                    if (k is not YamlScalarNode ks || ks.Value is null)
+                        throw new SpecException(keyMark, "a mapping key must be a plain word.", "write keys as 'name: value'.");
+                    if (entries.Any(e => e.Key == ks.Value))
+                        throw new SpecException(keyMark, $"the key '{ks.Value}' appears twice in the same mapping.", "keep one of them.");
+                    entries.Add(new SpecEntry(ks.Value, keyMark, Convert(v, file)));
+                }
+                return new SpecMapping(mark, entries);
+            default:
+                throw new SpecException(mark, "aliases and anchors are not supported in specs.", "write the value out, or use 'extends' to share fields.");
+        }
+    }
+
+    /// <summary>Deep-merges <paramref name="over"/> onto <paramref name="under"/>: mappings merge key by key, anything else replaces.</summary>
+    public static SpecNode Merge(SpecNode under, SpecNode over)
+    {
+        if (under is not SpecMapping u || over is not SpecMapping o) return over;
+        var entries = new List<SpecEntry>(u.Entries.Count + o.Entries.Count);
+        foreach (var e in u.Entries)
+        {
+            var replacement = o.Find(e.Key);
+            entries.Add(replacement is null ? e : replacement with { Value = Merge(e.Value, replacement.Value) });
+        }
+        entries.AddRange(o.Entries.Where(e => u.Find(e.Key) is null));
+        return new SpecMapping(o.Mark, entries);
+    }
+}
