@@ -32,23 +32,16 @@ public static class SpecYaml
     /// <summary>Parses one YAML document; an empty document gives null.</summary>
     public static SpecNode? Parse(string text, string file)
     {
+        CheckSyntax(text, file);
         var stream = new YamlStream();
         try
         {
             stream.Load(new StringReader(text));
         }
-        catch (YamlException e)
+        catch (YamlException e) when (e.Message.StartsWith("Duplicate key", StringComparison.Ordinal))
         {
-            var message = (e.InnerException?.Message ?? e.Message).Trim();
             throw new SpecException(new SourceMark(file, (int)e.Start.Line, (int)e.Start.Column),
-                $"the YAML is malformed: {message}",
-                "check indentation (spaces only), that every 'key: value' has a space after the colon, and that quotes and brackets are closed.");
-        }
-        catch (ArgumentException e)
-        {
-            // YamlDotNet reports a duplicate key as ArgumentException without a position.
-            throw new SpecException(new SourceMark(file, 1, 1), $"the YAML is malformed: {e.Message}",
-                "remove the repeated key; each key may appear once per mapping.");
+                $"the key '{e.Message["Duplicate key".Length..].Trim()}' appears twice in the same mapping.", "keep one of them.");
         }
         if (stream.Documents.Count == 0) return null;
         if (stream.Documents.Count > 1)
@@ -58,6 +51,37 @@ public static class SpecYaml
                 "the file holds more than one YAML document.", "keep one experiment per file; remove the '---' separator.");
         }
         return Convert(stream.Documents[0].RootNode, file);
+    }
+
+    private const string SyntaxFix = "check indentation (spaces only), that every 'key: value' has a space after the colon, and that quotes and brackets are closed.";
+
+    // Runs the YAML parser alone first, so every syntax error gets the best position available: YamlDotNet
+    // places tab errors at 1:1 and throws InvalidOperationException (no position) for an unclosed bracket.
+    private static void CheckSyntax(string text, string file)
+    {
+        var lines = text.Split('\n');
+        for (int i = 0; i < lines.Length; i++)
+        {
+            var indent = lines[i].Length - lines[i].TrimStart(' ', '\t').Length;
+            var tab = lines[i].IndexOf('\t', 0, indent);
+            if (tab >= 0)
+                throw new SpecException(new SourceMark(file, i + 1, tab + 1), "the YAML is malformed: a tab is used for indentation.", "indent with spaces only.");
+        }
+        var parser = new Parser(new StringReader(text));
+        var last = new SourceMark(file, 1, 1);
+        try
+        {
+            while (parser.MoveNext())
+                last = new SourceMark(file, (int)parser.Current!.End.Line, (int)parser.Current.End.Column);
+        }
+        catch (YamlException e)
+        {
+            throw new SpecException(new SourceMark(file, (int)e.Start.Line, (int)e.Start.Column), $"the YAML is malformed: {e.Message.Trim()}", SyntaxFix);
+        }
+        catch (InvalidOperationException)
+        {
+            throw new SpecException(last, "the YAML is malformed: a bracket, brace or quote opened before this point is never closed.", SyntaxFix);
+        }
     }
 
     private static SpecNode Convert(YamlNode node, string file)

@@ -14,17 +14,20 @@ public sealed record StageOutcome(string Stage, string Phase, bool Executed, str
 /// a temporary folder that becomes their cache entry. The lock file is rewritten after every stage, so an
 /// interrupted run keeps every stage it finished.
 /// </summary>
-public sealed class PipelineRunner(PipelineEnvironment env)
+/// <param name="env">Roots and log.</param>
+/// <param name="catalog">The stages of a spec (default: <see cref="StageCatalog.For"/>); tests pass their own graphs.</param>
+public sealed class PipelineRunner(PipelineEnvironment env, Func<ExperimentSpec, IReadOnlyList<Stage>>? catalog = null)
 {
     private readonly ArtifactCache _cache = new(env.CacheRoot);
+    private readonly Func<ExperimentSpec, IReadOnlyList<Stage>> _catalog = catalog ?? StageCatalog.For;
 
     /// <summary>The cache this runner uses.</summary>
     public ArtifactCache Cache => _cache;
 
     /// <summary>Selects stages (a phase, one stage, or all of the spec's phases) plus everything upstream of them, in order.</summary>
-    public static IReadOnlyList<Stage> Select(ExperimentSpec spec, string? phase, string? stageName, out IReadOnlySet<string> targets)
+    public IReadOnlyList<Stage> Select(ExperimentSpec spec, string? phase, string? stageName, out IReadOnlySet<string> targets)
     {
-        var all = StageCatalog.For(spec);
+        var all = _catalog(spec);
         if (phase is not null && !SpecSchema.Find("phases")!.Words.Contains(phase))
             throw new CodiLabException($"there is no phase '{phase}'.", spec.Reference, "use Phase1, Phase2, Phase3 or Phase4.", ExitCodes.InvalidSpec);
         var chosen = all.Where(s => (phase is null || s.Phase == phase) && (stageName is null || s.Name == stageName)).Select(s => s.Name).ToHashSet();
@@ -53,9 +56,11 @@ public sealed class PipelineRunner(PipelineEnvironment env)
     public IReadOnlyList<StageOutcome> Run(ExperimentSpec spec, string? phase = null, string? stageName = null, bool force = false, TimeSpan? wait = null)
     {
         var root = env.ExperimentRoot(spec.Name);
+        var stages = Select(spec, phase, stageName, out var targets);
+        // Bad input (a missing dataset, a hash mismatch) fails here, before anything is written.
+        foreach (var stage in stages) stage.Externals(spec, env);
         using var runLock = ExperimentLock.Acquire(root, spec.Name, wait ?? TimeSpan.Zero);
         _cache.RemoveAbandonedTempFolders();
-        var stages = Select(spec, phase, stageName, out var targets);
         var lockFile = LockFile.Read(root, spec.Name, spec.Reference) with { Spec = spec.Reference };
         var outcomes = new List<StageOutcome>();
         var plans = new Dictionary<string, StagePlan>(StringComparer.Ordinal);

@@ -1,0 +1,81 @@
+// Turns experiment specs into Cake tasks. Cake computes nothing itself: it asks `codilab plan --json` for
+// each spec's stages and states, registers one task per stage (e.g. Phase1-tiny-llama-sample) with its
+// upstream as dependencies, and runs `codilab run SPEC --stage NAME` for each stage that is not cached.
+//
+//   ./build.sh --target=Phase1                                  embedded default specs
+//   ./build.sh --target=Phase1 --spec=experiments/llama-gsm8k.yaml [--spec=...] [--force]
+//   ./build.sh --target=Plan | Verify | Clean | FetchData
+using System.Text.Json;
+
+var target = Argument("target", "Phase1");
+var configuration = Argument("configuration", "Release");
+var specs = Arguments<string>("spec", new List<string>());
+var force = HasArgument("force");
+// Cake starts in build/; everything CodiLab reads and writes is relative to the repository root.
+var root = MakeAbsolute(Directory(".."));
+var cli = root.CombineWithFilePath($"src/CodiLab.Cli/bin/{configuration}/net10.0/codilab.dll").FullPath;
+var phases = new[] { "Phase1", "Phase2", "Phase3", "Phase4" };
+
+ProcessArgumentBuilder CliArguments(IEnumerable<string> args)
+{
+    var builder = new ProcessArgumentBuilder().AppendQuoted(cli);
+    foreach (var arg in args) builder.AppendQuoted(arg);
+    return builder;
+}
+
+void Codilab(params string[] args)
+{
+    var code = StartProcess("dotnet", new ProcessSettings { Arguments = CliArguments(args), WorkingDirectory = root });
+    if (code != 0) throw new CakeException(code, $"codilab {string.Join(" ", args)} exited with code {code}");
+}
+
+JsonElement PlanJson()
+{
+    var code = StartProcess("dotnet", new ProcessSettings { Arguments = CliArguments(new[] { "plan", "--json" }.Concat(specs)), RedirectStandardOutput = true, WorkingDirectory = root }, out var lines);
+    if (code != 0) throw new CakeException(code, $"codilab plan exited with code {code} (see the error above)");
+    return JsonDocument.Parse(string.Join("\n", lines)).RootElement;
+}
+
+if (!System.IO.File.Exists(cli)) throw new CakeException($"{cli} is missing: run ./build.sh (it builds the solution first) rather than dotnet cake directly.");
+
+var phaseTasks = phases.ToDictionary(p => p, p => new List<string>());
+if (phases.Contains(target))
+{
+    foreach (var experiment in PlanJson().EnumerateArray())
+    {
+        var spec = experiment.GetProperty("spec").GetString();
+        var name = experiment.GetProperty("experiment").GetString();
+        var taskOf = experiment.GetProperty("stages").EnumerateArray()
+            .ToDictionary(s => s.GetProperty("stage").GetString(), s => $"{s.GetProperty("phase").GetString()}-{name}-{s.GetProperty("stage").GetString()}");
+        foreach (var stage in experiment.GetProperty("stages").EnumerateArray())
+        {
+            var stageName = stage.GetProperty("stage").GetString();
+            var cached = stage.GetProperty("state").GetString() == "cached";
+            var args = new List<string> { "run", spec, "--stage", stageName };
+            if (force) args.Add("--force");
+            var task = Task(taskOf[stageName])
+                .Description($"{stage.GetProperty("status").GetString()}")
+                .WithCriteria(() => force || !cached, "cached")
+                .Does(() => Codilab(args.ToArray()));
+            foreach (var upstream in stage.GetProperty("upstream").EnumerateArray())
+                task.IsDependentOn(taskOf[upstream.GetString()]);
+            phaseTasks[stage.GetProperty("phase").GetString()].Add(taskOf[stageName]);
+        }
+    }
+}
+
+foreach (var phase in phases)
+{
+    var task = Task(phase).Does(() =>
+    {
+        if (phaseTasks[phase].Count == 0) Information($"{phase}: no stage of the selected specs belongs to {phase} in this version of CodiLab.");
+    });
+    foreach (var t in phaseTasks[phase]) task.IsDependentOn(t);
+}
+
+Task("Plan").Does(() => Codilab(new[] { "plan" }.Concat(specs).ToArray()));
+Task("Verify").Does(() => Codilab("verify"));
+Task("Clean").Does(() => Codilab("clean", "--all"));
+Task("FetchData").Does(() => Codilab("fetch-data"));
+
+RunTarget(target);

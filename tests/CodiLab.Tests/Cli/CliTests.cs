@@ -1,0 +1,83 @@
+using System.Text.Json;
+using CodiLab.Cli;
+using CodiLab.Tests.Support;
+using Xunit;
+
+namespace CodiLab.Tests.Cli;
+
+public sealed class CliTests : IDisposable
+{
+    private readonly TempFolder _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    private (int Code, string Out, string Error) Invoke(params string[] args)
+    {
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        var code = CodiLabCommand.Invoke([.. args, "--artifacts", Path.Combine(_dir.Path, "artifacts")], stdout, stderr);
+        return (code, stdout.ToString(), stderr.ToString());
+    }
+
+    [Fact]
+    public void Bad_spec_exits_non_zero_with_position_and_writes_nothing()
+    {
+        var spec = _dir.Write("bad.yaml", "model:\n  arch: llama\n  dtype: half\n");
+
+        var (code, _, error) = Invoke("run", spec);
+
+        Assert.Equal(ExitCodes.InvalidSpec, code);
+        Assert.Contains($"{spec}:3:10: error: 'half' is not one of float32, bfloat16", error, StringComparison.Ordinal);
+        Assert.Contains("Fix:", error, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(Path.Combine(_dir.Path, "artifacts")));
+    }
+
+    [Fact]
+    public void Run_then_plan_reports_the_default_specs_cached()
+    {
+        Assert.Equal(0, Invoke("run", "default:tiny-llama").Code);
+
+        var (code, output, _) = Invoke("plan", "--json");
+
+        Assert.Equal(0, code);
+        var plans = JsonDocument.Parse(output).RootElement.EnumerateArray().ToList();
+        Assert.Equal(["tiny-llama", "tiny-gpt2"], plans.Select(p => p.GetProperty("experiment").GetString()));
+        // Both defaults sample the same synthetic set, so the content-addressed entry is shared.
+        Assert.All(plans, p => Assert.Equal("cached", p.GetProperty("stages")[0].GetProperty("state").GetString()));
+    }
+
+    [Fact]
+    public void Verify_exits_with_the_corruption_code_when_an_entry_is_damaged()
+    {
+        Invoke("run", "default:tiny-llama");
+        var entry = Directory.GetDirectories(Path.Combine(_dir.Path, "artifacts", "cache")).Single(d => !Path.GetFileName(d).StartsWith('.'));
+        File.AppendAllText(Path.Combine(entry, "dataset.json"), " ");
+
+        var (code, output, error) = Invoke("verify");
+
+        Assert.Equal(ExitCodes.Corrupt, code);
+        Assert.Contains("1 corrupt", output, StringComparison.Ordinal);
+        Assert.Contains("dataset.json has", error, StringComparison.Ordinal);
+        Assert.Equal(0, Invoke("verify").Code);
+    }
+
+    [Fact]
+    public void Unknown_stage_is_an_invalid_argument()
+    {
+        var (code, _, error) = Invoke("run", "default:tiny-gpt2", "--stage", "nope");
+
+        Assert.Equal(ExitCodes.InvalidSpec, code);
+        Assert.Contains("has no stage 'nope'", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Clean_all_removes_experiments_and_cache_but_not_data()
+    {
+        Invoke("run", "default:tiny-llama");
+        Directory.CreateDirectory(Path.Combine(_dir.Path, "artifacts", "data"));
+
+        Assert.Equal(0, Invoke("clean", "--all").Code);
+
+        Assert.Equal(["data"], Directory.GetDirectories(Path.Combine(_dir.Path, "artifacts")).Select(Path.GetFileName));
+    }
+}

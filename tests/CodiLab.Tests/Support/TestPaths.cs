@@ -1,0 +1,74 @@
+using Xunit;
+
+namespace CodiLab.Tests.Support;
+
+/// <summary>Where the repository and the shared folder (../shared beside the clone) are.</summary>
+public static class TestPaths
+{
+    /// <summary>The repository root (the folder holding CodiLab.slnx).</summary>
+    public static string Repo { get; } = FindRepo();
+
+    /// <summary>The shared folder: $CODILAB_SHARED, else ../shared beside the repository; null if absent.</summary>
+    public static string? Shared { get; } = FindShared();
+
+    /// <summary>The GSM8K data root inside the shared folder.</summary>
+    public static string SharedData => Path.Combine(Shared ?? throw new InvalidOperationException("../shared is not available"), "data");
+
+    private static string FindRepo()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "CodiLab.slnx"))) return dir.FullName;
+        throw new InvalidOperationException("cannot find the repository root (CodiLab.slnx) above " + AppContext.BaseDirectory);
+    }
+
+    private static string? FindShared()
+    {
+        var env = Environment.GetEnvironmentVariable("CODILAB_SHARED");
+        if (!string.IsNullOrEmpty(env)) return env;
+        var candidate = Path.GetFullPath(Path.Combine(Repo, "..", "shared"));
+        return Directory.Exists(Path.Combine(candidate, "data", "gsm8k")) ? candidate : null;
+    }
+}
+
+/// <summary>
+/// A fact that needs ../shared (GSM8K data, reference fixtures). Skipped on a user's clone without it; in CI
+/// (CI=true) it always runs, so a missing shared folder fails there instead of passing unseen.
+/// </summary>
+public sealed class SharedFactAttribute : FactAttribute
+{
+    /// <summary>Sets Skip when the shared folder is absent outside CI.</summary>
+    public SharedFactAttribute()
+    {
+        if (TestPaths.Shared is null && Environment.GetEnvironmentVariable("CI") != "true")
+            Skip = "../shared (GSM8K data and reference fixtures) is not beside this clone";
+    }
+}
+
+/// <summary>A temporary folder deleted at the end of a test.</summary>
+public sealed class TempFolder : IDisposable
+{
+    /// <summary>Creates it.</summary>
+    public TempFolder()
+    {
+        Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "codilab-test-" + Guid.NewGuid().ToString("N")[..12]);
+        Directory.CreateDirectory(Path);
+    }
+
+    /// <summary>The folder.</summary>
+    public string Path { get; }
+
+    /// <summary>Writes a file under it and returns its path.</summary>
+    public string Write(string relative, string text)
+    {
+        var path = System.IO.Path.Combine(Path, relative);
+        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(path)!);
+        File.WriteAllText(path, text);
+        return path;
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        if (Directory.Exists(Path)) Directory.Delete(Path, recursive: true);
+    }
+}
