@@ -11,8 +11,16 @@ public static class TestPaths
     /// <summary>The shared folder: $CODILAB_SHARED, else ../shared beside the repository; null if absent.</summary>
     public static string? Shared { get; } = FindShared();
 
-    /// <summary>The GSM8K data root inside the shared folder.</summary>
-    public static string SharedData => Path.Combine(Shared ?? throw new InvalidOperationException("../shared is not available"), "data");
+    /// <summary>The GSM8K data root: $CODILAB_DATA_DIR when it holds gsm8k/, else the shared folder's data/.</summary>
+    public static string SharedData
+    {
+        get
+        {
+            var env = Environment.GetEnvironmentVariable("CODILAB_DATA_DIR");
+            if (!string.IsNullOrEmpty(env) && Directory.Exists(Path.Combine(env, "gsm8k"))) return Path.GetFullPath(env);
+            return Path.Combine(Shared ?? throw new InvalidOperationException("../shared is not beside this clone and CODILAB_DATA_DIR does not hold gsm8k/"), "data");
+        }
+    }
 
     private static string FindRepo()
     {
