@@ -22,6 +22,10 @@ public static class TestPaths
         }
     }
 
+    /// <summary>A reference fixture folder (tiny-gpt2, tiny-llama) under ../shared/reference/fixtures.</summary>
+    public static string Fixture(string name) =>
+        System.IO.Path.Combine(Shared ?? throw new InvalidOperationException("../shared is not beside this clone"), "reference", "fixtures", name);
+
     private static string FindRepo()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
@@ -78,5 +82,16 @@ public sealed class TempFolder : IDisposable
     public void Dispose()
     {
         if (Directory.Exists(Path)) Directory.Delete(Path, recursive: true);
+    }
+}
+
+/// <summary>A theory that needs ../shared; skipped like <see cref="SharedFactAttribute"/>.</summary>
+public sealed class SharedTheoryAttribute : TheoryAttribute
+{
+    /// <summary>Sets Skip when the shared folder is absent outside CI.</summary>
+    public SharedTheoryAttribute()
+    {
+        if (TestPaths.Shared is null && Environment.GetEnvironmentVariable("CI") != "true")
+            Skip = "../shared (GSM8K data and reference fixtures) is not beside this clone";
     }
 }

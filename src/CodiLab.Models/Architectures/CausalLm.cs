@@ -1,0 +1,133 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace CodiLab.Models.Architectures;
+
+/// <summary>Which attention probabilities a forward pass returns.</summary>
+public enum AttentionCapture
+{
+    /// <summary>None (fastest).</summary>
+    None,
+    /// <summary>The last query row of every layer: [b, h, 1, T].</summary>
+    LastRow,
+    /// <summary>Every query row of every layer: [b, h, t, T].</summary>
+    All,
+}
+
+/// <summary>The input of one forward pass over new positions.</summary>
+/// <param name="Embeds">Input vectors of the new positions [b, t, d] (token embeddings or continuous thoughts).</param>
+/// <param name="Cache">Keys and values of earlier positions; the new ones are appended.</param>
+/// <param name="Capture">Which attention probabilities to return.</param>
+/// <param name="Mask">Optional additive mask [b, 1 or h, t, T]; default: causal over the cache plus the new positions.</param>
+/// <param name="Positions">Optional position ids [b, t]; default: cache length + 0..t-1.</param>
+public sealed record LmInput(Tensor Embeds, KvCache Cache, AttentionCapture Capture = AttentionCapture.None, Tensor? Mask = null, Tensor? Positions = null);
+
+/// <summary>The output: post-norm hidden states (what the LM head sees) and, if asked, attention per layer (float32).</summary>
+public sealed record LmOutput(Tensor Hidden, IReadOnlyList<Tensor>? Attention);
+
+/// <summary>A decoder-only language model with tied input/output embeddings and explicit attention.</summary>
+public abstract class CausalLm : nn.Module<LmInput, LmOutput>
+{
+    /// <summary>Creates the module.</summary>
+    protected CausalLm(string name, ModelConfig config) : base(name) => Config = config;
+
+    /// <summary>The base model's shape.</summary>
+    public ModelConfig Config { get; }
+
+    /// <summary>The token embedding table [V+3, d] (also the LM head).</summary>
+    public abstract Tensor EmbeddingTable { get; }
+
+    /// <summary>Token embeddings [b, t, d] of ids [b, t] (positions are added inside the forward pass, GPT-2 style).</summary>
+    public Tensor Embed(Tensor ids) => Lookup(EmbeddingTable, ids);
+
+    /// <summary>Rows of a table [n, d] for ids of any shape: [.., d].</summary>
+    protected static Tensor Lookup(Tensor table, Tensor ids) =>
+        table.index_select(0, ids.reshape(-1)).reshape([.. ids.shape, table.shape[1]]);
+
+    /// <summary>Logits over the whole CODI vocabulary [.., V+3] of post-norm hidden states.</summary>
+    public Tensor Logits(Tensor hidden) => hidden.matmul(EmbeddingTable.t());
+
+    /// <summary>Position ids [b, t] continuing from the cache.</summary>
+    protected static Tensor DefaultPositions(LmInput input)
+    {
+        var (b, t) = (input.Embeds.shape[0], input.Embeds.shape[1]);
+        return arange(input.Cache.Length, input.Cache.Length + t, dtype: ScalarType.Int64, device: input.Embeds.device).unsqueeze(0).expand(b, t);
+    }
+}
+
+/// <summary>
+/// Scaled dot-product attention computed explicitly so its probabilities can be returned (fused kernels do
+/// not return them). Scores in the model dtype, softmax in float32 when asked
+/// (HF eager: LLaMA upcasts the softmax, GPT-2 does not); probabilities are captured as float32.
+/// </summary>
+internal static class Attention
+{
+    public static (Tensor Output, Tensor? Probabilities) Compute(Tensor q, Tensor k, Tensor v, Tensor? mask, bool softmaxInFloat32, AttentionCapture capture)
+    {
+        // q: [b, h, t, hd]; k, v: [b, h, T, hd]
+        var scale = 1.0 / Math.Sqrt(q.shape[^1]);
+        var scores = q.matmul(k.transpose(-1, -2)).mul(scale); // [b, h, t, T]
+        if (mask is not null) scores = scores.add(mask.to_type(scores.dtype));
+        var probs = softmaxInFloat32
+            ? nn.functional.softmax(scores.to_type(ScalarType.Float32), -1).to_type(q.dtype)
+            : nn.functional.softmax(scores, -1);
+        var output = probs.matmul(v); // [b, h, t, hd]
+        Tensor? captured = capture switch
+        {
+            AttentionCapture.All => probs.to_type(ScalarType.Float32),
+            AttentionCapture.LastRow => probs[.., .., TensorIndex.Slice(-1), ..].to_type(ScalarType.Float32),
+            _ => null,
+        };
+        return (output, captured);
+    }
+
+    /// <summary>The causal additive mask [1, 1, t, past + t]: key j is visible to query i iff j ≤ past + i.</summary>
+    public static Tensor? Causal(long past, long t, ScalarType dtype, Device device)
+    {
+        if (t == 1) return null;
+        var total = past + t;
+        var keys = arange(total, device: device).unsqueeze(0);
+        var queries = arange(past, total, device: device).unsqueeze(1);
+        var blocked = keys.gt(queries);
+        return zeros(t, total, dtype: dtype, device: device).masked_fill(blocked, MinValue(dtype)).unsqueeze(0).unsqueeze(0);
+    }
+
+    /// <summary>The most negative finite value of a float type (HF's mask value).</summary>
+    public static double MinValue(ScalarType dtype) => dtype switch
+    {
+        ScalarType.BFloat16 => -3.3895313892515355e38,
+        ScalarType.Float16 => -65504.0,
+        ScalarType.Float64 => double.MinValue,
+        _ => float.MinValue,
+    };
+}
+
+/// <summary>Per-layer keys and values of every position fed so far ([b, kv heads, T, head dim], after RoPE).</summary>
+public sealed class KvCache(int layers) : IDisposable
+{
+    private readonly Tensor?[] _keys = new Tensor?[layers];
+    private readonly Tensor?[] _values = new Tensor?[layers];
+
+    /// <summary>Positions held.</summary>
+    public long Length => _keys[0]?.shape[2] ?? 0;
+
+    /// <summary>Appends the new keys and values of one layer and returns all of them (owned by the cache).</summary>
+    public (Tensor Keys, Tensor Values) Append(int layer, Tensor keys, Tensor values)
+    {
+        var k = _keys[layer] is { } pk ? cat([pk, keys], 2) : keys.alias();
+        var v = _values[layer] is { } pv ? cat([pv, values], 2) : values.alias();
+        _keys[layer]?.Dispose();
+        _values[layer]?.Dispose();
+        _keys[layer] = k.DetachFromDisposeScope();
+        _values[layer] = v.DetachFromDisposeScope();
+        return (k, v);
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        foreach (var t in _keys.Concat(_values)) t?.Dispose();
+        Array.Clear(_keys);
+        Array.Clear(_values);
+    }
+}

@@ -1,0 +1,181 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using TorchSharp.Utils;
+using static TorchSharp.torch;
+
+namespace CodiLab.Models.Architectures;
+
+/// <summary>
+/// LLaMA-3.x (CODI.md §3): RMSNorm, grouped-query attention (query head h reads KV head h / (H/KV)), RoPE
+/// with the llama3 frequency rule and rotate-half, SwiGLU MLP, final norm, tied head, no biases.
+/// Parameter names follow the HF checkpoint: model.layers.{i}.self_attn.q_proj.weight, ...
+/// </summary>
+public sealed class LlamaLm : CausalLm
+{
+    [ComponentName(Name = "model")]
+    private readonly LlamaBody _body;
+
+    // RoPE inverse frequencies [hd/2]: derived from the config, not a parameter (created after RegisterComponents).
+    private readonly Tensor _inverseFrequencies;
+
+    /// <summary>Creates an uninitialised model of the given shape.</summary>
+    public LlamaLm(ModelConfig config) : base("llama", config)
+    {
+        _body = new LlamaBody(config);
+        RegisterComponents();
+        _inverseFrequencies = tensor(config.RopeInverseFrequencies().Select(f => (float)f).ToArray()).DetachFromDisposeScope();
+    }
+
+    /// <inheritdoc />
+    public override Tensor EmbeddingTable => _body.Embed.weight!;
+
+    /// <inheritdoc />
+    public override LmOutput forward(LmInput input)
+    {
+        using var scope = NewDisposeScope();
+        var x = input.Embeds;
+        var positions = input.Positions ?? DefaultPositions(input);
+        // cos/sin [b, 1, t, hd] in float32, then the model dtype (HF's LlamaRotaryEmbedding).
+        var freqs = positions.to_type(ScalarType.Float32).unsqueeze(-1).mul(_inverseFrequencies.to(x.device).unsqueeze(0).unsqueeze(0));
+        var angles = cat([freqs, freqs], -1);
+        var cos = angles.cos().to_type(x.dtype).unsqueeze(1);
+        var sin = angles.sin().to_type(x.dtype).unsqueeze(1);
+        var mask = input.Mask ?? Attention.Causal(input.Cache.Length, x.shape[1], x.dtype, x.device);
+        var captured = input.Capture == AttentionCapture.None ? null : new List<Tensor>();
+        for (int i = 0; i < _body.Layers.Count; i++)
+        {
+            var (h, probs) = ((LlamaBlock)_body.Layers[i]).Forward(x, input.Cache, i, cos, sin, mask, input.Capture);
+            x = h;
+            if (probs is not null) captured!.Add(probs.MoveToOuterDisposeScope());
+        }
+        return new LmOutput(_body.Norm.Forward(x).MoveToOuterDisposeScope(), captured);
+    }
+
+    /// <summary>The RoPE inverse frequencies in use (for tests against the formula).</summary>
+    public float[] InverseFrequencies => _inverseFrequencies.data<float>().ToArray();
+
+    private sealed class LlamaBody : nn.Module
+    {
+        [ComponentName(Name = "embed_tokens")] public readonly Embedding Embed;
+        [ComponentName(Name = "layers")] public readonly ModuleList<nn.Module> Layers;
+        [ComponentName(Name = "norm")] public readonly RmsNorm Norm;
+
+        public LlamaBody(ModelConfig c) : base("model")
+        {
+            Embed = nn.Embedding(c.CodiVocab, c.Hidden);
+            Layers = nn.ModuleList<nn.Module>(Enumerable.Range(0, c.Layers).Select(_ => (nn.Module)new LlamaBlock(c)).ToArray());
+            Norm = new RmsNorm(c.Hidden, c.NormEps);
+            RegisterComponents();
+        }
+    }
+
+    internal sealed class RmsNorm : nn.Module
+    {
+        [ComponentName(Name = "weight")] private readonly Parameter _weight;
+        private readonly double _eps;
+
+        public RmsNorm(int size, double eps) : base("norm")
+        {
+            _eps = eps;
+            _weight = new Parameter(ones(size));
+            RegisterComponents();
+        }
+
+        // w · x / sqrt(mean(x²) + eps), computed in float32 and cast back before the weight (HF's LlamaRMSNorm).
+        public Tensor Forward(Tensor x)
+        {
+            var f = x.to_type(ScalarType.Float32);
+            var normed = f.mul(f.pow(2).mean([-1], keepdim: true).add(_eps).rsqrt());
+            return _weight.mul(normed.to_type(x.dtype));
+        }
+    }
+
+    private sealed class LlamaBlock : nn.Module
+    {
+        [ComponentName(Name = "input_layernorm")] private readonly RmsNorm _inputNorm;
+        [ComponentName(Name = "self_attn")] private readonly LlamaAttention _attn;
+        [ComponentName(Name = "post_attention_layernorm")] private readonly RmsNorm _postNorm;
+        [ComponentName(Name = "mlp")] private readonly LlamaMlp _mlp;
+
+        public LlamaBlock(ModelConfig c) : base("layer")
+        {
+            _inputNorm = new RmsNorm(c.Hidden, c.NormEps);
+            _attn = new LlamaAttention(c);
+            _postNorm = new RmsNorm(c.Hidden, c.NormEps);
+            _mlp = new LlamaMlp(c);
+            RegisterComponents();
+        }
+
+        public (Tensor Hidden, Tensor? Probabilities) Forward(Tensor x, KvCache cache, int layer, Tensor cos, Tensor sin, Tensor? mask, AttentionCapture capture)
+        {
+            var (a, probs) = _attn.Forward(_inputNorm.Forward(x), cache, layer, cos, sin, mask, capture);
+            x = x.add(a);
+            return (x.add(_mlp.Forward(_postNorm.Forward(x))), probs);
+        }
+    }
+
+    private sealed class LlamaAttention : nn.Module
+    {
+        [ComponentName(Name = "q_proj")] private readonly Linear _q;
+        [ComponentName(Name = "k_proj")] private readonly Linear _k;
+        [ComponentName(Name = "v_proj")] private readonly Linear _v;
+        [ComponentName(Name = "o_proj")] private readonly Linear _o;
+        private readonly int _heads;
+        private readonly int _kvHeads;
+        private readonly int _headDim;
+
+        public LlamaAttention(ModelConfig c) : base("self_attn")
+        {
+            (_heads, _kvHeads, _headDim) = (c.Heads, c.KvHeads, c.HeadDim);
+            _q = nn.Linear(c.Hidden, c.Heads * c.HeadDim, hasBias: false);
+            _k = nn.Linear(c.Hidden, c.KvHeads * c.HeadDim, hasBias: false);
+            _v = nn.Linear(c.Hidden, c.KvHeads * c.HeadDim, hasBias: false);
+            _o = nn.Linear(c.Heads * c.HeadDim, c.Hidden, hasBias: false);
+            RegisterComponents();
+        }
+
+        public (Tensor Output, Tensor? Probabilities) Forward(Tensor x, KvCache cache, int layer, Tensor cos, Tensor sin, Tensor? mask, AttentionCapture capture)
+        {
+            var (b, t) = (x.shape[0], x.shape[1]);
+            var q = _q.call(x).view(b, t, _heads, _headDim).transpose(1, 2); // [b, H, t, hd]
+            var k = _k.call(x).view(b, t, _kvHeads, _headDim).transpose(1, 2); // [b, KV, t, hd]
+            var v = _v.call(x).view(b, t, _kvHeads, _headDim).transpose(1, 2);
+            q = q.mul(cos).add(RotateHalf(q).mul(sin));
+            k = k.mul(cos).add(RotateHalf(k).mul(sin));
+            var (keys, values) = cache.Append(layer, k, v); // [b, KV, T, hd]
+            // GQA: KV head g serves query heads g·n .. g·n+n−1.
+            var group = _heads / _kvHeads;
+            if (group > 1)
+            {
+                keys = keys.repeat_interleave(group, 1);
+                values = values.repeat_interleave(group, 1);
+            }
+            var (o, probs) = Attention.Compute(q, keys, values, mask, softmaxInFloat32: true, capture);
+            return (_o.call(o.transpose(1, 2).reshape(b, t, _heads * _headDim)), probs);
+        }
+
+        // rotate_half: [x1, x2] -> [-x2, x1] over the last dimension.
+        private static Tensor RotateHalf(Tensor x)
+        {
+            var half = x.shape[^1] / 2;
+            return cat([x[.., .., .., TensorIndex.Slice(half)].neg(), x[.., .., .., TensorIndex.Slice(0, half)]], -1);
+        }
+    }
+
+    private sealed class LlamaMlp : nn.Module
+    {
+        [ComponentName(Name = "gate_proj")] private readonly Linear _gate;
+        [ComponentName(Name = "up_proj")] private readonly Linear _up;
+        [ComponentName(Name = "down_proj")] private readonly Linear _down;
+
+        public LlamaMlp(ModelConfig c) : base("mlp")
+        {
+            _gate = nn.Linear(c.Hidden, c.Intermediate, hasBias: false);
+            _up = nn.Linear(c.Hidden, c.Intermediate, hasBias: false);
+            _down = nn.Linear(c.Intermediate, c.Hidden, hasBias: false);
+            RegisterComponents();
+        }
+
+        public Tensor Forward(Tensor x) => _down.call(nn.functional.silu(_gate.call(x)).mul(_up.call(x)));
+    }
+}

@@ -1,0 +1,205 @@
+using CodiLab.Models.Architectures;
+using CodiLab.Models.Checkpoints;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace CodiLab.Models.Codi;
+
+/// <summary>How one checkpoint key was used.</summary>
+public enum KeyRole
+{
+    /// <summary>Copied into a parameter.</summary>
+    Parameter,
+    /// <summary>Copied into a parameter after a Conv1D → Linear transpose.</summary>
+    TransposedParameter,
+    /// <summary>A LoRA factor, merged into the base weight of its module.</summary>
+    LoraFactor,
+    /// <summary>A stored copy of the tied LM head (the embedding is used).</summary>
+    TiedHead,
+    /// <summary>A buffer older transformers versions saved (attention bias, rotary inv_freq): dropped.</summary>
+    LegacyBuffer,
+}
+
+/// <summary>One line of the loader's inventory.</summary>
+public sealed record KeyReport(string Key, StoredType Type, long[] Shape, KeyRole Role, string Target, string? Note);
+
+/// <summary>Loader settings; LoRA r/alpha default to the released CODI scripts' 128/32.</summary>
+public sealed record LoadOptions(int LoraR = 128, double LoraAlpha = 32, string? CheckpointFile = null);
+
+/// <summary>A loaded network and the inventory of every checkpoint key.</summary>
+public sealed record LoadedCheckpoint(CodiNetwork Network, ModelConfig Config, string CheckpointPath, IReadOnlyList<KeyReport> Keys, IReadOnlyList<string> Notes);
+
+/// <summary>
+/// The one place that maps checkpoint keys onto the network (CODI.md §1.3–1.5): strips <c>codi.</c> /
+/// <c>coconut.</c> prefixes, merges LoRA in float32 (W += alpha/r · B·A; Conv1D transposed to Linear
+/// layout), uses the embedding as the tied head, drops named legacy buffers. Every key is classified
+/// exactly once; a missing or unexpected key, a wrong shape or a non-float dtype is an error naming the key.
+/// </summary>
+public static class CodiLoader
+{
+    private static readonly string[] Prefixes = ["codi.base_model.model.", "coconut.base_model.model."];
+    private static readonly string[] Conv1D = ["attn.c_attn", "attn.c_proj", "mlp.c_fc", "mlp.c_proj"];
+
+    /// <summary>The checkpoint file a folder would be loaded from (safetensors first, as the official loader).</summary>
+    public static string FindCheckpoint(string folder, string? file = null)
+    {
+        if (file is not null) return Path.IsPathRooted(file) ? file : Path.Combine(folder, file);
+        foreach (var name in new[] { "model.safetensors", "pytorch_model.bin" })
+            if (File.Exists(Path.Combine(folder, name))) return Path.Combine(folder, name);
+        throw new ModelFormatException("the folder holds neither model.safetensors nor pytorch_model.bin.", folder,
+            "put the CODI checkpoint (as the official training code saves it) in this folder, with the base model's config.json and tokenizer files.");
+    }
+
+    /// <summary>Reads a checkpoint file of either format.</summary>
+    public static IReadOnlyDictionary<string, RawTensor> ReadTensors(string path) =>
+        path.EndsWith(".safetensors", StringComparison.Ordinal) ? SafeTensors.Read(path) : TorchPickle.Read(path);
+
+    /// <summary>Loads a model folder into a new float32 CPU network.</summary>
+    public static LoadedCheckpoint Load(string folder, LoadOptions? options = null)
+    {
+        options ??= new LoadOptions();
+        if (!Directory.Exists(folder))
+            throw new ModelFormatException("the model folder does not exist.", folder, "put the CODI checkpoint folder there, or point model.path (or the command's MODEL_DIR) at it.");
+        var config = ModelConfig.Read(folder);
+        var path = FindCheckpoint(folder, options.CheckpointFile);
+        if (!File.Exists(path)) throw new ModelFormatException("the checkpoint file does not exist.", path, "name an existing model.safetensors or pytorch_model.bin.");
+        var raw = ReadTensors(path);
+        var network = new CodiNetwork(config);
+        var (values, reports, notes) = Map(config, raw, path, options);
+        Fill(network, values, path);
+        return new LoadedCheckpoint(network, config, path, reports, notes);
+    }
+
+    private static string Strip(string key, string arch)
+    {
+        foreach (var p in Prefixes)
+            if (key.StartsWith(p, StringComparison.Ordinal)) return key[p.Length..];
+        // Plain HF GPT-2 checkpoints name the body's tensors without "transformer.".
+        if (arch == "gpt2" && (key.StartsWith("h.", StringComparison.Ordinal) || key is "wte.weight" or "wpe.weight" or "ln_f.weight" or "ln_f.bias"))
+            return "transformer." + key;
+        return key;
+    }
+
+    private static (Dictionary<string, Tensor> Values, List<KeyReport> Reports, List<string> Notes) Map(
+        ModelConfig config, IReadOnlyDictionary<string, RawTensor> raw, string path, LoadOptions options)
+    {
+        var values = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        var reports = new List<KeyReport>();
+        var notes = new List<string>();
+        var lora = new Dictionary<string, (string? A, string? B)>(StringComparer.Ordinal);
+        string? headKey = null;
+        foreach (var (key, t) in raw.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+        {
+            if (t.Type is not (StoredType.Float32 or StoredType.BFloat16 or StoredType.Float16 or StoredType.Float64))
+                throw new ModelFormatException($"key '{key}' holds {t.Type} values; weights must be floating point.", path, "re-save the checkpoint with float weights (bf16, fp16 or fp32).");
+            if (key.StartsWith("prj.", StringComparison.Ordinal))
+            {
+                values["prj." + key[4..]] = t.ToTensor();
+                reports.Add(new KeyReport(key, t.Type, t.Shape, KeyRole.Parameter, key, null));
+                continue;
+            }
+            var k = Strip(key, config.Arch);
+            if (k.EndsWith(".lora_A.default.weight", StringComparison.Ordinal) || k.EndsWith(".lora_B.default.weight", StringComparison.Ordinal))
+            {
+                var module = k[..k.IndexOf(".lora_", StringComparison.Ordinal)];
+                var entry = lora.GetValueOrDefault(module);
+                lora[module] = k.Contains(".lora_A.", StringComparison.Ordinal) ? entry with { A = key } : entry with { B = key };
+                reports.Add(new KeyReport(key, t.Type, t.Shape, KeyRole.LoraFactor, "lm." + module + ".weight", null));
+                continue;
+            }
+            if (k == "lm_head.weight")
+            {
+                headKey = key;
+                reports.Add(new KeyReport(key, t.Type, t.Shape, KeyRole.TiedHead, "lm." + EmbeddingName(config), null));
+                continue;
+            }
+            if (k.EndsWith(".attn.bias", StringComparison.Ordinal) || k.EndsWith(".attn.masked_bias", StringComparison.Ordinal) || k.EndsWith("rotary_emb.inv_freq", StringComparison.Ordinal))
+            {
+                reports.Add(new KeyReport(key, t.Type, t.Shape, KeyRole.LegacyBuffer, "-", "buffer of an older transformers version; not a weight"));
+                continue;
+            }
+            k = k.Replace(".base_layer.", ".", StringComparison.Ordinal);
+            var transposed = config.Arch == "gpt2" && k.EndsWith(".weight", StringComparison.Ordinal) && Conv1D.Any(c => k.EndsWith(c + ".weight", StringComparison.Ordinal));
+            var tensor = t.ToTensor();
+            if (transposed)
+            {
+                if (tensor.dim() != 2) throw new ModelFormatException($"key '{key}' should be a 2-D Conv1D weight, found shape {t.ShapeText}.", path, "check that the checkpoint matches config.json.");
+                var tt = tensor.t().contiguous();
+                tensor.Dispose();
+                tensor = tt;
+            }
+            values["lm." + k] = tensor;
+            reports.Add(new KeyReport(key, t.Type, t.Shape, transposed ? KeyRole.TransposedParameter : KeyRole.Parameter, "lm." + k, null));
+        }
+
+        var scale = options.LoraAlpha / options.LoraR;
+        foreach (var (module, (a, b)) in lora)
+        {
+            if (a is null || b is null)
+                throw new ModelFormatException($"LoRA module '{module}' has only its {(a is null ? "lora_B" : "lora_A")} factor.", path, "the checkpoint is incomplete; save it again.");
+            var target = "lm." + module + ".weight";
+            if (!values.TryGetValue(target, out var weight))
+                throw new ModelFormatException($"LoRA factors '{a}' have no base weight '{module}.base_layer.weight'.", path, "the checkpoint is incomplete; save it again.");
+            using var A = raw[a].ToTensor();
+            using var B = raw[b].ToTensor();
+            if (A.shape[0] != options.LoraR)
+                throw new ModelFormatException($"key '{a}' has LoRA rank {A.shape[0]}, but the spec says model.lora.r = {options.LoraR}.", path,
+                    $"set model.lora.r: {A.shape[0]} (and the matching alpha) in the spec.");
+            using var delta = B.matmul(A).mul(scale); // [out, in], Linear layout
+            if (!delta.shape.SequenceEqual(weight.shape))
+                throw new ModelFormatException($"LoRA factors of '{module}' give a [{string.Join(", ", delta.shape)}] update for a [{string.Join(", ", weight.shape)}] weight.", path, "check that the checkpoint matches config.json.");
+            weight.add_(delta);
+        }
+        if (lora.Count > 0) notes.Add($"merged LoRA into {lora.Count} modules (r={options.LoraR}, alpha={options.LoraAlpha}, scale {scale}) in float32");
+        else notes.Add("no LoRA factors: a plain base-model checkpoint");
+
+        var embName = "lm." + EmbeddingName(config);
+        if (values.TryGetValue(embName, out var emb) && emb.shape[0] == config.VocabSize)
+        {
+            // A plain base checkpoint lacks CODI's three appended rows; fill them with the mean row, as transformers' resize does.
+            using var mean = emb.mean([0], keepdim: true);
+            var extended = cat([emb, mean.expand(3, -1)], 0);
+            emb.Dispose();
+            values[embName] = extended;
+            notes.Add("embedding has no pad/bot/eot rows: appended the mean row three times");
+        }
+        if (headKey is not null && values.TryGetValue(embName, out var table))
+        {
+            using var head = raw[headKey].ToTensor();
+            var same = head.shape.SequenceEqual(table.shape) && head.allclose(table, 0, 0);
+            notes.Add(same ? "lm_head.weight equals the embedding (tied)" : $"lm_head.weight differs from the embedding; the embedding is used as the head (tied, as tie_weights() does)");
+        }
+        if (!raw.Keys.Any(k => k.StartsWith("prj.", StringComparison.Ordinal)))
+            throw new ModelFormatException("the checkpoint has no prj.* keys, so it cannot produce continuous thoughts.", path,
+                "load a CODI checkpoint (the official training code saves prj with the model).");
+        return (values, reports, notes);
+    }
+
+    private static string EmbeddingName(ModelConfig config) => config.Arch == "gpt2" ? "transformer.wte.weight" : "model.embed_tokens.weight";
+
+    private static void Fill(CodiNetwork network, Dictionary<string, Tensor> values, string path)
+    {
+        using var _ = no_grad();
+        var parameters = network.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+        var missing = parameters.Keys.Where(k => !values.ContainsKey(k)).Order(StringComparer.Ordinal).ToList();
+        if (missing.Count > 0)
+            throw new ModelFormatException($"the checkpoint lacks {missing.Count} weight(s), e.g. '{Describe(missing[0])}'{(missing.Count > 1 ? $" (and {string.Join(", ", missing.Skip(1).Take(3).Select(Describe))}{(missing.Count > 4 ? ", …" : "")})" : "")}.",
+                path, "the file is incomplete or for another architecture/size than config.json says; save it again or fix config.json.");
+        var unexpected = values.Keys.Where(k => !parameters.ContainsKey(k)).Order(StringComparer.Ordinal).ToList();
+        if (unexpected.Count > 0)
+            throw new ModelFormatException($"the checkpoint has {unexpected.Count} key(s) this model does not use, e.g. '{Describe(unexpected[0])}'.", path,
+                "check that config.json describes this checkpoint (layer count, architecture).");
+        foreach (var (name, p) in parameters)
+        {
+            var v = values[name];
+            if (!v.shape.SequenceEqual(p.shape))
+                throw new ModelFormatException($"key '{Describe(name)}' has shape [{string.Join(", ", v.shape)}] but the model expects [{string.Join(", ", p.shape)}].", path,
+                    "the checkpoint does not match config.json (hidden size, vocab size + 3, heads); use the base model's own config.json.");
+            p.copy_(v);
+            v.Dispose();
+        }
+    }
+
+    // Our parameter names back to the checkpoint's: lm.X -> codi.base_model.model.X.
+    private static string Describe(string name) => name.StartsWith("lm.", StringComparison.Ordinal) ? Prefixes[0] + name[3..] : name;
+}
