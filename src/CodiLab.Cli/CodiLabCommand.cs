@@ -1,4 +1,5 @@
 using System.CommandLine;
+using CodiLab.Models;
 using CodiLab.Pipeline.Engine;
 
 namespace CodiLab.Cli;
@@ -17,10 +18,20 @@ public static class CodiLabCommand
             Description = "artifacts folder (default: $CODILAB_ARTIFACTS, else ./artifacts)",
             Recursive = true,
         };
+        var libtorch = new Option<string?>("--libtorch")
+        {
+            Description = $"load this libtorch folder (e.g. a Python PyTorch install's torch/lib, for CUDA) instead of the packaged one (default: ${TorchRuntime.LibTorchVariable})",
+            Recursive = true,
+        };
         var root = new RootCommand("CodiLab: reproducible mechanistic experiments on CODI continuous-thought models.");
         root.Options.Add(artifacts);
-        var io = new CommandIO(stdout, stderr, artifacts);
-        foreach (var command in new[] { RunCommands.Run(io), RunCommands.Plan(io), RunCommands.Verify(io), RunCommands.Clean(io), DataCommands.FetchData(io), DataCommands.ShowSpec(io) })
+        root.Options.Add(libtorch);
+        var io = new CommandIO(stdout, stderr, artifacts, libtorch);
+        foreach (var command in new[]
+        {
+            RunCommands.Run(io), RunCommands.Plan(io), RunCommands.Verify(io), RunCommands.Clean(io), DataCommands.FetchData(io), DataCommands.ShowSpec(io),
+            ModelCommands.Trace(io), ModelCommands.Inspect(io), ModelCommands.MakeModel(io),
+        })
             root.Subcommands.Add(command);
         var parse = root.Parse(args);
         try
@@ -31,6 +42,11 @@ public static class CodiLabCommand
         {
             stderr.WriteLine(Format(e));
             return e.ExitCode;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            stderr.WriteLine($"error: {e.Message} Fix: check the path and its permissions, then run again.");
+            return ExitCodes.Failure;
         }
     }
 
@@ -43,8 +59,11 @@ public static class CodiLabCommand
 }
 
 /// <summary>What every command needs: writers and the shared options.</summary>
-public sealed record CommandIO(TextWriter Out, TextWriter Error, Option<string?> Artifacts)
+public sealed record CommandIO(TextWriter Out, TextWriter Error, Option<string?> Artifacts, Option<string?> LibTorch)
 {
+    /// <summary>Loads libtorch (the --libtorch folder, $LIBTORCH_PATH, or the packaged backend).</summary>
+    public string Runtime(ParseResult parse) => TorchRuntime.Initialize(parse.GetValue(LibTorch));
+
     /// <summary>The pipeline environment for a parsed command line (logs go to stdout).</summary>
     public PipelineEnvironment Environment(ParseResult parse) => PipelineEnvironment.FromEnvironment(Out, parse.GetValue(Artifacts));
 }

@@ -23,8 +23,46 @@ public enum KeyRole
 /// <summary>One line of the loader's inventory.</summary>
 public sealed record KeyReport(string Key, StoredType Type, long[] Shape, KeyRole Role, string Target, string? Note);
 
-/// <summary>Loader settings; LoRA r/alpha default to the released CODI scripts' 128/32.</summary>
-public sealed record LoadOptions(int LoraR = 128, double LoraAlpha = 32, string? CheckpointFile = null);
+/// <summary>
+/// Loader settings. LoRA r/alpha left null come from the folder (<c>codi.json</c>, else a PEFT
+/// <c>adapter_config.json</c>), else the released CODI scripts' 128/32.
+/// </summary>
+public sealed record LoadOptions(int? LoraR = null, double? LoraAlpha = null, string? CheckpointFile = null);
+
+/// <summary>Run settings a model folder may record beside the checkpoint (codi.json, adapter_config.json).</summary>
+/// <param name="LoraR">LoRA rank.</param>
+/// <param name="LoraAlpha">LoRA alpha.</param>
+/// <param name="NumLatent">Continuous thoughts.</param>
+/// <param name="Source">The file they came from, or null for the built-in defaults.</param>
+public sealed record FolderSettings(int LoraR, double LoraAlpha, int NumLatent, string? Source)
+{
+    /// <summary>The released CODI scripts' settings.</summary>
+    public static FolderSettings Defaults { get; } = new(128, 32, 6, null);
+
+    /// <summary>Reads codi.json, else adapter_config.json (PEFT), else the defaults; a malformed file is an error naming it.</summary>
+    public static FolderSettings Read(string folder)
+    {
+        foreach (var (name, r, alpha) in new[] { ("codi.json", "lora_r", "lora_alpha"), ("adapter_config.json", "r", "lora_alpha") })
+        {
+            var path = Path.Combine(folder, name);
+            if (!File.Exists(path)) continue;
+            try
+            {
+                var node = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(path))!.AsObject();
+                return new FolderSettings(
+                    node[r]?.GetValue<int>() ?? Defaults.LoraR,
+                    node[alpha]?.GetValue<double>() ?? Defaults.LoraAlpha,
+                    node["num_latent"]?.GetValue<int>() ?? Defaults.NumLatent,
+                    path);
+            }
+            catch (Exception e) when (e is System.Text.Json.JsonException or InvalidOperationException or FormatException or NullReferenceException)
+            {
+                throw new ModelFormatException($"{name} is not valid: {e.Message}", path, $"fix the file (numbers for {r}, {alpha}, num_latent) or remove it.");
+            }
+        }
+        return Defaults;
+    }
+}
 
 /// <summary>A loaded network and the inventory of every checkpoint key.</summary>
 public sealed record LoadedCheckpoint(CodiNetwork Network, ModelConfig Config, string CheckpointPath, IReadOnlyList<KeyReport> Keys, IReadOnlyList<string> Notes);
@@ -63,6 +101,8 @@ public static class CodiLoader
         var config = ModelConfig.Read(folder);
         var path = FindCheckpoint(folder, options.CheckpointFile);
         if (!File.Exists(path)) throw new ModelFormatException("the checkpoint file does not exist.", path, "name an existing model.safetensors or pytorch_model.bin.");
+        var settings = FolderSettings.Read(folder);
+        options = options with { LoraR = options.LoraR ?? settings.LoraR, LoraAlpha = options.LoraAlpha ?? settings.LoraAlpha };
         var raw = ReadTensors(path);
         var network = new CodiNetwork(config);
         var (values, reports, notes) = Map(config, raw, path, options);
@@ -132,7 +172,8 @@ public static class CodiLoader
             reports.Add(new KeyReport(key, t.Type, t.Shape, transposed ? KeyRole.TransposedParameter : KeyRole.Parameter, "lm." + k, null));
         }
 
-        var scale = options.LoraAlpha / options.LoraR;
+        var (rank, alphaValue) = (options.LoraR ?? FolderSettings.Defaults.LoraR, options.LoraAlpha ?? FolderSettings.Defaults.LoraAlpha);
+        var scale = alphaValue / rank;
         foreach (var (module, (a, b)) in lora)
         {
             if (a is null || b is null)
@@ -142,15 +183,15 @@ public static class CodiLoader
                 throw new ModelFormatException($"LoRA factors '{a}' have no base weight '{module}.base_layer.weight'.", path, "the checkpoint is incomplete; save it again.");
             using var A = raw[a].ToTensor();
             using var B = raw[b].ToTensor();
-            if (A.shape[0] != options.LoraR)
-                throw new ModelFormatException($"key '{a}' has LoRA rank {A.shape[0]}, but the spec says model.lora.r = {options.LoraR}.", path,
+            if (A.shape[0] != rank)
+                throw new ModelFormatException($"key '{a}' has LoRA rank {A.shape[0]}, but model.lora.r is {rank}.", path,
                     $"set model.lora.r: {A.shape[0]} (and the matching alpha) in the spec.");
             using var delta = B.matmul(A).mul(scale); // [out, in], Linear layout
             if (!delta.shape.SequenceEqual(weight.shape))
                 throw new ModelFormatException($"LoRA factors of '{module}' give a [{string.Join(", ", delta.shape)}] update for a [{string.Join(", ", weight.shape)}] weight.", path, "check that the checkpoint matches config.json.");
             weight.add_(delta);
         }
-        if (lora.Count > 0) notes.Add($"merged LoRA into {lora.Count} modules (r={options.LoraR}, alpha={options.LoraAlpha}, scale {scale}) in float32");
+        if (lora.Count > 0) notes.Add($"merged LoRA into {lora.Count} modules (r={rank}, alpha={alphaValue}, scale {scale}) in float32");
         else notes.Add("no LoRA factors: a plain base-model checkpoint");
 
         var embName = "lm." + EmbeddingName(config);

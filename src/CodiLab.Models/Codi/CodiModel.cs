@@ -11,14 +11,14 @@ namespace CodiLab.Models.Codi;
 /// <param name="Load">Checkpoint file and LoRA settings.</param>
 /// <param name="DType">Compute dtype: float32 or bfloat16.</param>
 /// <param name="Device">cpu or cuda.</param>
-/// <param name="NumLatent">Continuous thoughts fed after BOT (6 in CODI).</param>
+/// <param name="NumLatent">Continuous thoughts fed after BOT; null: the folder's codi.json, else 6.</param>
 /// <param name="Eos">EOS ids overriding the tokenizer's end tokens.</param>
 public sealed record CodiOptions(
     string? TokenizerFolder = null,
     LoadOptions? Load = null,
     ScalarType DType = ScalarType.Float32,
     string Device = "cpu",
-    int NumLatent = 6,
+    int? NumLatent = null,
     IReadOnlyList<int>? Eos = null);
 
 /// <summary>The CODI special ids (CODI.md §2): pad = V, bot = V+1, eot = V+2, EOS from the tokenizer.</summary>
@@ -72,6 +72,9 @@ public sealed partial class CodiModel : IDisposable
 
     private CausalLm Lm => Loaded.Network.Lm;
 
+    /// <summary>Continuous thoughts fed after BOT.</summary>
+    public int NumLatent => Options.NumLatent ?? FolderSettings.Defaults.NumLatent;
+
     /// <summary>Loads a model folder (config, checkpoint, tokenizer) onto the device in the compute dtype.</summary>
     public static CodiModel Load(string folder, CodiOptions? options = null)
     {
@@ -84,6 +87,7 @@ public sealed partial class CodiModel : IDisposable
             throw new ModelFormatException("the tokenizer names no end-of-sequence token.", options.TokenizerFolder ?? folder, "give the EOS ids explicitly (model.eos in the spec, --eos on the command line).");
         var device = new Device(options.Device);
         loaded.Network.to(options.DType).to(device).eval();
+        options = options with { NumLatent = options.NumLatent ?? FolderSettings.Read(folder).NumLatent };
         return new CodiModel(loaded, tokenizer, options, new SpecialIds(v, v + 1, v + 2, eos, tokenizer.Bos), device);
     }
 
@@ -109,7 +113,7 @@ public sealed partial class CodiModel : IDisposable
         rows["bot"] = Rows(output.Attention!);
         var hidden = output.Hidden[.., TensorIndex.Slice(-1), ..]; // [1, 1, d]
         lens.Add(Argmax(Lm.Logits(hidden), lensLimit));
-        for (int k = 1; k <= Options.NumLatent; k++)
+        for (int k = 1; k <= NumLatent; k++)
         {
             using var step = NewDisposeScope();
             var z = Loaded.Network.Prj.call(hidden); // [1, 1, d]

@@ -80,4 +80,58 @@ public sealed class CliTests : IDisposable
 
         Assert.Equal(["data"], Directory.GetDirectories(Path.Combine(_dir.Path, "artifacts")).Select(Path.GetFileName));
     }
+
+    [SharedTheory]
+    [InlineData("tiny-gpt2")]
+    [InlineData("tiny-llama")]
+    public void Trace_writes_the_reference_layout_and_matches_it(string fixture)
+    {
+        var folder = TestPaths.Fixture(fixture);
+        var referencePath = Path.Combine(folder, "reference.json");
+        var reference = JsonDocument.Parse(File.ReadAllText(referencePath)).RootElement.GetProperty("questions")[1];
+        var json = Path.Combine(_dir.Path, "trace.json");
+
+        var (code, output, error) = Invoke("trace", folder, "--question", reference.GetProperty("question").GetString()!, "--max-new-tokens", "12", "--json", json);
+
+        Assert.True(code == 0, error);
+        Assert.Contains("wrote", output, StringComparison.Ordinal);
+        var written = JsonDocument.Parse(File.ReadAllText(json)).RootElement;
+        Assert.Equal(reference.EnumerateObject().Select(p => p.Name), written.EnumerateObject().Select(p => p.Name));
+        var expected = CodiLab.Models.Codi.TraceJson.Read(referencePath)[1];
+        var actual = CodiLab.Models.Codi.TraceJson.Read(json)[0];
+        Assert.Equal(expected.InputIds, actual.InputIds);
+        Assert.Equal(expected.LogitLensTop1, actual.LogitLensTop1);
+        Assert.Equal(expected.AnswerIds, actual.AnswerIds);
+        Assert.Equal(expected.AnswerText, actual.AnswerText);
+        Assert.InRange(CodiLab.Models.Codi.TraceComparison.WorstAttentionDifference(expected, actual), 0, 1e-4);
+    }
+
+    [SharedFact]
+    public void Inspect_reports_every_key_consumed()
+    {
+        var (code, output, error) = Invoke("inspect", TestPaths.Fixture("tiny-llama"), "--checkpoint", "pytorch_model.bin");
+
+        Assert.True(code == 0, error);
+        Assert.Contains("totals: 55 keys, 55 consumed, 0 unused", output, StringComparison.Ordinal);
+        Assert.Contains("lm_head.weight equals the embedding (tied)", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Trace_of_a_missing_folder_exits_3_with_a_fix()
+    {
+        var (code, _, error) = Invoke("trace", Path.Combine(_dir.Path, "nowhere"), "--question", "1+1?");
+
+        Assert.Equal(ExitCodes.BadInput, code);
+        Assert.Contains("the model folder does not exist. Fix:", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Make_model_then_trace_round_trips()
+    {
+        var model = Path.Combine(_dir.Path, "tiny");
+        Assert.Equal(0, Invoke("make-model", "--arch", "gpt2", "--seed", "3", "--out", model).Code);
+        var (code, output, error) = Invoke("trace", model, "--question", "What is 3 plus 4?", "--max-new-tokens", "3");
+        Assert.True(code == 0, error);
+        Assert.Contains("logit lens [", output, StringComparison.Ordinal);
+    }
 }
