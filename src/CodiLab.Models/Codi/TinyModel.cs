@@ -39,7 +39,7 @@ public static class TinyModel
     private const int Llama3Specials = 256;
 
     /// <summary>Writes the folder (replacing its files) and returns the checkpoint's SHA-256.</summary>
-    public static string Write(string arch, int seed, string folder, TinyShape? shape = null)
+    public static string Write(string arch, int seed, string folder, TinyShape? shape = null, int numLatent = 6)
     {
         shape ??= TinyShape.Default;
         if (arch is not ("gpt2" or "llama"))
@@ -66,7 +66,7 @@ public static class TinyModel
         SafeTensors.Write(checkpoint, tensors);
         var meta = new JsonObject
         {
-            ["arch"] = arch, ["lora_r"] = shape.LoraR, ["lora_alpha"] = shape.LoraAlpha, ["num_latent"] = 6,
+            ["arch"] = arch, ["lora_r"] = shape.LoraR, ["lora_alpha"] = shape.LoraAlpha, ["num_latent"] = numLatent,
             ["vocab_size"] = vocab, ["pad"] = vocab, ["bot"] = vocab + 1, ["eot"] = vocab + 2, ["seed"] = seed,
             ["generator"] = "codilab make-model",
             ["tokenizer"] = $"first {ranks.Count} ranks of cl100k_base (Microsoft.ML.Tokenizers.Data.Cl100kBase)" + (arch == "llama" ? " + 256 Llama-3 special tokens" : " + <|endoftext|>"),
@@ -124,7 +124,9 @@ public static class TinyModel
             {
                 // GPT-2's Conv1D stores [in, out]; our Linear layout is [out, in].
                 var conv = config.Arch == "gpt2" && isTarget;
-                result[key] = Uniform(random, conv ? [dims[1], dims[0]] : dims, 0, FanIn(dims), StoredType.BFloat16);
+                // Queries and keys 4x wider than fan-in scaling, so random heads attend selectively rather than uniformly.
+                var gain = module.EndsWith("q_proj", StringComparison.Ordinal) || module.EndsWith("k_proj", StringComparison.Ordinal) || module.EndsWith("c_attn", StringComparison.Ordinal) ? 4.0 : 1.0;
+                result[key] = Uniform(random, conv ? [dims[1], dims[0]] : dims, 0, gain * FanIn(dims), StoredType.BFloat16);
                 if (isTarget)
                 {
                     var prefix = "codi.base_model.model." + module;

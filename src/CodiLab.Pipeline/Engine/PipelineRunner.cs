@@ -107,7 +107,7 @@ public sealed class PipelineRunner(PipelineEnvironment env, Func<ExperimentSpec,
         var clock = Stopwatch.StartNew();
         var temp = _cache.NewTempFolder();
         var upstreamDirs = stage.Upstream.ToDictionary(u => u, u => _cache.EntryPath(lockFile.Stages[u].Key));
-        var context = new StageContext(spec, env, temp, upstreamDirs, plan.Externals.ToDictionary(x => x.Name));
+        var context = new StageContext(spec, env, temp, upstreamDirs, plan.Externals.ToDictionary(x => x.Name), key);
         try
         {
             stage.Execute(context);
@@ -119,6 +119,7 @@ public sealed class PipelineRunner(PipelineEnvironment env, Func<ExperimentSpec,
         }
         var manifest = _cache.Commit(temp, key, stage, replace);
         clock.Stop();
+        if (Directory.Exists(context.ScratchDirectory)) Directory.Delete(context.ScratchDirectory, recursive: true);
         var view = ViewFolder(spec, stage);
         if (!Materialize(plan with { Entry = manifest }, view))
             throw new InvalidOperationException($"the entry just written for {stage.Name} does not match its manifest");
@@ -144,6 +145,7 @@ public sealed class PipelineRunner(PipelineEnvironment env, Func<ExperimentSpec,
         foreach (var (file, digest) in plan.Entry!.Files)
         {
             var target = Path.Combine(view, file);
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
             var temp = $"{target}.tmp-{Environment.ProcessId}";
             using (var source = File.OpenRead(Path.Combine(entryDir, file)))
             using (var sink = File.Create(temp))

@@ -50,14 +50,25 @@ public sealed record PipelineEnvironment(string ArtifactsRoot, string DataRoot, 
 public sealed class StageContext
 {
     internal StageContext(ExperimentSpec spec, PipelineEnvironment environment, string outputDirectory,
-        IReadOnlyDictionary<string, string> upstreamDirectories, IReadOnlyDictionary<string, ExternalInput> externals)
+        IReadOnlyDictionary<string, string> upstreamDirectories, IReadOnlyDictionary<string, ExternalInput> externals, string key)
     {
+        Key = key;
+        ScratchDirectory = Path.Combine(environment.CacheRoot, ".partial", key);
         Spec = spec;
         Environment = environment;
         OutputDirectory = outputDirectory;
         UpstreamDirectories = upstreamDirectories;
         Externals = externals;
     }
+
+    /// <summary>The stage's cache key.</summary>
+    public string Key { get; }
+
+    /// <summary>
+    /// A folder that survives an interrupted run of this very stage (same key): long stages keep finished shards
+    /// there and resume from them. Removed once the entry is committed.
+    /// </summary>
+    public string ScratchDirectory { get; }
 
     /// <summary>The spec being run.</summary>
     public ExperimentSpec Spec { get; }
@@ -75,7 +86,12 @@ public sealed class StageContext
     public IReadOnlyDictionary<string, ExternalInput> Externals { get; }
 
     /// <summary>Path of one output file.</summary>
-    public string Output(string file) => Path.Combine(OutputDirectory, file);
+    public string Output(string file)
+    {
+        var path = Path.Combine(OutputDirectory, file);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        return path;
+    }
 
     /// <summary>Path of an upstream stage's output file.</summary>
     public string Input(string stage, string file) => Path.Combine(UpstreamDirectories[stage], file);

@@ -13,11 +13,17 @@ public static class StageCatalog
     public static IReadOnlyList<Stage> For(ExperimentSpec spec)
     {
         var phases = spec.Words("phases");
-        return All().Where(s => phases.Contains(s.Phase)).ToList();
+        return All(spec).Where(s => phases.Contains(s.Phase)).ToList();
     }
 
-    private static IEnumerable<Stage> All()
+    private static IEnumerable<Stage> All(ExperimentSpec spec)
     {
         yield return SampleStage.Definition;
+        if (spec.Text("model.source") == "generated") yield return ModelStage.For(spec);
+        yield return ExtractStage.For(spec);
+        yield return Phase1Stages.Aggregate();
+        yield return Phase1Stages.Analyze();
+        yield return FiguresStage.Definition();
+        yield return ReportStage.For(spec);
     }
 }

@@ -49,7 +49,7 @@ public sealed class CliTests : IDisposable
     [Fact]
     public void Verify_exits_with_the_corruption_code_when_an_entry_is_damaged()
     {
-        Invoke("run", "default:tiny-llama");
+        Invoke("run", "default:tiny-llama", "--stage", "sample");
         var entry = Directory.GetDirectories(Path.Combine(_dir.Path, "artifacts", "cache")).Single(d => !Path.GetFileName(d).StartsWith('.'));
         File.AppendAllText(Path.Combine(entry, "dataset.json"), " ");
 

@@ -116,9 +116,15 @@ public sealed class EngineTests : IDisposable
         var env = Env();
         new PipelineRunner(env).Run(Spec());
 
-        var plan = new PipelineRunner(env).Plan(Spec(SpecText.Replace("sample: 10", "sample: 12")));
+        var plan = new PipelineRunner(env).Plan(Spec(SpecText.Replace("sample: 10", "sample: 12"))).ToDictionary(p => p.Stage.Name, p => p.Status);
 
-        Assert.Equal("stale: param dataset.sample 10→12", Assert.Single(plan).Status);
+        // Exactly the stages that depend on the sample go stale, each with its reason; the generated model does not.
+        Assert.Equal("stale: param dataset.sample 10→12", plan["sample"]);
+        Assert.Equal("cached", plan["model"]);
+        Assert.Equal("stale: upstream sample", plan["extract"]);
+        Assert.Equal("stale: upstream extract", plan["aggregate"]);
+        Assert.Equal("stale: upstream extract; upstream aggregate", plan["analyze"]);
+        Assert.StartsWith("stale: param dataset.sample 10→12; upstream sample", plan["report"], StringComparison.Ordinal); // the report prints the sample size
     }
 
     [Fact]
@@ -267,7 +273,7 @@ public sealed class EngineTests : IDisposable
         var sha = CodiLab.Pipeline.Data.Gsm8k.Sha256(data);
         var spec = Spec($"name: exp\nmodel:\n  arch: llama\n  source: generated\ndataset:\n  source: gsm8k\n  sha256: {sha}\n  sample: 2\n");
 
-        var outcome = Assert.Single(new PipelineRunner(Env()).Run(spec));
+        var outcome = Assert.Single(new PipelineRunner(Env()).Run(spec, stageName: "sample"));
 
         Assert.Equal(SampleStage.Definition.Name, outcome.Stage);
         var lockJson = JsonDocument.Parse(File.ReadAllText(Path.Combine(_dir.Path, "artifacts", "exp", "lock.json")));

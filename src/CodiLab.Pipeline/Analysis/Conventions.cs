@@ -1,0 +1,78 @@
+using CodiLab.Models.Codi;
+
+namespace CodiLab.Pipeline.Analysis;
+
+/// <summary>
+/// The two matrix conventions (PRODUCT.md §7), both derived from the same captured rows of one trace.
+/// <para><b>seed</b> — the seed's 6×6 with its off-by-one (SEED.md §3.2): M[s, j] = A(z_s → z_{j+1}) for
+/// s = 1..5, j = 0..s−1; row 0 (the BOT query) and column 5 stay zero, so M[s, s−1] is z_s's self-attention.</para>
+/// <para><b>latent</b> — labelled rows BOT, z1..zK (queries) over columns P0, question (P1…, summed), BOT,
+/// z1..zK (keys); cells a query cannot see are NaN, never zero. Each row sums to 1.</para>
+/// </summary>
+public static class Conventions
+{
+    /// <summary>The seed matrix side.</summary>
+    public const int SeedSize = 6;
+
+    /// <summary>Row labels of the seed matrix as the seed named them, and what they really are.</summary>
+    public static readonly string[] SeedRowsAsNamed = ["CT0", "CT1", "CT2", "CT3", "CT4", "CT5"];
+
+    /// <summary>What the seed's rows really are (queries).</summary>
+    public static readonly string[] SeedRowsReally = ["BOT (never filled)", "z1", "z2", "z3", "z4", "z5"];
+
+    /// <summary>What the seed's columns really are (keys).</summary>
+    public static readonly string[] SeedColumnsReally = ["z1", "z2", "z3", "z4", "z5", "z6 (never exists)"];
+
+    /// <summary>Query labels of the latent view: BOT, z1..zK.</summary>
+    public static string[] LatentRows(int k) => ["BOT", .. Enumerable.Range(1, k).Select(i => $"z{i}")];
+
+    /// <summary>Key labels of the latent view: P0, question (P1…), BOT, z1..zK.</summary>
+    public static string[] LatentColumns(int k) => ["P0", "question", "BOT", .. Enumerable.Range(1, k).Select(i => $"z{i}")];
+
+    /// <summary>The seed 6×6 of one trace, [L, H, 6, 6] flattened (float32, before the seed's float16 storage).</summary>
+    public static float[] Seed(TraceResult trace)
+    {
+        var layers = trace.Attention["bot"];
+        var (l, h) = (layers.Length, layers[0].Length);
+        var q = trace.InputIds.Count - 1; // question length (BOS included); BOT sits at q
+        var result = new float[l * h * SeedSize * SeedSize];
+        for (int s = 1; s < SeedSize; s++)
+        {
+            if (!trace.Attention.TryGetValue($"z{s}", out var rows)) break;
+            for (int li = 0; li < l; li++)
+                for (int hi = 0; hi < h; hi++)
+                    for (int j = 0; j < s; j++)
+                        result[((li * h + hi) * SeedSize + s) * SeedSize + j] = rows[li][hi][q + 1 + j];
+        }
+        return result;
+    }
+
+    /// <summary>The latent view of one trace, [L, H, K+1, K+3] flattened; NaN where the query cannot see the key.</summary>
+    public static float[] Latent(TraceResult trace, int k)
+    {
+        var layers = trace.Attention["bot"];
+        var (l, h) = (layers.Length, layers[0].Length);
+        var q = trace.InputIds.Count - 1;
+        var (rowsN, cols) = (k + 1, k + 3);
+        var result = new float[l * h * rowsN * cols];
+        Array.Fill(result, float.NaN);
+        for (int r = 0; r < rowsN; r++)
+        {
+            var name = r == 0 ? "bot" : $"z{r}";
+            if (!trace.Attention.TryGetValue(name, out var rows)) continue;
+            for (int li = 0; li < l; li++)
+                for (int hi = 0; hi < h; hi++)
+                {
+                    var row = rows[li][hi];
+                    var at = ((li * h + hi) * rowsN + r) * cols;
+                    result[at] = row[0];
+                    var question = 0.0;
+                    for (int p = 1; p < q; p++) question += row[p];
+                    result[at + 1] = (float)question;
+                    result[at + 2] = row[q];
+                    for (int b = 1; b <= r; b++) result[at + 2 + b] = row[q + b];
+                }
+        }
+        return result;
+    }
+}

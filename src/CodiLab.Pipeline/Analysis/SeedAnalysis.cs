@@ -1,0 +1,179 @@
+using System.Text.Json.Nodes;
+
+namespace CodiLab.Pipeline.Analysis;
+
+/// <summary>One head's aggregate numbers (SEED.md §4).</summary>
+public sealed record HeadStat(int Layer, int Head, double MaxAttention, double MeanAttention, double StdAttention);
+
+/// <summary>
+/// The seed's aggregation (script 3) and hub/flow/skip analysis (script 5) exactly as SEED.md §4–§5 define them,
+/// on [L, H, 6, 6] matrices. Every formula runs over all 36 cells, structural zeros included, in float32 where
+/// NumPy did (mean: add problems in order, then divide; population std).
+/// </summary>
+public static class SeedAnalysis
+{
+    private const int S = Conventions.SeedSize;
+    private const int Cells = S * S;
+
+    /// <summary>Mean and population std over problems of raw [N, L, H, 6, 6] (float32 arithmetic).</summary>
+    public static (float[] Mean, float[] Std) MeanStd(float[] raw, int n)
+    {
+        var cells = raw.Length / n;
+        var mean = new float[cells];
+        var std = new float[cells];
+        for (int p = 0; p < n; p++)
+            for (int c = 0; c < cells; c++) mean[c] += raw[(long)p * cells + c];
+        for (int c = 0; c < cells; c++) mean[c] /= n;
+        var sq = new float[cells];
+        for (int p = 0; p < n; p++)
+            for (int c = 0; c < cells; c++)
+            {
+                var d = raw[(long)p * cells + c] - mean[c];
+                sq[c] += d * d;
+            }
+        for (int c = 0; c < cells; c++) std[c] = MathF.Sqrt(sq[c] / n);
+        return (mean, std);
+    }
+
+    /// <summary>Per-head max, mean and mean std over the 36 cells, enumerated layer-major.</summary>
+    public static List<HeadStat> Heads(float[] mean, float[] std, int layers, int heads)
+    {
+        var result = new List<HeadStat>(layers * heads);
+        for (int l = 0; l < layers; l++)
+            for (int h = 0; h < heads; h++)
+            {
+                var at = (l * heads + h) * Cells;
+                var cells = mean.AsSpan(at, Cells);
+                double max = float.MinValue, sum = 0, stdSum = 0;
+                for (int c = 0; c < Cells; c++)
+                {
+                    max = Math.Max(max, cells[c]);
+                    sum += cells[c];
+                    stdSum += std[at + c];
+                }
+                result.Add(new HeadStat(l, h, max, (float)(sum / Cells), (float)(stdSum / Cells)));
+            }
+        return result;
+    }
+
+    /// <summary>The top k heads by max attention, stable (ties keep layer-major order).</summary>
+    public static List<HeadStat> Top(IEnumerable<HeadStat> heads, int k) => [.. heads.OrderByDescending(h => h.MaxAttention).Take(k)];
+
+    /// <summary>Column sum (incoming) and row sum (outgoing) of position p, averaged over heads.</summary>
+    public static (double[] Incoming, double[] Outgoing) PositionFlows(float[] mean, int headCount)
+    {
+        var incoming = new double[S];
+        var outgoing = new double[S];
+        for (int hd = 0; hd < headCount; hd++)
+            for (int i = 0; i < S; i++)
+                for (int j = 0; j < S; j++)
+                {
+                    var v = mean[hd * Cells + i * S + j];
+                    incoming[j] += v;
+                    outgoing[i] += v;
+                }
+        for (int p = 0; p < S; p++)
+        {
+            incoming[p] = (float)(incoming[p] / headCount);
+            outgoing[p] = (float)(outgoing[p] / headCount);
+        }
+        return (incoming, outgoing);
+    }
+
+    /// <summary>The mean re-rounded through float16, as the seed saved attention_patterns_avg.npy.</summary>
+    public static float[] RoundHalf(float[] values) => [.. values.Select(v => (float)(Half)v)];
+
+    /// <summary>attention_stats.json (SEED.md §4).</summary>
+    public static JsonObject Stats(string model, int n, int layers, int heads, float[] mean, float[] std, int top)
+    {
+        var headStats = Heads(mean, std, layers, heads);
+        var (incoming, outgoing) = PositionFlows(mean, layers * heads);
+        var meanStd = std.Select(v => (double)v).Average();
+        return new JsonObject
+        {
+            ["model"] = model,
+            ["n_problems"] = n,
+            ["n_layers"] = layers,
+            ["n_heads"] = heads,
+            ["consistency"] = new JsonObject
+            {
+                ["mean_std"] = (float)meanStd, ["max_std"] = std.Max(), ["min_std"] = std.Min(), ["consistent"] = meanStd < 0.2,
+            },
+            [$"top_{top}_heads"] = new JsonArray([.. Top(headStats, top).Select(h => (JsonNode)new JsonObject
+            {
+                ["layer"] = h.Layer, ["head"] = h.Head, ["max_attention"] = (float)h.MaxAttention, ["mean_attention"] = (float)h.MeanAttention, ["std_attention"] = (float)h.StdAttention,
+            })]),
+            ["position_stats"] = new JsonArray([.. Enumerable.Range(0, S).Select(p => (JsonNode)new JsonObject
+            {
+                ["position"] = p, ["avg_incoming_attention"] = incoming[p], ["avg_outgoing_attention"] = outgoing[p],
+            })]),
+            ["overall_stats"] = new JsonObject
+            {
+                ["mean_attention"] = (float)mean.Select(v => (double)v).Average(), ["max_attention"] = mean.Max(), ["min_attention"] = mean.Min(),
+            },
+        };
+    }
+
+    /// <summary>Hub, sequential flow and skip scores of script 5, on the float16-rounded mean.</summary>
+    public sealed record Scores(double[] Hub, double[] Sequential, double Pos5To4, double[] Skip)
+    {
+        /// <summary>First argmax of hub.</summary>
+        public int HubPosition => Array.IndexOf(Hub, Hub.Max());
+
+        /// <summary>Mean of the sequential scores.</summary>
+        public double AvgSequential => Sequential.Average();
+
+        /// <summary>Mean of the skip scores.</summary>
+        public double AvgSkip => Skip.Average();
+    }
+
+    /// <summary>hub[p] = mean over heads of column p's sum; seq[i] = mean M[i, i−1]; M[5, 4]; skip[t] = mean M[5, t], t = 0..2.</summary>
+    public static Scores Analyze(float[] rounded, int headCount)
+    {
+        double Cell(int i, int j)
+        {
+            double sum = 0;
+            for (int hd = 0; hd < headCount; hd++) sum += rounded[hd * Cells + i * S + j];
+            return (float)(sum / headCount);
+        }
+        var hub = PositionFlows(rounded, headCount).Incoming;
+        var seq = Enumerable.Range(1, S - 1).Select(i => Cell(i, i - 1)).ToArray();
+        var skip = Enumerable.Range(0, 3).Select(t => Cell(5, t)).ToArray();
+        return new Scores(hub, seq, Cell(5, 4), skip);
+    }
+
+    /// <summary>attention_summary.json with the seed's field names and the spec's thresholds.</summary>
+    public static JsonObject Summary(string model, Scores s, double hubRatioThreshold, double sequentialThreshold, double skipThreshold)
+    {
+        var hubScore = s.Hub[s.HubPosition];
+        var ratio = hubScore / (1.0 / S);
+        return new JsonObject
+        {
+            ["model"] = model,
+            ["hub_analysis"] = new JsonObject
+            {
+                ["hub_position"] = s.HubPosition, ["hub_score"] = hubScore, ["uniform_baseline"] = 1.0 / S, ["hub_ratio"] = ratio,
+                ["is_strong_hub"] = ratio > hubRatioThreshold, ["all_hub_scores"] = Numbers(s.Hub),
+            },
+            ["sequential_flow"] = new JsonObject
+            {
+                ["has_sequential_flow"] = s.AvgSequential > sequentialThreshold, ["avg_sequential_attention"] = s.AvgSequential,
+                ["sequential_scores"] = Numbers(s.Sequential), ["position_5_to_4"] = s.Pos5To4,
+            },
+            ["skip_connections"] = new JsonObject
+            {
+                ["has_skip_connections"] = s.AvgSkip > skipThreshold, ["avg_skip_attention"] = s.AvgSkip, ["skip_scores"] = Numbers(s.Skip),
+            },
+            ["answers"] = new JsonObject
+            {
+                ["which_position_is_hub"] = s.HubPosition,
+                ["is_there_sequential_flow"] = s.AvgSequential > sequentialThreshold,
+                ["does_pos5_attend_to_pos4"] = s.Pos5To4 > 0.15,
+                ["are_there_skip_connections"] = s.AvgSkip > skipThreshold,
+            },
+        };
+    }
+
+    /// <summary>A JSON array of numbers.</summary>
+    public static JsonArray Numbers(IEnumerable<double> values) => new([.. values.Select(v => (JsonNode)v)]);
+}

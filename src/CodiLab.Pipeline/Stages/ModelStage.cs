@@ -1,0 +1,78 @@
+using CodiLab.Models;
+using CodiLab.Models.Codi;
+using CodiLab.Pipeline.Engine;
+using CodiLab.Specs;
+
+namespace CodiLab.Pipeline.Stages;
+
+/// <summary>
+/// Where an experiment's model comes from. <c>model.source: generated</c> — the <c>model</c> stage writes a
+/// tiny CODI folder from the seed (PRODUCT.md §6) into the cache; <c>checkpoint</c> — the folder at
+/// <c>model.path</c> is an external input identified by the hashes of its files.
+/// </summary>
+public static class ModelStage
+{
+    /// <summary>The folder, inside the stage's output, holding the generated model.</summary>
+    public const string Folder = "model";
+
+    /// <summary>The stage that generates the model (only for <c>model.source: generated</c>).</summary>
+    public static Stage For(ExperimentSpec spec)
+    {
+        string[] tokenizer = spec.Text("model.arch") == "llama" ? ["original/tokenizer.model"] : ["vocab.json", "merges.txt"];
+        return new Stage(
+            Name: "model",
+            Phase: "Phase1",
+            Version: 1,
+            Reads: ["seed", "model.arch", "model.lora.r", "model.lora.alpha", "model.num_latent"],
+            Upstream: [],
+            Outputs: [.. new[] { "config.json", "codi.json", "model.safetensors" }.Concat(tokenizer).Select(f => $"{Folder}/{f}")],
+            Externals: (_, _) => [],
+            Execute: ctx =>
+            {
+                TorchRuntime.Initialize();
+                var s = ctx.Spec;
+                var shape = TinyShape.Default with { LoraR = checked((int)s.Int("model.lora.r")), LoraAlpha = checked((int)s.Number("model.lora.alpha")) };
+                var sha = TinyModel.Write(s.Text("model.arch")!, checked((int)s.Seed), Path.Combine(ctx.OutputDirectory, Folder), shape, checked((int)s.Int("model.num_latent")));
+                ctx.Environment.Log.WriteLine($"[{s.Name}] model: generated a tiny {s.Text("model.arch")} CODI model from seed {s.Seed} (model.safetensors {sha[..12]})");
+            });
+    }
+
+    /// <summary>The checkpoint folder of a <c>checkpoint</c> spec as an external input (hash of its files), or nothing.</summary>
+    public static IReadOnlyList<ExternalInput> Resolve(ExperimentSpec spec, PipelineEnvironment env)
+    {
+        if (spec.Text("model.source") == "generated") return [];
+        var folder = spec.ExpandPath("model.path")!;
+        var where = spec.MarkOf("model.path").ToString();
+        if (!Directory.Exists(folder) || !File.Exists(Path.Combine(folder, "config.json")))
+            throw new CodiLabException($"the CODI checkpoint folder {folder} does not exist or has no config.json.", where,
+                $"put the CODI checkpoint there (model.safetensors or pytorch_model.bin as the official training saves it, with the base model's config.json and tokenizer files: PRODUCT.md §4), or point model.path at it.",
+                ExitCodes.BadInput);
+        var files = ModelFiles(folder);
+        if (!files.Any(f => f.EndsWith(".safetensors", StringComparison.Ordinal) || f.EndsWith(".bin", StringComparison.Ordinal)))
+            throw new CodiLabException($"the folder {folder} holds neither model.safetensors nor pytorch_model.bin.", where,
+                "copy the checkpoint the official CODI training saved into it.", ExitCodes.BadInput);
+        var inputs = new List<ExternalInput> { new("model", FolderHash(folder, files, env), folder) };
+        if (spec.ExpandPath("model.tokenizer") is { } tok)
+        {
+            if (!Directory.Exists(tok))
+                throw new CodiLabException($"the tokenizer folder {tok} does not exist.", spec.MarkOf("model.tokenizer").ToString(), "point model.tokenizer at the base model's tokenizer files, or remove it to use model.path.", ExitCodes.BadInput);
+            inputs.Add(new ExternalInput("tokenizer", FolderHash(tok, ModelFiles(tok), env), tok));
+        }
+        return inputs;
+    }
+
+    /// <summary>The model folder a running stage should load.</summary>
+    public static string FolderOf(StageContext ctx) =>
+        ctx.Spec.Text("model.source") == "generated" ? ctx.Input("model", Folder) : ctx.Externals["model"].Path!;
+
+
+    // The files that decide what the folder computes: config, checkpoint, tokenizer, CODI settings.
+    private static List<string> ModelFiles(string folder)
+    {
+        string[] names = ["config.json", "model.safetensors", "pytorch_model.bin", "tokenizer.json", "vocab.json", "merges.txt", "codi.json", "adapter_config.json", "original/tokenizer.model"];
+        return [.. names.Where(n => File.Exists(System.IO.Path.Combine(folder, n)))];
+    }
+
+    private static string FolderHash(string folder, List<string> files, PipelineEnvironment env) =>
+        Hashing.Sha256(string.Join("\n", files.Select(f => $"{f} {FileHashMemo.Sha256(System.IO.Path.Combine(folder, f), env.CacheRoot)}")));
+}

@@ -1,0 +1,147 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using CodiLab.Models.Codi;
+using CodiLab.Pipeline.Analysis;
+using CodiLab.Pipeline.Data;
+using CodiLab.Pipeline.Engine;
+using CodiLab.Pipeline.Stages;
+using CodiLab.Specs;
+using CodiLab.Tests.Support;
+using Snapshooter;
+using Snapshooter.Xunit;
+using Xunit;
+
+namespace CodiLab.Tests.Analysis;
+
+/// <summary>
+/// Phase 1 end to end in-process: on a spec over a reference fixture the artifacts agree with numbers computed
+/// here, independently, from reference.json; the default specs' canonical summaries are pinned.
+/// </summary>
+public sealed class Phase1Tests : IDisposable
+{
+    private readonly TempFolder _dir = new();
+    private readonly StringWriter _log = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    private PipelineEnvironment Env() => new(Path.Combine(_dir.Path, "artifacts"), Path.Combine(_dir.Path, "data"), _log, "test");
+
+    private string View(string experiment, string file) => Path.Combine(_dir.Path, "artifacts", experiment, "Phase1", file);
+
+    // A spec running the fixture's own model on a JSONL of its reference questions.
+    private (ExperimentSpec Spec, IReadOnlyList<TraceResult> References) FixtureSpec(string fixture)
+    {
+        var folder = TestPaths.Fixture(fixture);
+        var references = TraceJson.Read(Path.Combine(folder, "reference.json"));
+        var jsonl = _dir.Write("data/questions.jsonl", string.Concat(references.Select((r, i) =>
+            new JsonObject { ["question"] = r.Question, ["answer"] = $"so\n#### {i}" }.ToJsonString() + "\n")));
+        var spec = _dir.Write($"{fixture}.yaml", $"""
+            name: fx-{fixture}
+            seed: 42
+            model:
+              arch: {(fixture.Contains("llama", StringComparison.Ordinal) ? "llama" : "gpt2")}
+              source: checkpoint
+              path: {folder}
+            dataset:
+              source: gsm8k
+              path: {jsonl}
+              sha256: {Gsm8k.Sha256(jsonl)}
+              sample: all
+            analysis:
+              top_heads: 4
+            phases: [Phase1]
+            """);
+        return (SpecLoader.Load(spec), references);
+    }
+
+    [SharedTheory]
+    [InlineData("tiny-gpt2")]
+    [InlineData("tiny-llama")]
+    public void Fixture_spec_artifacts_agree_with_reference_json(string fixture)
+    {
+        var (spec, refs) = FixtureSpec(fixture);
+        new PipelineRunner(Env()).Run(spec, "Phase1");
+
+        var seed = Npy.Read(View(spec.Name, ExtractStage.SeedRaw));
+        var latent = Npy.Read(View(spec.Name, ExtractStage.LatentRaw));
+        var (n, layers, heads) = (refs.Count, refs[0].Attention["bot"].Length, refs[0].Attention["bot"][0].Length);
+        Assert.Equal([n, layers, heads, 6, 6], seed.Shape);
+        Assert.Equal("<f2", seed.Descr);
+        Assert.Equal([n, layers, heads, 7, 9], latent.Shape);
+
+        // Independently: M[s, j] = A(z_s -> key Q+1+j), Q = question tokens (BOT sits at Q); float16 storage.
+        var hub = new double[6];
+        var sum = new float[layers * heads * 36];
+        for (int p = 0; p < n; p++)
+        {
+            var r = refs[p];
+            var q = r.InputIds.Count - 1;
+            for (int l = 0; l < layers; l++)
+                for (int h = 0; h < heads; h++)
+                    for (int s = 0; s < 6; s++)
+                        for (int j = 0; j < 6; j++)
+                        {
+                            var expected = s >= 1 && j < s ? (float)(Half)r.Attention[$"z{s}"][l][h][q + 1 + j] : 0f;
+                            var actual = seed.Values[seed.Index(p, l, h, s, j)];
+                            Assert.True(Math.Abs(expected - actual) <= 1e-3, $"{fixture} problem {p} L{l}H{h} [{s},{j}]: {actual} vs {expected}");
+                            sum[((l * heads + h) * 6 + s) * 6 + j] += expected;
+                        }
+            // Latent view: P0, question (P1..Q-1), BOT, z1..z6 from the same rows, 1e-4.
+            for (int a = 0; a <= 6; a++)
+            {
+                var rows = r.Attention[a == 0 ? "bot" : $"z{a}"];
+                for (int l = 0; l < layers; l++)
+                    for (int h = 0; h < heads; h++)
+                    {
+                        var row = rows[l][h];
+                        double[] expected = [row[0], row.Skip(1).Take(q - 1).Sum(x => (double)x), row[q], .. Enumerable.Range(1, 6).Select(b => b <= a ? row[q + b] : double.NaN)];
+                        for (int c = 0; c < 9; c++)
+                        {
+                            var actual = latent.Values[latent.Index(p, l, h, a, c)];
+                            if (double.IsNaN(expected[c])) Assert.True(float.IsNaN(actual));
+                            else Assert.True(Math.Abs(expected[c] - actual) <= 1e-4, $"{fixture} problem {p} L{l}H{h} row {a} col {c}");
+                        }
+                    }
+            }
+        }
+        // Hub scores: float16 mean, column sums, averaged over heads; the summary and the report show them.
+        for (int hd = 0; hd < layers * heads; hd++)
+            for (int j = 0; j < 6; j++)
+                for (int i = 0; i < 6; i++) hub[j] += (float)(Half)(sum[hd * 36 + i * 6 + j] / n) / (layers * heads);
+        var summary = JsonNode.Parse(File.ReadAllText(View(spec.Name, Phase1Stages.SeedSummary)))!;
+        var scores = summary["hub_analysis"]!["all_hub_scores"]!.AsArray().Select(v => v!.GetValue<double>()).ToArray();
+        for (int j = 0; j < 6; j++) Assert.Equal(hub[j], scores[j], 1e-3);
+        Assert.Equal(0.0, scores[5]);
+        var report = File.ReadAllText(View(spec.Name, ReportStage.Markdown));
+        Assert.Contains($"| 0 | z1 | {hub[0].ToString("0.0000", CultureInfo.InvariantCulture)} |", report, StringComparison.Ordinal);
+        Assert.Contains("## What the seed's indices meant", report, StringComparison.Ordinal);
+        Assert.Contains("figures/seed/1_top_heads_attention.png", report, StringComparison.Ordinal);
+        Assert.Contains("data:image/png;base64,", File.ReadAllText(View(spec.Name, ReportStage.Html)), StringComparison.Ordinal);
+
+        // The seed matrix is a re-indexing of the latent view: M[s, j] = Lat[z_s, z_{j+1}].
+        for (int l = 0; l < layers; l++)
+            for (int s = 1; s < 6; s++)
+                for (int j = 0; j < s; j++)
+                    Assert.Equal(latent.Values[latent.Index(0, l, 0, s, 3 + j)], seed.Values[seed.Index(0, l, 0, s, j)], 3);
+    }
+
+    [Theory]
+    [InlineData("tiny-llama")]
+    [InlineData("tiny-gpt2")]
+    public void Default_spec_phase1_summary_is_pinned(string name)
+    {
+        var env = Env();
+        var spec = SpecLoader.Load("default:" + name);
+        var outcomes = new PipelineRunner(env).Run(spec, "Phase1");
+        Assert.Equal(["sample", "model", "extract", "aggregate", "analyze", "figures", "report"], outcomes.Select(o => o.Stage));
+        foreach (var file in FiguresStage.Names)
+        {
+            Assert.True(new FileInfo(View(name, $"figures/seed/{file}")).Length > 10_000);
+            Assert.True(new FileInfo(View(name, $"figures/latent/{file}")).Length > 10_000);
+        }
+        // A second run reuses everything.
+        Assert.All(new PipelineRunner(env).Run(spec, "Phase1"), o => Assert.False(o.Executed));
+
+        File.ReadAllText(View(name, Phase1Stages.CanonicalSummary)).MatchSnapshot(SnapshotNameExtension.Create(name));
+    }
+}
