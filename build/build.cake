@@ -4,7 +4,7 @@
 //
 //   ./build.sh --target=Phase1                                  embedded default specs
 //   ./build.sh --target=Phase1 --spec=experiments/llama-gsm8k.yaml [--spec=...] [--force]
-//   ./build.sh --target=Plan | Verify | Clean | FetchData
+//   ./build.sh --target=Plan | Verify | Clean | FetchData | Bench
 using System.Text.Json;
 
 var target = Argument("target", "Phase1");
@@ -77,5 +77,15 @@ Task("Plan").Does(() => Codilab(new[] { "plan" }.Concat(specs).ToArray()));
 Task("Verify").Does(() => Codilab("verify"));
 Task("Clean").Does(() => Codilab("clean", "--all"));
 Task("FetchData").Does(() => Codilab("fetch-data"));
+// Times extraction per spec (model load apart) and writes artifacts/<experiment>/bench.json; --problems=N,
+// --batch-size=B, --model=DIR and --peer=FILE pass through to `codilab bench`.
+Task("Bench").Does(() =>
+{
+    var extra = new List<string>();
+    foreach (var option in new[] { "problems", "batch-size", "model", "peer" })
+        if (HasArgument(option)) { extra.Add($"--{option}"); extra.Add(Argument<string>(option)); }
+    foreach (var spec in specs.Count > 0 ? specs : new List<string> { "default:tiny-llama", "default:tiny-gpt2" })
+        Codilab(new[] { "bench", spec }.Concat(extra).ToArray());
+});
 
 RunTarget(target);

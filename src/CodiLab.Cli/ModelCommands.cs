@@ -99,3 +99,27 @@ internal static class ModelCommands
     private static LoadOptions Load(ParseResult parse, Option<string?> checkpoint, Option<int?> loraR, Option<double?> loraAlpha) =>
         new(parse.GetValue(loraR), parse.GetValue(loraAlpha), parse.GetValue(checkpoint));
 }
+
+/// <summary><c>bench</c>.</summary>
+internal static class BenchCommand
+{
+    public static Command Create(CommandIO io)
+    {
+        var spec = new Argument<string>("spec") { Description = "a spec file or default:NAME (its sample, model, dtype, device)" };
+        var problems = new Option<int?>("--problems") { Description = "time the first N sampled problems (default: the whole sample)" };
+        var batch = new Option<int?>("--batch-size") { Description = "problems per batch (default: extraction.batch_size)" };
+        var model = new Option<string?>("--model") { Description = "time this model folder instead of the spec's (e.g. from codi_reference.py --preset full)" };
+        var peer = new Option<string?>("--peer") { Description = "a file with codi_reference.py's 'PEER … problems_per_s=X' line: prints the ratio" };
+        var command = new Command("bench", "Time extraction (model load apart) and write artifacts/<experiment>/bench.json.") { spec, problems, batch, model, peer };
+        command.SetAction(parse =>
+        {
+            io.Runtime(parse);
+            var loaded = CodiLab.Specs.SpecLoader.Load(parse.GetValue(spec)!);
+            var result = CodiLab.Pipeline.Stages.Bench.Run(loaded, io.Environment(parse),
+                new CodiLab.Pipeline.Stages.BenchOptions(parse.GetValue(problems), parse.GetValue(batch), parse.GetValue(model), parse.GetValue(peer)));
+            io.Out.WriteLine(result.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
+            return 0;
+        });
+        return command;
+    }
+}

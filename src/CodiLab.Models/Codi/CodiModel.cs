@@ -98,63 +98,128 @@ public sealed partial class CodiModel : IDisposable
     public TraceResult Trace(string question, int maxNewTokens = 256) => TraceIds(question, PromptIds(question), maxNewTokens);
 
     /// <summary>Runs the CODI loop on prompt ids that already end with BOT.</summary>
-    public TraceResult TraceIds(string question, IReadOnlyList<int> inputIds, int maxNewTokens)
+    public TraceResult TraceIds(string question, IReadOnlyList<int> inputIds, int maxNewTokens) =>
+        TraceBatch([new Prompt(question, inputIds)], maxNewTokens)[0];
+
+    /// <summary>A question and its prompt ids (ending with BOT).</summary>
+    public sealed record Prompt(string Question, IReadOnlyList<int> Ids);
+
+    /// <summary>
+    /// The CODI loop over a batch: prompts left-padded with the pad id, every step masked so no query sees a
+    /// pad key, per-row position ids that ignore the padding (prompt 0..P−1, then z_k at P−1+k, EOT and answer
+    /// after). Each row's result equals the batch-1 run (up to float rounding). Decoding stops per row at EOS.
+    /// </summary>
+    public IReadOnlyList<TraceResult> TraceBatch(IReadOnlyList<Prompt> prompts, int maxNewTokens)
     {
         using var noGrad = no_grad();
         using var scope = NewDisposeScope();
         using var cache = new KvCache(Lm.Config.Layers);
-        var rows = new Dictionary<string, float[][][]>(StringComparer.Ordinal);
-        var lens = new List<int>();
-        var latents = new List<float[]>();
+        var b = prompts.Count;
+        var lengths = prompts.Select(p => p.Ids.Count).ToArray();
+        var width = lengths.Max();
+        var offsets = lengths.Select(p => width - p).ToArray();
+        var padded = offsets.Any(o => o > 0);
+        var dtype = Lm.EmbeddingTable.dtype;
         var lensLimit = Ids.Eot; // ids < V+2: the official code masks only EOT
+        var rows = Enumerable.Range(0, b).Select(_ => new Dictionary<string, float[][][]>(StringComparer.Ordinal)).ToArray();
+        var lens = Enumerable.Range(0, b).Select(_ => new List<int>()).ToArray();
+        var latents = Enumerable.Range(0, b).Select(_ => new List<float[]>()).ToArray();
 
-        using var ids = tensor(inputIds.Select(i => (long)i).ToArray(), [1, inputIds.Count], device: Device);
-        var output = Lm.call(new LmInput(Lm.Embed(ids), cache, AttentionCapture.LastRow));
-        rows["bot"] = Rows(output.Attention!);
-        var hidden = output.Hidden[.., TensorIndex.Slice(-1), ..]; // [1, 1, d]
-        lens.Add(Argmax(Lm.Logits(hidden), lensLimit));
+        // Key-padding mask of the prompt [b, 1, 1, width] (0 visible, dtype's most negative finite value for pads).
+        var padKeys = padded ? PadMask(offsets, width, dtype) : null;
+        var flat = new long[b * width];
+        var positions = new long[b * width];
+        for (int i = 0; i < b; i++)
+            for (int t = 0; t < width; t++)
+            {
+                flat[i * width + t] = t < offsets[i] ? Ids.Pad : prompts[i].Ids[t - offsets[i]];
+                positions[i * width + t] = Math.Max(0, t - offsets[i]);
+            }
+        using var ids = tensor(flat, [b, width], device: Device);
+        Tensor? promptMask = null, promptPositions = null;
+        if (padded)
+        {
+            promptMask = Attention.Causal(0, width, dtype, Device)!.add(padKeys!).clamp_min(Attention.MinValue(dtype)); // [b, 1, width, width]
+            promptPositions = tensor(positions, [b, width], device: Device);
+        }
+        var output = Lm.call(new LmInput(Lm.Embed(ids), cache, AttentionCapture.LastRow, promptMask, promptPositions));
+        Scatter(rows, "bot", output.Attention!, offsets);
+        var hidden = output.Hidden[.., TensorIndex.Slice(-1), ..]; // [b, 1, d]
+        AddArgmax(lens, Lm.Logits(hidden), lensLimit);
         for (int k = 1; k <= NumLatent; k++)
         {
             using var step = NewDisposeScope();
-            var z = Loaded.Network.Prj.call(hidden); // [1, 1, d]
-            latents.Add(z.to_type(ScalarType.Float32).cpu().data<float>().ToArray());
-            output = Lm.call(new LmInput(z, cache, AttentionCapture.LastRow));
-            rows[$"z{k}"] = Rows(output.Attention!);
+            var z = Loaded.Network.Prj.call(hidden); // [b, 1, d]
+            var zs = z.to_type(ScalarType.Float32).cpu().data<float>().ToArray();
+            var d = zs.Length / b;
+            for (int i = 0; i < b; i++) latents[i].Add(zs.AsSpan(i * d, d).ToArray());
+            output = Lm.call(StepInput(z, cache, AttentionCapture.LastRow, padKeys, lengths, k - 1));
+            Scatter(rows, $"z{k}", output.Attention!, offsets);
             hidden = output.Hidden.MoveToOuterDisposeScope();
-            lens.Add(Argmax(Lm.Logits(hidden), lensLimit));
+            AddArgmax(lens, Lm.Logits(hidden), lensLimit);
         }
 
-        var answer = new List<int>();
-        var next = Ids.Eot;
-        for (int i = 0; i < maxNewTokens; i++)
+        var answers = Enumerable.Range(0, b).Select(_ => new List<int>()).ToArray();
+        var done = new bool[b];
+        var next = Enumerable.Repeat((long)Ids.Eot, b).ToArray();
+        for (int n = 0; n < maxNewTokens && !done.All(x => x); n++)
         {
             using var step = NewDisposeScope();
-            using var token = tensor(new long[] { next }, [1, 1], device: Device);
-            output = Lm.call(new LmInput(Lm.Embed(token), cache));
-            next = Argmax(Lm.Logits(output.Hidden), lensLimit);
-            answer.Add(next);
-            if (Ids.Eos.Contains(next)) break;
+            using var token = tensor(next, [b, 1], device: Device);
+            output = Lm.call(StepInput(Lm.Embed(token), cache, AttentionCapture.None, padKeys, lengths, NumLatent + n));
+            var logits = Lm.Logits(output.Hidden)[.., -1, TensorIndex.Slice(0, lensLimit)];
+            var chosen = logits.argmax(-1).cpu().data<long>().ToArray();
+            for (int i = 0; i < b; i++)
+            {
+                if (done[i]) continue;
+                answers[i].Add((int)chosen[i]);
+                next[i] = chosen[i];
+                done[i] = Ids.Eos.Contains((int)chosen[i]);
+            }
         }
-        return new TraceResult(question, inputIds, rows, lens, answer, Tokenizer.Decode(answer, Lm.Config.VocabSize),
-            [.. latents.Select(z => (float)Math.Sqrt(z.Sum(x => (double)x * x)))], latents);
+        return [.. Enumerable.Range(0, b).Select(i => new TraceResult(prompts[i].Question, prompts[i].Ids, rows[i], lens[i], answers[i],
+            Tokenizer.Decode(answers[i], Lm.Config.VocabSize), [.. latents[i].Select(z => (float)Math.Sqrt(z.Sum(x => (double)x * x)))], latents[i]))];
     }
 
-    // Argmax over ids < limit of the last position's logits [1, t, V+3].
-    private static int Argmax(Tensor logits, int limit) =>
-        (int)logits[0, -1, TensorIndex.Slice(0, limit)].argmax().item<long>();
-
-    // Per-layer [1, h, 1, T] probabilities -> A[layer][head][key] in float32 on the CPU.
-    private static float[][][] Rows(IReadOnlyList<Tensor> layers)
+    // One new position per row after the prompt and `after` earlier steps: position P−1+after+1, pads masked.
+    private LmInput StepInput(Tensor embeds, KvCache cache, AttentionCapture capture, Tensor? padKeys, int[] lengths, int after)
     {
-        var result = new float[layers.Count][][];
+        if (padKeys is null) return new LmInput(embeds, cache, capture);
+        var b = lengths.Length;
+        var visible = zeros([b, 1, 1, cache.Length + 1 - padKeys.shape[3]], dtype: padKeys.dtype, device: Device);
+        var mask = cat([padKeys, visible], 3);
+        var positions = tensor(lengths.Select(p => (long)(p + after)).ToArray(), [b, 1], device: Device);
+        return new LmInput(embeds, cache, capture, mask, positions);
+    }
+
+    private Tensor PadMask(int[] offsets, int width, ScalarType dtype)
+    {
+        var values = new float[offsets.Length * width];
+        for (int i = 0; i < offsets.Length; i++)
+            for (int t = 0; t < offsets[i]; t++) values[i * width + t] = 1;
+        using var blocked = tensor(values, [offsets.Length, 1, 1, width], device: Device);
+        return blocked.mul(Attention.MinValue(dtype)).to_type(dtype);
+    }
+
+    // Argmax over ids < limit of the last position, per row.
+    private static void AddArgmax(List<int>[] lens, Tensor logits, int limit)
+    {
+        var chosen = logits[.., -1, TensorIndex.Slice(0, limit)].argmax(-1).cpu().data<long>().ToArray();
+        for (int i = 0; i < lens.Length; i++) lens[i].Add((int)chosen[i]);
+    }
+
+    // Per-layer [b, h, 1, T] probabilities -> each row's A[layer][head][key] (its own keys only), float32 on the CPU.
+    private static void Scatter(Dictionary<string, float[][][]>[] rows, string query, IReadOnlyList<Tensor> layers, int[] offsets)
+    {
+        for (int i = 0; i < rows.Length; i++) rows[i][query] = new float[layers.Count][][];
         for (int l = 0; l < layers.Count; l++)
         {
-            using var row = layers[l][0, .., 0, ..].to_type(ScalarType.Float32).cpu(); // [h, T]
-            var (h, t) = ((int)row.shape[0], (int)row.shape[1]);
-            var flat = row.data<float>().ToArray();
-            result[l] = Enumerable.Range(0, h).Select(i => flat.AsSpan(i * t, t).ToArray()).ToArray();
+            using var all = layers[l].to_type(ScalarType.Float32).cpu(); // [b, h, 1, T]
+            var (b, h, t) = ((int)all.shape[0], (int)all.shape[1], (int)all.shape[3]);
+            var flat = all.data<float>().ToArray();
+            for (int i = 0; i < b; i++)
+                rows[i][query][l] = [.. Enumerable.Range(0, h).Select(hh => flat.AsSpan((i * h + hh) * t + offsets[i], t - offsets[i]).ToArray())];
         }
-        return result;
     }
 
     /// <summary>The official answer parser: the last number in the text (commas removed), or null.</summary>

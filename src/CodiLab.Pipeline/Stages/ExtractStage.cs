@@ -30,15 +30,18 @@ public static class ExtractStage
     /// <summary>Metadata (seed fields plus labels and per-problem prompt lengths).</summary>
     public const string Metadata = "attention_metadata.json";
 
-    /// <summary>Problems per shard.</summary>
+    /// <summary>Problems per shard at least (a shard holds whole batches).</summary>
     public const int ShardSize = 8;
+
+    /// <summary>The batch size a spec asks for; auto: 64 on CUDA, 16 on the CPU.</summary>
+    public static int BatchSize(ExperimentSpec spec) => spec.IntOrWord("extraction.batch_size") is { } n ? checked((int)n) : Device(spec) == "cuda" ? 64 : 16;
 
     /// <summary>The stage for a spec.</summary>
     public static Stage For(ExperimentSpec spec) => new(
         Name: "extract",
         Phase: "Phase1",
         Version: 1,
-        Reads: ["model.arch", "model.source", "model.lora.r", "model.lora.alpha", "model.num_latent", "model.dtype", "model.device"],
+        Reads: ["model.arch", "model.source", "model.lora.r", "model.lora.alpha", "model.num_latent", "model.dtype", "model.device", "extraction.batch_size"],
         Upstream: spec.Text("model.source") == "generated" ? ["sample", "model"] : ["sample"],
         Outputs: [SeedRaw, LatentRaw, Metadata],
         Externals: ModelStage.Resolve,
@@ -92,9 +95,11 @@ public static class ExtractStage
         Directory.CreateDirectory(ctx.ScratchDirectory);
         var clock = Stopwatch.StartNew();
         var (resumed, computed) = (0, 0);
-        for (int start = 0; start < problems.Count; start += ShardSize)
+        var batch = BatchSize(spec);
+        var shardSize = Math.Max(ShardSize, batch);
+        for (int start = 0; start < problems.Count; start += shardSize)
         {
-            var count = Math.Min(ShardSize, problems.Count - start);
+            var count = Math.Min(shardSize, problems.Count - start);
             var shard = Path.Combine(ctx.ScratchDirectory, $"shard-{start:D7}");
             ShardMeta meta;
             if (File.Exists(shard + ".json"))
@@ -107,23 +112,37 @@ public static class ExtractStage
             else
             {
                 meta = new ShardMeta(start, count, []);
-                for (int i = start; i < start + count; i++)
+                for (int first = start; first < start + count; first += batch)
                 {
-                    var p = problems[i];
+                    var size = Math.Min(batch, start + count - first);
+                    var prompts = Enumerable.Range(first, size)
+                        .Select(i => new CodiModel.Prompt(problems[i].Question, [.. model.Tokenizer.Encode(problems[i].Question), model.Ids.Bot])).ToList();
+                    IReadOnlyList<TraceResult?> traces;
                     try
                     {
-                        var ids = (IReadOnlyList<int>)[.. model.Tokenizer.Encode(p.Question), model.Ids.Bot];
-                        var trace = model.TraceIds(p.Question, ids, maxNewTokens: 0);
-                        Conventions.Seed(trace).CopyTo(seed, (long)i * seedCells);
-                        Conventions.Latent(trace, k).CopyTo(latent, (long)i * latentCells);
-                        meta.Problems.Add(new ProblemMeta(i, p.Gsm8kId, p.Question.Length, ids.Count, true, null, [.. trace.LogitLensTop1]));
+                        traces = model.TraceBatch(prompts, maxNewTokens: 0);
                     }
-                    catch (Exception e) when (e is not CodiLabException and not OutOfMemoryException)
+                    catch (Exception e) when (e is not CodiLabException and not OutOfMemoryException && size > 1)
                     {
-                        // The seed's rule (SEED.md §3.3): the slot stays zero, is flagged, and still counts.
-                        ctx.Environment.Log.WriteLine($"[{spec.Name}] extract: problem {i} ({p.Gsm8kId}) failed: {e.Message}");
-                        Array.Fill(latent, float.NaN, i * latentCells, latentCells);
-                        meta.Problems.Add(new ProblemMeta(i, p.Gsm8kId, p.Question.Length, 0, false, e.Message, []));
+                        // Retry one by one so a single bad problem does not take its batch with it.
+                        traces = [.. prompts.Select(p => TryOne(model, p, spec.Name, ctx.Environment.Log))];
+                    }
+                    for (int j = 0; j < size; j++)
+                    {
+                        var i = first + j;
+                        var p = problems[i];
+                        if (traces[j] is { } trace)
+                        {
+                            Conventions.Seed(trace).CopyTo(seed, (long)i * seedCells);
+                            Conventions.Latent(trace, k).CopyTo(latent, (long)i * latentCells);
+                            meta.Problems.Add(new ProblemMeta(i, p.Gsm8kId, p.Question.Length, trace.InputIds.Count, true, null, [.. trace.LogitLensTop1]));
+                        }
+                        else
+                        {
+                            // The seed's rule (SEED.md §3.3): the slot stays zero, is flagged, and still counts.
+                            Array.Fill(latent, float.NaN, i * latentCells, latentCells);
+                            meta.Problems.Add(new ProblemMeta(i, p.Gsm8kId, p.Question.Length, 0, false, "the CODI loop failed on this problem (see the log)", []));
+                        }
                     }
                 }
                 Npy.Write(shard + ".seed.npy", [count, seedCells], seed.AsSpan(start * seedCells, count * seedCells), half: false);
@@ -171,6 +190,19 @@ public static class ExtractStage
             },
         };
         File.WriteAllText(ctx.Output(Metadata), metadata.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+    }
+
+    private static TraceResult? TryOne(CodiModel model, CodiModel.Prompt prompt, string experiment, TextWriter log)
+    {
+        try
+        {
+            return model.TraceBatch([prompt], maxNewTokens: 0)[0];
+        }
+        catch (Exception e) when (e is not CodiLabException and not OutOfMemoryException)
+        {
+            log.WriteLine($"[{experiment}] extract: problem '{prompt.Question[..Math.Min(40, prompt.Question.Length)]}…' failed: {e.Message}");
+            return null;
+        }
     }
 
     private static JsonArray Labels(IEnumerable<string> labels) => new([.. labels.Select(l => (JsonNode)l)]);

@@ -144,4 +144,30 @@ public sealed class Phase1Tests : IDisposable
 
         File.ReadAllText(View(name, Phase1Stages.CanonicalSummary)).MatchSnapshot(SnapshotNameExtension.Create(name));
     }
+
+    [Fact]
+    public void Batch_size_does_not_change_the_pinned_summary()
+    {
+        var env = Env();
+        var single = SpecLoader.Load(_dir.Write("one.yaml", "extends: default:tiny-gpt2\nname: one-by-one\nextraction:\n  batch_size: 1\ndataset:\n  sample: 24\n"));
+        var batched24 = SpecLoader.Load(_dir.Write("many.yaml", "extends: default:tiny-gpt2\nname: many\nextraction:\n  batch_size: 16\ndataset:\n  sample: 24\n"));
+        new PipelineRunner(env).Run(single, stageName: "analyze");
+        new PipelineRunner(env).Run(batched24, stageName: "analyze");
+
+        string Summary(string name) => File.ReadAllText(View(name, Phase1Stages.CanonicalSummary)).Replace($"\"experiment\": \"{name}\"", "", StringComparison.Ordinal);
+        Assert.Equal(Summary("one-by-one"), Summary("many"));
+    }
+
+    [Fact]
+    public void Bench_writes_its_numbers_and_leaks_no_tensor_across_batches()
+    {
+        var env = Env();
+        var result = Bench.Run(SpecLoader.Load("default:tiny-llama"), env, new BenchOptions(Problems: 20, BatchSize: 4));
+
+        Assert.Equal(20, result["problems"]!.GetValue<int>());
+        Assert.Equal(4, result["batch_size"]!.GetValue<int>());
+        Assert.True(result["problems_per_s"]!.GetValue<double>() > 0);
+        Assert.Equal(0L, result["live_tensor_growth"]!.GetValue<long>());
+        Assert.True(File.Exists(Path.Combine(env.ExperimentRoot("tiny-llama"), "bench.json")));
+    }
 }

@@ -126,6 +126,33 @@ public sealed class RuntimeTests(ITestOutputHelper output)
         Assert.InRange(worst, 0, 1e-5);
     }
 
+    [SharedTheory]
+    [InlineData("tiny-gpt2")]
+    [InlineData("tiny-llama")]
+    public void A_left_padded_batch_equals_batch_one_runs(string fixture)
+    {
+        TorchRuntime.Initialize();
+        var folder = TestPaths.Fixture(fixture);
+        var references = TraceJson.Read(Path.Combine(folder, "reference.json"));
+        using var model = CodiModel.Load(folder);
+        var prompts = references.Select(r => new CodiModel.Prompt(r.Question, model.PromptIds(r.Question))).ToList();
+        Assert.True(prompts.Select(p => p.Ids.Count).Distinct().Count() > 1, "the fixture questions should have mixed lengths");
+
+        var batch = model.TraceBatch(prompts, 12);
+        var worst = 0.0;
+        for (int i = 0; i < prompts.Count; i++)
+        {
+            var single = model.TraceIds(prompts[i].Question, prompts[i].Ids, 12);
+            Assert.Equal(single.InputIds, batch[i].InputIds);
+            Assert.Equal(single.LogitLensTop1, batch[i].LogitLensTop1);
+            Assert.Equal(single.AnswerIds, batch[i].AnswerIds);
+            Assert.Equal(references[i].AnswerIds, batch[i].AnswerIds);
+            worst = Math.Max(worst, TraceComparison.WorstAttentionDifference(single, batch[i]));
+        }
+        output.WriteLine($"{fixture}: batch of {prompts.Count} (lengths {string.Join(",", prompts.Select(p => p.Ids.Count))}) vs batch 1: worst attention difference {worst:E2}");
+        Assert.InRange(worst, 0, 1e-4);
+    }
+
     [SharedFact]
     public void A_hundred_traces_leave_no_tensor_alive()
     {
