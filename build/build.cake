@@ -4,6 +4,7 @@
 //
 //   ./build.sh --target=Phase1                                  embedded default specs
 //   ./build.sh --target=Phase1 --spec=experiments/llama-gsm8k.yaml [--spec=...] [--force]
+//   ./build.sh --target=Compare [--spec=A --spec=B]
 //   ./build.sh --target=Plan | Verify | Clean | FetchData | Bench
 using System.Text.Json;
 
@@ -77,6 +78,12 @@ Task("Plan").Does(() => Codilab(new[] { "plan" }.Concat(specs).ToArray()));
 Task("Verify").Does(() => Codilab("verify"));
 Task("Clean").Does(() => Codilab("clean", "--all"));
 Task("FetchData").Does(() => Codilab("fetch-data"));
+// Compares two specs (default: the embedded pair) after running or reusing their Phase 1-2 stages.
+Task("Compare").Does(() =>
+{
+    if (specs.Count != 0 && specs.Count != 2) throw new CakeException($"Compare needs exactly two --spec (or none for the default pair); got {specs.Count}.");
+    Codilab(new[] { "compare" }.Concat(specs).ToArray());
+});
 // Times extraction per spec (model load apart) and writes artifacts/<experiment>/bench.json; --problems=N,
 // --batch-size=B, --model=DIR and --peer=FILE pass through to `codilab bench`.
 Task("Bench").Does(() =>

@@ -123,3 +123,26 @@ internal static class BenchCommand
         return command;
     }
 }
+
+/// <summary><c>compare</c>.</summary>
+internal static class CompareCommand
+{
+    public static Command Create(CommandIO io)
+    {
+        var a = new Argument<string>("a") { Description = "first spec (default pair: default:tiny-llama)", Arity = ArgumentArity.ZeroOrOne };
+        var b = new Argument<string>("b") { Description = "second spec (default pair: default:tiny-gpt2)", Arity = ArgumentArity.ZeroOrOne };
+        var command = new Command("compare", "Compare two experiments: spec fields that differ, every Phase 1-2 summary value with deltas, side-by-side figures.") { a, b };
+        command.SetAction(parse =>
+        {
+            io.Runtime(parse);
+            var (first, second) = (parse.GetValue(a), parse.GetValue(b));
+            if ((first is null) != (second is null))
+                throw new CodiLabException("compare needs two specs (or none, for the default pair).", "command line", "give two specs: codilab compare A.yaml B.yaml", ExitCodes.InvalidSpec);
+            var specs = CodiLab.Specs.SpecLoader.LoadAll(first is null ? CodiLab.Specs.SpecLoader.DefaultSpecs : [first, second!]);
+            var (folder, _) = CodiLab.Pipeline.Stages.Comparison.Run(specs[0], specs[1], io.Environment(parse));
+            io.Out.WriteLine(Path.Combine(folder, "compare.md"));
+            return 0;
+        });
+        return command;
+    }
+}

@@ -25,5 +25,8 @@ public static class StageCatalog
         yield return Phase1Stages.Analyze();
         yield return FiguresStage.Definition();
         yield return ReportStage.For(spec);
+        yield return Phase2Stages.Heads();
+        yield return Phase2Stages.Figures();
+        yield return Phase2Stages.ReportStage();
     }
 }

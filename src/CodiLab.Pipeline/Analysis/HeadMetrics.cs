@@ -1,0 +1,189 @@
+using System.Globalization;
+using System.Text;
+
+namespace CodiLab.Pipeline.Analysis;
+
+/// <summary>One head's seed metrics (SEED.md §6.1).</summary>
+public sealed record SeedHead(int Layer, int Head, string LayerType, double Flow, double Hub, int HubPosition, double Skip, double Max, double Mean)
+{
+    /// <summary>Min–max normalised scores and the composite (set by <see cref="HeadMetrics.Seed"/>).</summary>
+    public double FlowNorm { get; init; }
+
+    /// <summary>Normalised hub score.</summary>
+    public double HubNorm { get; init; }
+
+    /// <summary>Normalised skip score.</summary>
+    public double SkipNorm { get; init; }
+
+    /// <summary>0.4·flow_norm + 0.4·hub_norm + 0.2·skip_norm.</summary>
+    public double Composite { get; init; }
+
+    /// <summary>Forward Flow / Hub Aggregator / Skip Connection / Multi-Purpose.</summary>
+    public string FunctionalType { get; init; } = "";
+}
+
+/// <summary>One head's labelled latent-view metrics: each the mean over problems and its std across them.</summary>
+public sealed record LatentHead(int Layer, int Head, IReadOnlyDictionary<string, (double Mean, double Std)> Metrics);
+
+/// <summary>Per-head metrics: the seed's (script 6, artefacts and all) and the labelled latent-view ones.</summary>
+public static class HeadMetrics
+{
+    private const int S = Conventions.SeedSize;
+
+    /// <summary>early if l &lt; ⌊L/3⌋, middle if l &lt; ⌊2L/3⌋, else late.</summary>
+    public static string LayerType(int layer, int layers) => layer < layers / 3 ? "early" : layer < 2 * layers / 3 ? "middle" : "late";
+
+    /// <summary>The seed's per-head metrics on the float16-rounded mean [L, H, 6, 6], in (layer, head) order.</summary>
+    public static List<SeedHead> Seed(float[] rounded, int layers, int heads)
+    {
+        var list = new List<SeedHead>();
+        for (int l = 0; l < layers; l++)
+            for (int h = 0; h < heads; h++)
+            {
+                var m = rounded.AsSpan((l * heads + h) * S * S, S * S);
+                double lower = 0, withDiagonal = 0;
+                var columns = new double[S];
+                for (int i = 0; i < S; i++)
+                    for (int j = 0; j < S; j++)
+                    {
+                        if (j < i) lower += m[i * S + j];
+                        if (j <= i) withDiagonal += m[i * S + j];
+                        columns[j] += m[i * S + j];
+                    }
+                var flow = withDiagonal == 0 ? 0 : lower / withDiagonal;
+                var mean = columns.Average();
+                var hub = columns.Average(c => (c - mean) * (c - mean));
+                var skip = (m[5 * S + 0] + m[5 * S + 1] + m[5 * S + 2]) / 3.0;
+                double max = float.MinValue, sum = 0;
+                foreach (var v in m) { max = Math.Max(max, v); sum += v; }
+                list.Add(new SeedHead(l, h, LayerType(l, layers), flow, hub, Array.IndexOf(columns, columns.Max()), skip, max, sum / (S * S)));
+            }
+        double[] Norm(Func<SeedHead, double> f)
+        {
+            var values = list.Select(f).ToArray();
+            var (min, max) = (values.Min(), values.Max());
+            return [.. values.Select(v => (v - min) / (max - min + 1e-10))];
+        }
+        var (fn, hn, sn) = (Norm(x => x.Flow), Norm(x => x.Hub), Norm(x => x.Skip));
+        return [.. list.Select((x, i) =>
+        {
+            (string Name, double Norm)[] ranked = [.. new[] { ("Forward Flow", fn[i]), ("Hub Aggregator", hn[i]), ("Skip Connection", sn[i]) }.OrderByDescending(t => t.Item2)];
+            var type = ranked[0].Norm > 0.7 && ranked[1].Norm > 0.7 ? "Multi-Purpose" : ranked[0].Name;
+            return x with { FlowNorm = fn[i], HubNorm = hn[i], SkipNorm = sn[i], Composite = 0.4 * fn[i] + 0.4 * hn[i] + 0.2 * sn[i], FunctionalType = type };
+        })];
+    }
+
+    /// <summary>Heads by a score, descending, ties in (layer, head) order (the seed's sort was unstable; this pins one order).</summary>
+    public static List<SeedHead> RankBy(IEnumerable<SeedHead> heads, Func<SeedHead, double> score) => [.. heads.OrderByDescending(score)];
+
+    /// <summary>The seed's four CSV files, keyed by name.</summary>
+    public static Dictionary<string, string> SeedCsv(IReadOnlyList<SeedHead> heads) => new()
+    {
+        ["heads_ranked_by_flow.csv"] = Csv("layer,head,flow_score,layer_type", RankBy(heads, h => h.Flow).Select(h => $"{h.Layer},{h.Head},{N(h.Flow)},{h.LayerType}")),
+        ["heads_ranked_by_hub.csv"] = Csv("layer,head,hub_score,hub_position,layer_type", RankBy(heads, h => h.Hub).Select(h => $"{h.Layer},{h.Head},{N(h.Hub)},{h.HubPosition},{h.LayerType}")),
+        ["heads_ranked_by_skip.csv"] = Csv("layer,head,skip_score,layer_type", RankBy(heads, h => h.Skip).Select(h => $"{h.Layer},{h.Head},{N(h.Skip)},{h.LayerType}")),
+        ["ranked_heads.csv"] = Csv("layer,head,layer_type,flow_score,hub_score,skip_score,composite_score,functional_type,max_attention",
+            RankBy(heads, h => h.Composite).Select(h => $"{h.Layer},{h.Head},{h.LayerType},{N(h.Flow)},{N(h.Hub)},{N(h.Skip)},{N(h.Composite)},{h.FunctionalType},{N(h.Max)}")),
+    };
+
+    /// <summary>critical_heads_findings.txt: the top 3, type and layer-type counts in the top 20, score means and maxima, the (empty) composite &gt; 0.7 list.</summary>
+    public static string Findings(string model, IReadOnlyList<SeedHead> heads)
+    {
+        var ranked = RankBy(heads, h => h.Composite);
+        var top = ranked.Take(20).ToList();
+        var text = new StringBuilder();
+        text.Append(CultureInfo.InvariantCulture, $"CRITICAL HEADS - {model}\n\nTop 3 heads by composite score:\n");
+        for (int i = 0; i < Math.Min(3, ranked.Count); i++)
+        {
+            var h = ranked[i];
+            text.Append(CultureInfo.InvariantCulture, $"{i + 1}. L{h.Layer}H{h.Head} ({h.FunctionalType}, {h.LayerType}): composite {h.Composite:0.000}, flow {h.Flow:0.000}, hub {h.Hub:0.000} (position {h.HubPosition}), skip {h.Skip:0.000}, max {h.Max:0.000}\n");
+        }
+        text.Append(CultureInfo.InvariantCulture, $"\nFunctional types in the top {top.Count}:\n");
+        foreach (var g in top.GroupBy(h => h.FunctionalType).OrderByDescending(g => g.Count()).ThenBy(g => g.Key, StringComparer.Ordinal)) text.Append(CultureInfo.InvariantCulture, $"  {g.Key}: {g.Count()}\n");
+        text.Append(CultureInfo.InvariantCulture, $"\nLayer types in the top {top.Count}:\n");
+        foreach (var t in new[] { "early", "middle", "late" }) text.Append(CultureInfo.InvariantCulture, $"  {t}: {top.Count(h => h.LayerType == t)}\n");
+        text.Append("\nScores over all heads (mean / max):\n");
+        foreach (var (name, f) in new (string, Func<SeedHead, double>)[] { ("flow", h => h.Flow), ("hub", h => h.Hub), ("skip", h => h.Skip), ("composite", h => h.Composite) })
+            text.Append(CultureInfo.InvariantCulture, $"  {name}: {heads.Average(f):0.0000} / {heads.Max(f):0.0000}\n");
+        var strong = ranked.Where(h => h.Composite > 0.7).ToList();
+        text.Append(CultureInfo.InvariantCulture, $"\nHeads with composite > 0.7: {(strong.Count == 0 ? "none" : string.Join(", ", strong.Select(h => $"L{h.Layer}H{h.Head}")))}\n");
+        text.Append("\nArtefacts of the seed's definitions (kept for parity):\n");
+        text.Append(CultureInfo.InvariantCulture, $"  flow is 1 for every head with any attention (the seed diagonal is structurally zero): {heads.Count(h => h.Flow == 1)}/{heads.Count} heads\n");
+        text.Append(CultureInfo.InvariantCulture, $"  composite <= 0.6 (flow_norm is 0 for all heads): max composite {heads.Max(h => h.Composite):0.000}\n");
+        return text.ToString();
+    }
+
+    /// <summary>
+    /// Labelled per-head metrics on the latent view [N, L, H, K+1, K+3], per problem then mean and std across
+    /// problems: sequential (z_a → z_(a−1)), self, skip curve over offsets d ≥ 2, visibility-normalised hub α per
+    /// key, BOT and question mass, and the excess kurtosis of the head's incoming α over keys (receiver heads).
+    /// </summary>
+    public static List<LatentHead> Latent(float[] raw, int problems, int layers, int heads, int k)
+    {
+        var (rows, cols) = (k + 1, k + 3);
+        var cellsPerProblem = layers * heads * rows * cols;
+        var keyNames = new List<(string Name, int Column)> { ("P0", 0), ("BOT", 2) };
+        keyNames.AddRange(Enumerable.Range(1, k).Select(b => ($"z{b}", 2 + b)));
+        var result = new List<LatentHead>();
+        for (int l = 0; l < layers; l++)
+            for (int h = 0; h < heads; h++)
+            {
+                var perProblem = new Dictionary<string, List<double>>(StringComparer.Ordinal);
+                void Add(string name, double v)
+                {
+                    if (double.IsNaN(v)) return;
+                    if (!perProblem.TryGetValue(name, out var list)) perProblem[name] = list = [];
+                    list.Add(v);
+                }
+                for (int n = 0; n < problems; n++)
+                {
+                    var at = (long)n * cellsPerProblem + (l * heads + h) * rows * cols;
+                    double Cell(int r, int c) => raw[at + r * cols + c];
+                    if (float.IsNaN((float)Cell(1, 0))) continue; // a failed problem
+                    Add("sequential", Enumerable.Range(2, k - 1).Average(a => Cell(a, 2 + a - 1)));
+                    Add("self", Enumerable.Range(1, k).Average(a => Cell(a, 2 + a)));
+                    for (int d = 2; d < k; d++) Add($"skip_d{d}", Enumerable.Range(d + 1, k - d).Average(a => Cell(a, 2 + a - d)));
+                    Add("bot_mass", Enumerable.Range(1, k).Average(a => Cell(a, 2)));
+                    Add("question_mass", Enumerable.Range(1, k).Average(a => Cell(a, 0) + Cell(a, 1)));
+                    var alphas = new List<double>();
+                    foreach (var (name, c) in keyNames)
+                    {
+                        var first = c >= 3 ? c - 2 : 1;
+                        var alpha = Enumerable.Range(first, k - first + 1).Average(a => Cell(a, c));
+                        alphas.Add(alpha);
+                        Add($"hub_{name}", alpha);
+                    }
+                    Add("receiver_kurtosis", ExcessKurtosis(alphas));
+                }
+                result.Add(new LatentHead(l, h, perProblem.ToDictionary(kv => kv.Key, kv => MeanStd(kv.Value), StringComparer.Ordinal)));
+            }
+        return result;
+    }
+
+    /// <summary>latent_heads.csv: one row per head, every metric's mean and std.</summary>
+    public static string LatentCsv(IReadOnlyList<LatentHead> heads, int layers)
+    {
+        var names = heads[0].Metrics.Keys.ToList();
+        return Csv("layer,head,layer_type," + string.Join(",", names.SelectMany(n => new[] { n, n + "_std" })),
+            heads.Select(h => $"{h.Layer},{h.Head},{LayerType(h.Layer, layers)}," + string.Join(",", names.SelectMany(n => new[] { N(h.Metrics[n].Mean), N(h.Metrics[n].Std) }))));
+    }
+
+    /// <summary>Fisher's excess kurtosis (population moments); 0 for a constant vector.</summary>
+    public static double ExcessKurtosis(IReadOnlyList<double> values)
+    {
+        var mean = values.Average();
+        var m2 = values.Average(v => Math.Pow(v - mean, 2));
+        var m4 = values.Average(v => Math.Pow(v - mean, 4));
+        return m2 == 0 ? 0 : m4 / (m2 * m2) - 3;
+    }
+
+    private static (double, double) MeanStd(List<double> values)
+    {
+        var mean = values.Average();
+        return (mean, Math.Sqrt(values.Average(v => (v - mean) * (v - mean))));
+    }
+
+    private static string Csv(string header, IEnumerable<string> lines) => header + "\n" + string.Concat(lines.Select(l => l + "\n"));
+
+    private static string N(double v) => v.ToString("R", CultureInfo.InvariantCulture);
+}
