@@ -49,7 +49,7 @@ public sealed class Phase1Tests : IDisposable
               sample: all
             analysis:
               top_heads: 4
-            phases: [Phase1]
+            phases: [Phase1, Phase2]
             """);
         return (SpecLoader.Load(spec), references);
     }
@@ -169,5 +169,22 @@ public sealed class Phase1Tests : IDisposable
         Assert.True(result["problems_per_s"]!.GetValue<double>() > 0);
         Assert.Equal(0L, result["live_tensor_growth"]!.GetValue<long>());
         Assert.True(File.Exists(Path.Combine(env.ExperimentRoot("tiny-llama"), "bench.json")));
+    }
+
+    [SharedFact]
+    public void Compare_works_across_layer_and_head_counts()
+    {
+        var (fixture, _) = FixtureSpec("tiny-gpt2");                 // 2 layers x 4 heads
+        var generated = SpecLoader.Load("default:tiny-llama");         // 4 layers x 4 heads
+        var (folder, _) = Comparison.Run(fixture, generated, Env());
+
+        var compare = JsonNode.Parse(File.ReadAllText(Path.Combine(folder, "compare.json")))!;
+        Assert.Equal(2, compare["model_comparison"]!["models"]!["fx-tiny-gpt2"]!["n_layers"]!.GetValue<int>());
+        Assert.Equal(4, compare["model_comparison"]!["models"]!["tiny-llama"]!["n_layers"]!.GetValue<int>());
+        var fields = compare["params_diff"]!.AsArray().Select(p => p!["field"]!.GetValue<string>()).ToList();
+        Assert.Contains("model.arch", fields);
+        Assert.Contains("model.source", fields);
+        Assert.Contains("dataset.source", fields);
+        Assert.Contains(compare["metrics"]!.AsArray(), m => m!["metric"]!.GetValue<string>() == "phase1.seed.attention_summary.hub_analysis.hub_score" && m["delta"] is not null);
     }
 }
