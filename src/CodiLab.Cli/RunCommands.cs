@@ -107,7 +107,7 @@ internal static class RunCommands
             if (parse.GetValue(all))
             {
                 Housekeeping.CleanCache(env);
-                io.Out.WriteLine($"removed {env.CacheRoot}");
+                io.Out.WriteLine($"removed {env.CacheRoot} and {Path.Combine(env.ArtifactsRoot, "compare")}");
             }
             return 0;
         });

@@ -26,9 +26,11 @@ public static class Housekeeping
             ? Directory.EnumerateDirectories(env.ArtifactsRoot).Where(d => File.Exists(Path.Combine(d, "lock.json"))).Select(Path.GetFileName).OfType<string>().Order(StringComparer.Ordinal)
             : [];
 
-    /// <summary>Deletes the whole cache.</summary>
+    /// <summary>Deletes the whole cache (partial shards included) and every comparison.</summary>
     public static void CleanCache(PipelineEnvironment env)
     {
         if (Directory.Exists(env.CacheRoot)) Directory.Delete(env.CacheRoot, recursive: true);
+        var compare = Path.Combine(env.ArtifactsRoot, "compare");
+        if (Directory.Exists(compare)) Directory.Delete(compare, recursive: true);
     }
 }

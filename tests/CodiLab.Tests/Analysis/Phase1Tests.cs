@@ -187,4 +187,40 @@ public sealed class Phase1Tests : IDisposable
         Assert.Contains("dataset.source", fields);
         Assert.Contains(compare["metrics"]!.AsArray(), m => m!["metric"]!.GetValue<string>() == "phase1.seed.attention_summary.hub_analysis.hub_score" && m["delta"] is not null);
     }
+
+    [Fact]
+    public void An_interrupted_extract_resumes_from_its_finished_shards()
+    {
+        var env = Env();
+        var spec = SpecLoader.Load(_dir.Write("resume.yaml", "extends: default:tiny-llama\nname: resume\ndataset:\n  sample: 20\nextraction:\n  batch_size: 4\n"));
+        var runner = new PipelineRunner(env);
+        runner.Run(spec, stageName: "model");
+        runner.Run(spec, stageName: "sample");
+        var key = runner.Plan(spec, stage: "extract").Single(p => p.Stage.Name == "extract").Key!;
+        Assert.False(File.Exists(View("resume", ExtractStage.SeedRaw)));
+
+        // What a run killed after its first shard (problems 0..7) leaves behind, with a value no model computes.
+        var scratch = Path.Combine(env.CacheRoot, ".partial", key);
+        Directory.CreateDirectory(scratch);
+        var info = (Layers: 4, Heads: 4, K: 6);
+        var seedCells = info.Layers * info.Heads * 36;
+        var latentCells = info.Layers * info.Heads * 7 * 9;
+        Npy.Write(Path.Combine(scratch, "shard-0000000.seed.npy"), [8, seedCells], Enumerable.Repeat(0.125f, 8 * seedCells).ToArray(), half: false);
+        Npy.Write(Path.Combine(scratch, "shard-0000000.latent.npy"), [8, latentCells], Enumerable.Repeat(0.125f, 8 * latentCells).ToArray(), half: false);
+        var problems = Enumerable.Range(0, 8).Select(i => new JsonObject
+        {
+            ["Index"] = i, ["Gsm8kId"] = $"synthetic_{i}", ["QuestionLength"] = 10, ["PromptTokens"] = 20, ["Success"] = true, ["Error"] = null, ["LogitLensTop1"] = new JsonArray(1, 2, 3, 4, 5, 6, 7),
+        });
+        File.WriteAllText(Path.Combine(scratch, "shard-0000000.json"), new JsonObject { ["Start"] = 0, ["Count"] = 8, ["Problems"] = new JsonArray([.. problems]) }.ToJsonString());
+
+        var outcome = runner.Run(spec, stageName: "extract").Single(o => o.Stage == "extract");
+
+        Assert.True(outcome.Executed);
+        Assert.Contains("20/20 problems (8 resumed)", _log.ToString(), StringComparison.Ordinal);
+        var seed = Npy.Read(View("resume", ExtractStage.SeedRaw));
+        Assert.Equal(0.125f, seed.Values[seed.Index(3, 1, 2, 0, 0)]);    // from the kept shard
+        Assert.NotEqual(0.125f, seed.Values[seed.Index(12, 1, 2, 1, 0)]); // computed after resuming
+        Assert.Equal(0f, seed.Values[seed.Index(12, 1, 2, 0, 0)]);
+        Assert.False(Directory.Exists(scratch)); // removed once the entry is committed
+    }
 }
