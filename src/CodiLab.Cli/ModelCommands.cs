@@ -76,11 +76,14 @@ internal static class ModelCommands
         var arch = new Option<string>("--arch") { Description = "llama or gpt2", Required = true };
         var seed = new Option<int>("--seed") { Description = "weights seed", DefaultValueFactory = _ => 42 };
         var output = new Option<string>("--out") { Description = "folder to write", Required = true };
-        var command = new Command("make-model", "Write a tiny random CODI model folder in the official layout, with an offline tokenizer (deterministic per seed).") { arch, seed, output };
+        var preset = new Option<string>("--preset") { Description = $"shape: {string.Join(", ", TinyShape.Presets.Keys)} (real bodies, 512-rank vocabulary)", DefaultValueFactory = _ => "tiny" };
+        var command = new Command("make-model", "Write a random CODI model folder in the official layout, with an offline tokenizer (deterministic per seed).") { arch, seed, output, preset };
         command.SetAction(parse =>
         {
             io.Runtime(parse);
-            var sha = TinyModel.Write(parse.GetValue(arch)!, parse.GetValue(seed), parse.GetValue(output)!);
+            if (!TinyShape.Presets.TryGetValue(parse.GetValue(preset)!, out var shape))
+                throw new CodiLabException($"there is no preset '{parse.GetValue(preset)}'.", "--preset", $"use one of: {string.Join(", ", TinyShape.Presets.Keys)}.", ExitCodes.InvalidSpec);
+            var sha = TinyModel.Write(parse.GetValue(arch)!, parse.GetValue(seed), parse.GetValue(output)!, shape);
             io.Out.WriteLine($"wrote {parse.GetValue(output)} (model.safetensors sha256 {sha})");
             return 0;
         });

@@ -35,9 +35,11 @@ public sealed class Gpt2Lm : CausalLm
         var captured = input.Capture == AttentionCapture.None ? null : new List<Tensor>();
         for (int i = 0; i < _body.Blocks.Count; i++)
         {
+            // One scope per layer: its intermediates (scores, MLP activations) are freed before the next layer.
+            using var layerScope = NewDisposeScope();
             var (h, probs) = ((Gpt2Block)_body.Blocks[i]).Forward(x, input.Cache, i, mask, input.Capture);
-            x = h;
-            if (probs is not null) captured!.Add(probs.MoveToOuterDisposeScope());
+            x = h.MoveToOuterDisposeScope();
+            if (probs is not null) captured!.Add(probs.MoveToOuterDisposeScope().MoveToOuterDisposeScope());
         }
         var hidden = _body.LnF.call(x).MoveToOuterDisposeScope();
         return new LmOutput(hidden, captured);

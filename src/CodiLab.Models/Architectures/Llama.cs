@@ -44,9 +44,11 @@ public sealed class LlamaLm : CausalLm
         var captured = input.Capture == AttentionCapture.None ? null : new List<Tensor>();
         for (int i = 0; i < _body.Layers.Count; i++)
         {
+            // One scope per layer: its intermediates (scores, MLP activations) are freed before the next layer.
+            using var layerScope = NewDisposeScope();
             var (h, probs) = ((LlamaBlock)_body.Layers[i]).Forward(x, input.Cache, i, cos, sin, mask, input.Capture);
-            x = h;
-            if (probs is not null) captured!.Add(probs.MoveToOuterDisposeScope());
+            x = h.MoveToOuterDisposeScope();
+            if (probs is not null) captured!.Add(probs.MoveToOuterDisposeScope().MoveToOuterDisposeScope());
         }
         return new LmOutput(_body.Norm.Forward(x).MoveToOuterDisposeScope(), captured);
     }

@@ -15,20 +15,28 @@ public static class SafeTensors
         ["I64"] = StoredType.Int64, ["I32"] = StoredType.Int32, ["U8"] = StoredType.UInt8, ["BOOL"] = StoredType.Bool,
     };
 
-    /// <summary>Reads every tensor; a truncated or malformed file is a <see cref="ModelFormatException"/>.</summary>
+    /// <summary>
+    /// Reads every tensor, one read per tensor from the file (checkpoints over 2 GiB, like LLaMA-1B's, never sit
+    /// in one array); a truncated or malformed file is a <see cref="ModelFormatException"/>.
+    /// </summary>
     public static IReadOnlyDictionary<string, RawTensor> Read(string path)
     {
-        var bytes = File.ReadAllBytes(path);
+        using var file = File.OpenRead(path);
+        var size = file.Length;
         const string fix = "the file is damaged or incomplete; copy it again from its source (or remove it so pytorch_model.bin is used).";
-        if (bytes.Length < 8) throw new ModelFormatException($"the file is too short to be safetensors ({bytes.Length} bytes).", path, fix);
-        var headerLength = BitConverter.ToUInt64(bytes, 0);
-        if (headerLength > (ulong)bytes.Length - 8)
-            throw new ModelFormatException($"the header claims {headerLength} bytes but the file holds {bytes.Length}: it is truncated or not safetensors.", path, fix);
+        if (size < 8) throw new ModelFormatException($"the file is too short to be safetensors ({size} bytes).", path, fix);
+        var prefix = new byte[8];
+        file.ReadExactly(prefix);
+        var headerLength = BitConverter.ToUInt64(prefix, 0);
+        if (headerLength > (ulong)size - 8 || headerLength > 100_000_000)
+            throw new ModelFormatException($"the header claims {headerLength} bytes but the file holds {size}: it is truncated or not safetensors.", path, fix);
+        var headerBytes = new byte[headerLength];
+        file.ReadExactly(headerBytes);
         var result = new Dictionary<string, RawTensor>(StringComparer.Ordinal);
         long dataStart = 8 + (long)headerLength;
         try
         {
-            using var header = JsonDocument.Parse(bytes.AsMemory(8, (int)headerLength));
+            using var header = JsonDocument.Parse(headerBytes);
             foreach (var entry in header.RootElement.EnumerateObject())
             {
                 if (entry.Name == "__metadata__") continue;
@@ -41,9 +49,12 @@ public static class SafeTensors
                 var expected = shape.Aggregate(1L, (a, b) => a * b) * RawTensor.SizeOf(type);
                 if (length != expected)
                     throw new ModelFormatException($"tensor '{entry.Name}' spans {length} bytes but its shape [{string.Join(", ", shape)}] and dtype {dtype} need {expected}.", path, fix);
-                if (dataStart + offsets[1] > bytes.Length)
-                    throw new ModelFormatException($"tensor '{entry.Name}' ends at byte {dataStart + offsets[1]} but the file has {bytes.Length}: the file is truncated.", path, fix);
-                result[entry.Name] = new RawTensor(type, shape, bytes.AsSpan((int)(dataStart + offsets[0]), (int)length).ToArray());
+                if (dataStart + offsets[1] > size)
+                    throw new ModelFormatException($"tensor '{entry.Name}' ends at byte {dataStart + offsets[1]} but the file has {size}: the file is truncated.", path, fix);
+                var data = new byte[length];
+                file.Position = dataStart + offsets[0];
+                file.ReadExactly(data);
+                result[entry.Name] = new RawTensor(type, shape, data);
             }
         }
         catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException)

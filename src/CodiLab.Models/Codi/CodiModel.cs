@@ -101,6 +101,41 @@ public sealed partial class CodiModel : IDisposable
     public TraceResult TraceIds(string question, IReadOnlyList<int> inputIds, int maxNewTokens) =>
         TraceBatch([new Prompt(question, inputIds)], maxNewTokens)[0];
 
+    /// <summary>
+    /// Traces many prompts in batches of similar length (sorted by prompt length, so little padding), returning
+    /// results in the given order; a batch that throws is retried one prompt at a time and a prompt that still
+    /// fails gives null (its error goes to <paramref name="onError"/>).
+    /// </summary>
+    public IReadOnlyList<TraceResult?> TraceMany(IReadOnlyList<Prompt> prompts, int batchSize, int maxNewTokens, Action<Prompt, Exception>? onError = null)
+    {
+        var results = new TraceResult?[prompts.Count];
+        var order = Enumerable.Range(0, prompts.Count).OrderBy(i => prompts[i].Ids.Count).ToArray();
+        for (int start = 0; start < order.Length; start += batchSize)
+        {
+            var chunk = order.Skip(start).Take(batchSize).ToArray();
+            try
+            {
+                var traces = TraceBatch([.. chunk.Select(i => prompts[i])], maxNewTokens);
+                for (int j = 0; j < chunk.Length; j++) results[chunk[j]] = traces[j];
+            }
+            catch (Exception e) when (e is not OutOfMemoryException && e is not CodiLabException)
+            {
+                foreach (var i in chunk)
+                {
+                    try
+                    {
+                        results[i] = TraceBatch([prompts[i]], maxNewTokens)[0];
+                    }
+                    catch (Exception inner) when (inner is not OutOfMemoryException && inner is not CodiLabException)
+                    {
+                        onError?.Invoke(prompts[i], chunk.Length > 1 ? inner : e);
+                    }
+                }
+            }
+        }
+        return results;
+    }
+
     /// <summary>A question and its prompt ids (ending with BOT).</summary>
     public sealed record Prompt(string Question, IReadOnlyList<int> Ids);
 

@@ -23,6 +23,17 @@ public sealed record TinyShape(int Layers = 4, int Hidden = 64, int Heads = 4, i
 {
     /// <summary>The embedded default shape.</summary>
     public static TinyShape Default { get; } = new();
+
+    /// <summary>
+    /// Named shapes: <c>tiny</c> (the default specs'), and the real bodies of GPT-2 124M and Llama-3.2-1B for
+    /// benchmarks on hosts without Python (their vocabulary stays the 512-rank one, so only the LM head is small).
+    /// </summary>
+    public static IReadOnlyDictionary<string, TinyShape> Presets { get; } = new Dictionary<string, TinyShape>(StringComparer.Ordinal)
+    {
+        ["tiny"] = Default,
+        ["gpt2-124m"] = new(Layers: 12, Hidden: 768, Heads: 12, KvHeads: 12, Intermediate: 3072),
+        ["llama-1b"] = new(Layers: 16, Hidden: 2048, Heads: 32, KvHeads: 8, Intermediate: 8192),
+    };
 }
 
 /// <summary>

@@ -49,19 +49,19 @@ public static partial class Bench
             DTypes.Parse(spec.Text("model.dtype")!, spec.MarkOf("model.dtype").ToString()), device, options.ModelFolder is null ? checked((int)spec.Int("model.num_latent")) : null));
         load.Stop();
         var prompts = problems.Select(p => new CodiModel.Prompt(p.Question, [.. model.Tokenizer.Encode(p.Question), model.Ids.Bot])).ToList();
-        void Extract(IEnumerable<CodiModel.Prompt> part)
+        void Extract(IReadOnlyList<CodiModel.Prompt> part)
         {
-            foreach (var trace in model.TraceBatch([.. part], maxNewTokens: 0))
+            foreach (var trace in model.TraceMany(part, batch, maxNewTokens: 0))
             {
-                Conventions.Seed(trace);
-                Conventions.Latent(trace, model.NumLatent);
+                Conventions.Seed(trace!);
+                Conventions.Latent(trace!, model.NumLatent);
             }
         }
-        Extract(prompts.Take(batch)); // warm-up
+        Extract([.. prompts.Take(batch)]); // warm-up
         Sync(device);
         var liveBefore = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
         var clock = Stopwatch.StartNew();
-        for (int i = 0; i < prompts.Count; i += batch) Extract(prompts.Skip(i).Take(batch));
+        Extract(prompts); // batches of similar length, as the extract stage forms them
         Sync(device);
         clock.Stop();
         var seconds = clock.Elapsed.TotalSeconds;

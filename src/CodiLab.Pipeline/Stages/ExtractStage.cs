@@ -30,8 +30,8 @@ public static class ExtractStage
     /// <summary>Metadata (seed fields plus labels and per-problem prompt lengths).</summary>
     public const string Metadata = "attention_metadata.json";
 
-    /// <summary>Problems per shard at least (a shard holds whole batches).</summary>
-    public const int ShardSize = 8;
+    /// <summary>Problems per shard at least (a shard holds whole batches, sorted by length inside).</summary>
+    public const int ShardSize = 64;
 
     /// <summary>The batch size a spec asks for; auto: 64 on CUDA, 16 on the CPU.</summary>
     public static int BatchSize(ExperimentSpec spec) => spec.IntOrWord("extraction.batch_size") is { } n ? checked((int)n) : Device(spec) == "cuda" ? 64 : 16;
@@ -96,7 +96,7 @@ public static class ExtractStage
         var clock = Stopwatch.StartNew();
         var (resumed, computed) = (0, 0);
         var batch = BatchSize(spec);
-        var shardSize = Math.Max(ShardSize, batch);
+        var shardSize = Math.Max(ShardSize, 4 * batch);
         for (int start = 0; start < problems.Count; start += shardSize)
         {
             var count = Math.Min(shardSize, problems.Count - start);
@@ -112,37 +112,25 @@ public static class ExtractStage
             else
             {
                 meta = new ShardMeta(start, count, []);
-                for (int first = start; first < start + count; first += batch)
+                var prompts = Enumerable.Range(start, count)
+                    .Select(i => new CodiModel.Prompt(problems[i].Question, [.. model.Tokenizer.Encode(problems[i].Question), model.Ids.Bot])).ToList();
+                var traces = model.TraceMany(prompts, batch, maxNewTokens: 0,
+                    (p, e) => ctx.Environment.Log.WriteLine($"[{spec.Name}] extract: problem '{p.Question[..Math.Min(40, p.Question.Length)]}…' failed: {e.Message}"));
+                for (int j = 0; j < count; j++)
                 {
-                    var size = Math.Min(batch, start + count - first);
-                    var prompts = Enumerable.Range(first, size)
-                        .Select(i => new CodiModel.Prompt(problems[i].Question, [.. model.Tokenizer.Encode(problems[i].Question), model.Ids.Bot])).ToList();
-                    IReadOnlyList<TraceResult?> traces;
-                    try
+                    var i = start + j;
+                    var p = problems[i];
+                    if (traces[j] is { } trace)
                     {
-                        traces = model.TraceBatch(prompts, maxNewTokens: 0);
+                        Conventions.Seed(trace).CopyTo(seed, (long)i * seedCells);
+                        Conventions.Latent(trace, k).CopyTo(latent, (long)i * latentCells);
+                        meta.Problems.Add(new ProblemMeta(i, p.Gsm8kId, p.Question.Length, trace.InputIds.Count, true, null, [.. trace.LogitLensTop1]));
                     }
-                    catch (Exception e) when (e is not CodiLabException and not OutOfMemoryException && size > 1)
+                    else
                     {
-                        // Retry one by one so a single bad problem does not take its batch with it.
-                        traces = [.. prompts.Select(p => TryOne(model, p, spec.Name, ctx.Environment.Log))];
-                    }
-                    for (int j = 0; j < size; j++)
-                    {
-                        var i = first + j;
-                        var p = problems[i];
-                        if (traces[j] is { } trace)
-                        {
-                            Conventions.Seed(trace).CopyTo(seed, (long)i * seedCells);
-                            Conventions.Latent(trace, k).CopyTo(latent, (long)i * latentCells);
-                            meta.Problems.Add(new ProblemMeta(i, p.Gsm8kId, p.Question.Length, trace.InputIds.Count, true, null, [.. trace.LogitLensTop1]));
-                        }
-                        else
-                        {
-                            // The seed's rule (SEED.md §3.3): the slot stays zero, is flagged, and still counts.
-                            Array.Fill(latent, float.NaN, i * latentCells, latentCells);
-                            meta.Problems.Add(new ProblemMeta(i, p.Gsm8kId, p.Question.Length, 0, false, "the CODI loop failed on this problem (see the log)", []));
-                        }
+                        // The seed's rule (SEED.md §3.3): the slot stays zero, is flagged, and still counts.
+                        Array.Fill(latent, float.NaN, i * latentCells, latentCells);
+                        meta.Problems.Add(new ProblemMeta(i, p.Gsm8kId, p.Question.Length, 0, false, "the CODI loop failed on this problem (see the log)", []));
                     }
                 }
                 Npy.Write(shard + ".seed.npy", [count, seedCells], seed.AsSpan(start * seedCells, count * seedCells), half: false);
@@ -190,19 +178,6 @@ public static class ExtractStage
             },
         };
         File.WriteAllText(ctx.Output(Metadata), metadata.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
-    }
-
-    private static TraceResult? TryOne(CodiModel model, CodiModel.Prompt prompt, string experiment, TextWriter log)
-    {
-        try
-        {
-            return model.TraceBatch([prompt], maxNewTokens: 0)[0];
-        }
-        catch (Exception e) when (e is not CodiLabException and not OutOfMemoryException)
-        {
-            log.WriteLine($"[{experiment}] extract: problem '{prompt.Question[..Math.Min(40, prompt.Question.Length)]}…' failed: {e.Message}");
-            return null;
-        }
     }
 
     private static JsonArray Labels(IEnumerable<string> labels) => new([.. labels.Select(l => (JsonNode)l)]);

@@ -142,7 +142,7 @@ public sealed class Phase1Tests : IDisposable
         // A second run reuses everything.
         Assert.All(new PipelineRunner(env).Run(spec, "Phase1"), o => Assert.False(o.Executed));
 
-        File.ReadAllText(View(name, Phase1Stages.CanonicalSummary)).MatchSnapshot(SnapshotNameExtension.Create(name));
+        Pins.Match(File.ReadAllText(View(name, Phase1Stages.CanonicalSummary)), name);
     }
 
     [Fact]
@@ -192,35 +192,35 @@ public sealed class Phase1Tests : IDisposable
     public void An_interrupted_extract_resumes_from_its_finished_shards()
     {
         var env = Env();
-        var spec = SpecLoader.Load(_dir.Write("resume.yaml", "extends: default:tiny-llama\nname: resume\ndataset:\n  sample: 20\nextraction:\n  batch_size: 4\n"));
+        var spec = SpecLoader.Load(_dir.Write("resume.yaml", "extends: default:tiny-llama\nname: resume\ndataset:\n  sample: 80\nextraction:\n  batch_size: 4\n"));
         var runner = new PipelineRunner(env);
         runner.Run(spec, stageName: "model");
         runner.Run(spec, stageName: "sample");
         var key = runner.Plan(spec, stage: "extract").Single(p => p.Stage.Name == "extract").Key!;
         Assert.False(File.Exists(View("resume", ExtractStage.SeedRaw)));
 
-        // What a run killed after its first shard (problems 0..7) leaves behind, with a value no model computes.
+        // What a run killed after its first shard (problems 0..63) leaves behind, with a value no model computes.
         var scratch = Path.Combine(env.CacheRoot, ".partial", key);
         Directory.CreateDirectory(scratch);
         var info = (Layers: 4, Heads: 4, K: 6);
         var seedCells = info.Layers * info.Heads * 36;
         var latentCells = info.Layers * info.Heads * 7 * 9;
-        Npy.Write(Path.Combine(scratch, "shard-0000000.seed.npy"), [8, seedCells], Enumerable.Repeat(0.125f, 8 * seedCells).ToArray(), half: false);
-        Npy.Write(Path.Combine(scratch, "shard-0000000.latent.npy"), [8, latentCells], Enumerable.Repeat(0.125f, 8 * latentCells).ToArray(), half: false);
-        var problems = Enumerable.Range(0, 8).Select(i => new JsonObject
+        Npy.Write(Path.Combine(scratch, "shard-0000000.seed.npy"), [64, seedCells], Enumerable.Repeat(0.125f, 64 * seedCells).ToArray(), half: false);
+        Npy.Write(Path.Combine(scratch, "shard-0000000.latent.npy"), [64, latentCells], Enumerable.Repeat(0.125f, 64 * latentCells).ToArray(), half: false);
+        var problems = Enumerable.Range(0, 64).Select(i => new JsonObject
         {
             ["Index"] = i, ["Gsm8kId"] = $"synthetic_{i}", ["QuestionLength"] = 10, ["PromptTokens"] = 20, ["Success"] = true, ["Error"] = null, ["LogitLensTop1"] = new JsonArray(1, 2, 3, 4, 5, 6, 7),
         });
-        File.WriteAllText(Path.Combine(scratch, "shard-0000000.json"), new JsonObject { ["Start"] = 0, ["Count"] = 8, ["Problems"] = new JsonArray([.. problems]) }.ToJsonString());
+        File.WriteAllText(Path.Combine(scratch, "shard-0000000.json"), new JsonObject { ["Start"] = 0, ["Count"] = 64, ["Problems"] = new JsonArray([.. problems]) }.ToJsonString());
 
         var outcome = runner.Run(spec, stageName: "extract").Single(o => o.Stage == "extract");
 
         Assert.True(outcome.Executed);
-        Assert.Contains("20/20 problems (8 resumed)", _log.ToString(), StringComparison.Ordinal);
+        Assert.Contains("80/80 problems (64 resumed)", _log.ToString(), StringComparison.Ordinal);
         var seed = Npy.Read(View("resume", ExtractStage.SeedRaw));
         Assert.Equal(0.125f, seed.Values[seed.Index(3, 1, 2, 0, 0)]);    // from the kept shard
-        Assert.NotEqual(0.125f, seed.Values[seed.Index(12, 1, 2, 1, 0)]); // computed after resuming
-        Assert.Equal(0f, seed.Values[seed.Index(12, 1, 2, 0, 0)]);
+        Assert.NotEqual(0.125f, seed.Values[seed.Index(70, 1, 2, 1, 0)]); // computed after resuming
+        Assert.Equal(0f, seed.Values[seed.Index(70, 1, 2, 0, 0)]);
         Assert.False(Directory.Exists(scratch)); // removed once the entry is committed
     }
 }

@@ -93,7 +93,7 @@ public sealed class Phase2Tests : IDisposable
             var phase2 = Path.Combine(env.ExperimentRoot(spec.Name), "Phase2");
             foreach (var file in Phase2Stages.FigureFiles) Assert.True(new FileInfo(Path.Combine(phase2, file)).Length > 10_000, file);
             Assert.Contains("flow is 1 for", File.ReadAllText(Path.Combine(phase2, Phase2Stages.Report)), StringComparison.Ordinal);
-            File.ReadAllText(Path.Combine(phase2, Phase2Stages.CanonicalSummary)).MatchSnapshot(SnapshotNameExtension.Create(spec.Name));
+            Pins.Match(File.ReadAllText(Path.Combine(phase2, Phase2Stages.CanonicalSummary)), spec.Name);
         }
 
         var compare = JsonNode.Parse(File.ReadAllText(Path.Combine(folder, "compare.json")))!.AsObject();
@@ -102,6 +102,6 @@ public sealed class Phase2Tests : IDisposable
         Assert.Contains("| `model.arch` | llama | gpt2 |", File.ReadAllText(Path.Combine(folder, "compare.md")), StringComparison.Ordinal);
         compare.Remove("key");
         compare.Remove("specs");
-        CanonicalJson.Text(compare).MatchSnapshot(SnapshotNameExtension.Create("compare"));
+        Pins.Match(CanonicalJson.Text(compare), "compare");
     }
 }

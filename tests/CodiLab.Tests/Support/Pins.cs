@@ -1,0 +1,44 @@
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using CodiLab.Pipeline.Analysis;
+using Snapshooter;
+using Snapshooter.Xunit;
+
+namespace CodiLab.Tests.Support;
+
+/// <summary>
+/// Pins a canonical summary with Snapshooter, tolerating last-digit noise: numbers within
+/// <see cref="Absolute"/> + <see cref="Relative"/>·|pinned| of the pinned snapshot are replaced by the pinned
+/// value before matching (different CPUs round a 4th decimal differently, and 4th-moment statistics amplify
+/// last-bit differences); anything further off, any other change, or a missing snapshot in strict mode fails.
+/// </summary>
+public static class Pins
+{
+    /// <summary>Absolute tolerance.</summary>
+    public const double Absolute = 5e-4;
+
+    /// <summary>Relative tolerance.</summary>
+    public const double Relative = 1e-3;
+
+    /// <summary>Matches canonical JSON text against the test's snapshot named with <paramref name="name"/>.</summary>
+    public static void Match(string canonical, string name, [CallerFilePath] string file = "", [CallerMemberName] string member = "")
+    {
+        var snap = Path.Combine(Path.GetDirectoryName(file)!, "__snapshots__", $"{Path.GetFileNameWithoutExtension(file)}.{member}_{name}.snap");
+        var actual = JsonNode.Parse(canonical);
+        if (File.Exists(snap) && JsonNode.Parse(File.ReadAllText(snap).TrimStart('\uFEFF')) is { } pinned)
+            actual = Snap(actual, pinned);
+        CanonicalJson.Text(actual!).MatchSnapshot(SnapshotNameExtension.Create(name));
+    }
+
+    private static JsonNode? Snap(JsonNode? actual, JsonNode? pinned) => (actual, pinned) switch
+    {
+        (JsonObject a, JsonObject p) => new JsonObject(a.Select(kv => KeyValuePair.Create(kv.Key, p.ContainsKey(kv.Key) ? Snap(kv.Value, p[kv.Key]) : kv.Value?.DeepClone()))),
+        (JsonArray a, JsonArray p) => new JsonArray([.. a.Select((v, i) => i < p.Count ? Snap(v, p[i]) : v?.DeepClone())]),
+        (JsonValue a, JsonValue p) when Number(a) is { } x && Number(p) is { } y && Math.Abs(x - y) <= Absolute + Relative * Math.Abs(y) => p.DeepClone(),
+        _ => actual?.DeepClone(),
+    };
+
+    private static double? Number(JsonValue v) => v.GetValueKind() == JsonValueKind.Number ? double.Parse(v.ToJsonString(), CultureInfo.InvariantCulture) : null;
+}
