@@ -136,6 +136,19 @@ public sealed partial class CodiModel : IDisposable
         return results;
     }
 
+    /// <summary>
+    /// A batch size that fits <paramref name="budgetBytes"/> for prompts up to <paramref name="maxPromptTokens"/>:
+    /// the per-row peak of one layer (attention scores and probabilities over T×T keys, MLP activations) plus the
+    /// KV cache of every layer, in float32 as computed; at least 1, at most 256.
+    /// </summary>
+    public int AutoBatchSize(int maxPromptTokens, long budgetBytes)
+    {
+        var c = Loaded.Config;
+        long t = maxPromptTokens + NumLatent + 1;
+        var perRow = 4L * (4L * c.Heads * t * t + 3L * t * c.Intermediate + 8L * t * c.Hidden + 2L * c.Layers * c.KvHeads * c.HeadDim * t + 2L * c.Heads * c.HeadDim * t);
+        return (int)Math.Clamp(budgetBytes / perRow, 1, 256);
+    }
+
     /// <summary>A question and its prompt ids (ending with BOT).</summary>
     public sealed record Prompt(string Question, IReadOnlyList<int> Ids);
 

@@ -41,7 +41,6 @@ public static partial class Bench
         if (options.Problems is { } n) problems = [.. problems.Take(n)];
         TorchRuntime.Initialize();
         var device = ExtractStage.Device(spec);
-        var batch = options.BatchSize ?? ExtractStage.BatchSize(spec);
 
         var load = Stopwatch.StartNew();
         using var model = CodiModel.Load(folder, new CodiOptions(null,
@@ -49,6 +48,7 @@ public static partial class Bench
             DTypes.Parse(spec.Text("model.dtype")!, spec.MarkOf("model.dtype").ToString()), device, options.ModelFolder is null ? checked((int)spec.Int("model.num_latent")) : null));
         load.Stop();
         var prompts = problems.Select(p => new CodiModel.Prompt(p.Question, [.. model.Tokenizer.Encode(p.Question), model.Ids.Bot])).ToList();
+        var batch = options.BatchSize ?? ExtractStage.BatchSize(spec, model, prompts.Max(p => p.Ids.Count));
         void Extract(IReadOnlyList<CodiModel.Prompt> part)
         {
             foreach (var trace in model.TraceMany(part, batch, maxNewTokens: 0))

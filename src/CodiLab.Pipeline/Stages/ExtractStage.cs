@@ -33,8 +33,16 @@ public static class ExtractStage
     /// <summary>Problems per shard at least (a shard holds whole batches, sorted by length inside).</summary>
     public const int ShardSize = 64;
 
-    /// <summary>The batch size a spec asks for; auto: 64 on CUDA, 16 on the CPU.</summary>
-    public static int BatchSize(ExperimentSpec spec) => spec.IntOrWord("extraction.batch_size") is { } n ? checked((int)n) : Device(spec) == "cuda" ? 64 : 16;
+    /// <summary>
+    /// The batch size a spec asks for. auto: what <see cref="CodiModel.AutoBatchSize"/> fits in a quarter of the
+    /// memory available to the process on the CPU, or in 16 GiB on CUDA (TorchSharp reports no free device memory).
+    /// </summary>
+    public static int BatchSize(ExperimentSpec spec, CodiModel model, int maxPromptTokens)
+    {
+        if (spec.IntOrWord("extraction.batch_size") is { } n) return checked((int)n);
+        var budget = model.Options.Device == "cuda" ? 16L << 30 : GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 4;
+        return model.AutoBatchSize(maxPromptTokens, budget);
+    }
 
     /// <summary>The stage for a spec.</summary>
     public static Stage For(ExperimentSpec spec) => new(
@@ -95,7 +103,9 @@ public static class ExtractStage
         Directory.CreateDirectory(ctx.ScratchDirectory);
         var clock = Stopwatch.StartNew();
         var (resumed, computed) = (0, 0);
-        var batch = BatchSize(spec);
+        var allPrompts = problems.Select(p => new CodiModel.Prompt(p.Question, [.. model.Tokenizer.Encode(p.Question), model.Ids.Bot])).ToList();
+        var batch = BatchSize(spec, model, allPrompts.Max(p => p.Ids.Count));
+        if (spec.IntOrWord("extraction.batch_size") is null) ctx.Environment.Log.WriteLine($"[{spec.Name}] extract: batch_size auto -> {batch}");
         var shardSize = Math.Max(ShardSize, 4 * batch);
         for (int start = 0; start < problems.Count; start += shardSize)
         {
@@ -112,8 +122,7 @@ public static class ExtractStage
             else
             {
                 meta = new ShardMeta(start, count, []);
-                var prompts = Enumerable.Range(start, count)
-                    .Select(i => new CodiModel.Prompt(problems[i].Question, [.. model.Tokenizer.Encode(problems[i].Question), model.Ids.Bot])).ToList();
+                var prompts = allPrompts.GetRange(start, count);
                 var traces = model.TraceMany(prompts, batch, maxNewTokens: 0,
                     (p, e) => ctx.Environment.Log.WriteLine($"[{spec.Name}] extract: problem '{p.Question[..Math.Min(40, p.Question.Length)]}…' failed: {e.Message}"));
                 for (int j = 0; j < count; j++)
