@@ -23,14 +23,14 @@ public sealed class Gpt2Lm : CausalLm
     }
 
     /// <inheritdoc />
-    public override Tensor EmbeddingTable => _body.Wte.weight!;
+    public override Tensor EmbeddingTable => _body.Wte.Weight;
 
     /// <inheritdoc />
     public override LmOutput forward(LmInput input)
     {
         using var scope = NewDisposeScope();
         var positions = input.Positions ?? DefaultPositions(input);
-        var x = input.Embeds.add(Lookup(_body.Wpe.weight!, positions)); // [b, t, d]
+        var x = input.Embeds.add(Lookup(_body.Wpe.Weight, positions)); // [b, t, d]
         var mask = input.Mask ?? Attention.Causal(input.Cache.Length, x.shape[1], x.dtype, x.device);
         var captured = input.Capture == AttentionCapture.None ? null : new List<Tensor>();
         for (int i = 0; i < _body.Blocks.Count; i++)
@@ -47,15 +47,15 @@ public sealed class Gpt2Lm : CausalLm
 
     private sealed class Gpt2Body : nn.Module
     {
-        [ComponentName(Name = "wte")] public readonly Embedding Wte;
-        [ComponentName(Name = "wpe")] public readonly Embedding Wpe;
+        [ComponentName(Name = "wte")] public readonly Table Wte;
+        [ComponentName(Name = "wpe")] public readonly Table Wpe;
         [ComponentName(Name = "h")] public readonly ModuleList<nn.Module> Blocks;
         [ComponentName(Name = "ln_f")] public readonly LayerNorm LnF;
 
         public Gpt2Body(ModelConfig c) : base("transformer")
         {
-            Wte = nn.Embedding(c.CodiVocab, c.Hidden);
-            Wpe = nn.Embedding(c.MaxPositions, c.Hidden);
+            Wte = new Table(c.CodiVocab, c.Hidden);
+            Wpe = new Table(c.MaxPositions, c.Hidden);
             Blocks = nn.ModuleList<nn.Module>(Enumerable.Range(0, c.Layers).Select(_ => (nn.Module)new Gpt2Block(c)).ToArray());
             LnF = nn.LayerNorm(c.Hidden, c.NormEps);
             RegisterComponents();
@@ -88,8 +88,8 @@ public sealed class Gpt2Lm : CausalLm
 
     private sealed class Gpt2Attention : nn.Module
     {
-        [ComponentName(Name = "c_attn")] private readonly Linear _qkv;
-        [ComponentName(Name = "c_proj")] private readonly Linear _out;
+        [ComponentName(Name = "c_attn")] private readonly Dense _qkv;
+        [ComponentName(Name = "c_proj")] private readonly Dense _out;
         private readonly int _heads;
         private readonly int _headDim;
 
@@ -97,8 +97,8 @@ public sealed class Gpt2Lm : CausalLm
         {
             _heads = c.Heads;
             _headDim = c.HeadDim;
-            _qkv = nn.Linear(c.Hidden, 3 * c.Hidden);
-            _out = nn.Linear(c.Hidden, c.Hidden);
+            _qkv = new Dense(c.Hidden, 3 * c.Hidden);
+            _out = new Dense(c.Hidden, c.Hidden);
             RegisterComponents();
         }
 
@@ -115,13 +115,13 @@ public sealed class Gpt2Lm : CausalLm
 
     private sealed class Gpt2Mlp : nn.Module
     {
-        [ComponentName(Name = "c_fc")] private readonly Linear _fc;
-        [ComponentName(Name = "c_proj")] private readonly Linear _proj;
+        [ComponentName(Name = "c_fc")] private readonly Dense _fc;
+        [ComponentName(Name = "c_proj")] private readonly Dense _proj;
 
         public Gpt2Mlp(ModelConfig c) : base("mlp")
         {
-            _fc = nn.Linear(c.Hidden, c.Intermediate);
-            _proj = nn.Linear(c.Intermediate, c.Hidden);
+            _fc = new Dense(c.Hidden, c.Intermediate);
+            _proj = new Dense(c.Intermediate, c.Hidden);
             RegisterComponents();
         }
 

@@ -27,7 +27,7 @@ public sealed class LlamaLm : CausalLm
     }
 
     /// <inheritdoc />
-    public override Tensor EmbeddingTable => _body.Embed.weight!;
+    public override Tensor EmbeddingTable => _body.Embed.Weight;
 
     /// <inheritdoc />
     public override LmOutput forward(LmInput input)
@@ -58,13 +58,13 @@ public sealed class LlamaLm : CausalLm
 
     private sealed class LlamaBody : nn.Module
     {
-        [ComponentName(Name = "embed_tokens")] public readonly Embedding Embed;
+        [ComponentName(Name = "embed_tokens")] public readonly Table Embed;
         [ComponentName(Name = "layers")] public readonly ModuleList<nn.Module> Layers;
         [ComponentName(Name = "norm")] public readonly RmsNorm Norm;
 
         public LlamaBody(ModelConfig c) : base("model")
         {
-            Embed = nn.Embedding(c.CodiVocab, c.Hidden);
+            Embed = new Table(c.CodiVocab, c.Hidden);
             Layers = nn.ModuleList<nn.Module>(Enumerable.Range(0, c.Layers).Select(_ => (nn.Module)new LlamaBlock(c)).ToArray());
             Norm = new RmsNorm(c.Hidden, c.NormEps);
             RegisterComponents();
@@ -118,10 +118,10 @@ public sealed class LlamaLm : CausalLm
 
     private sealed class LlamaAttention : nn.Module
     {
-        [ComponentName(Name = "q_proj")] private readonly Linear _q;
-        [ComponentName(Name = "k_proj")] private readonly Linear _k;
-        [ComponentName(Name = "v_proj")] private readonly Linear _v;
-        [ComponentName(Name = "o_proj")] private readonly Linear _o;
+        [ComponentName(Name = "q_proj")] private readonly Dense _q;
+        [ComponentName(Name = "k_proj")] private readonly Dense _k;
+        [ComponentName(Name = "v_proj")] private readonly Dense _v;
+        [ComponentName(Name = "o_proj")] private readonly Dense _o;
         private readonly int _heads;
         private readonly int _kvHeads;
         private readonly int _headDim;
@@ -129,10 +129,10 @@ public sealed class LlamaLm : CausalLm
         public LlamaAttention(ModelConfig c) : base("self_attn")
         {
             (_heads, _kvHeads, _headDim) = (c.Heads, c.KvHeads, c.HeadDim);
-            _q = nn.Linear(c.Hidden, c.Heads * c.HeadDim, hasBias: false);
-            _k = nn.Linear(c.Hidden, c.KvHeads * c.HeadDim, hasBias: false);
-            _v = nn.Linear(c.Hidden, c.KvHeads * c.HeadDim, hasBias: false);
-            _o = nn.Linear(c.Heads * c.HeadDim, c.Hidden, hasBias: false);
+            _q = new Dense(c.Hidden, c.Heads * c.HeadDim, hasBias: false);
+            _k = new Dense(c.Hidden, c.KvHeads * c.HeadDim, hasBias: false);
+            _v = new Dense(c.Hidden, c.KvHeads * c.HeadDim, hasBias: false);
+            _o = new Dense(c.Heads * c.HeadDim, c.Hidden, hasBias: false);
             RegisterComponents();
         }
 
@@ -166,15 +166,15 @@ public sealed class LlamaLm : CausalLm
 
     private sealed class LlamaMlp : nn.Module
     {
-        [ComponentName(Name = "gate_proj")] private readonly Linear _gate;
-        [ComponentName(Name = "up_proj")] private readonly Linear _up;
-        [ComponentName(Name = "down_proj")] private readonly Linear _down;
+        [ComponentName(Name = "gate_proj")] private readonly Dense _gate;
+        [ComponentName(Name = "up_proj")] private readonly Dense _up;
+        [ComponentName(Name = "down_proj")] private readonly Dense _down;
 
         public LlamaMlp(ModelConfig c) : base("mlp")
         {
-            _gate = nn.Linear(c.Hidden, c.Intermediate, hasBias: false);
-            _up = nn.Linear(c.Hidden, c.Intermediate, hasBias: false);
-            _down = nn.Linear(c.Intermediate, c.Hidden, hasBias: false);
+            _gate = new Dense(c.Hidden, c.Intermediate, hasBias: false);
+            _up = new Dense(c.Hidden, c.Intermediate, hasBias: false);
+            _down = new Dense(c.Intermediate, c.Hidden, hasBias: false);
             RegisterComponents();
         }
 

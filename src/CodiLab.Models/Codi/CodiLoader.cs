@@ -103,11 +103,18 @@ public static class CodiLoader
         if (!File.Exists(path)) throw new ModelFormatException("the checkpoint file does not exist.", path, "name an existing model.safetensors or pytorch_model.bin.");
         var settings = FolderSettings.Read(folder);
         options = options with { LoraR = options.LoraR ?? settings.LoraR, LoraAlpha = options.LoraAlpha ?? settings.LoraAlpha };
-        var raw = ReadTensors(path);
+        var raw = new Dictionary<string, RawTensor>(ReadTensors(path), StringComparer.Ordinal);
         var network = new CodiNetwork(config);
-        var (values, reports, notes) = Map(config, raw, path, options);
-        Fill(network, values, path);
-        return new LoadedCheckpoint(network, config, path, reports, notes);
+        try
+        {
+            var (reports, notes) = Fill(network, config, raw, path, options);
+            return new LoadedCheckpoint(network, config, path, reports, notes);
+        }
+        catch
+        {
+            network.Dispose();
+            throw;
+        }
     }
 
     private static string Strip(string key, string arch)
@@ -120,22 +127,55 @@ public static class CodiLoader
         return key;
     }
 
-    private static (Dictionary<string, Tensor> Values, List<KeyReport> Reports, List<string> Notes) Map(
-        ModelConfig config, IReadOnlyDictionary<string, RawTensor> raw, string path, LoadOptions options)
+    // Classifies every key and copies it straight into its parameter (one float32 tensor alive at a time, the
+    // checkpoint's bytes released as they are used), then merges LoRA into the filled weights.
+    private static (List<KeyReport> Reports, List<string> Notes) Fill(
+        CodiNetwork network, ModelConfig config, Dictionary<string, RawTensor> raw, string path, LoadOptions options)
     {
-        var values = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        using var _ = no_grad();
+        var parameters = network.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+        var filled = new HashSet<string>(StringComparer.Ordinal);
+        var unexpected = new List<string>();
         var reports = new List<KeyReport>();
         var notes = new List<string>();
         var lora = new Dictionary<string, (string? A, string? B)>(StringComparer.Ordinal);
+        var embName = "lm." + EmbeddingName(config);
         string? headKey = null;
-        foreach (var (key, t) in raw.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+        var hasPrj = false;
+
+        void Copy(string name, string key, Tensor value)
         {
+            if (!parameters.TryGetValue(name, out var p))
+            {
+                unexpected.Add(name);
+                return;
+            }
+            if (name == embName && value.dim() == 2 && value.shape[0] == config.VocabSize && p.shape[0] == config.CodiVocab && value.shape[1] == p.shape[1])
+            {
+                // A plain base checkpoint lacks CODI's three appended rows; fill them with the mean row, as transformers' resize does.
+                p[TensorIndex.Slice(0, config.VocabSize)].copy_(value);
+                using var mean = value.mean([0], keepdim: true);
+                p[TensorIndex.Slice(config.VocabSize, null)].copy_(mean.expand(3, -1));
+                notes.Add("embedding has no pad/bot/eot rows: appended the mean row three times");
+            }
+            else if (!value.shape.SequenceEqual(p.shape))
+                throw new ModelFormatException($"key '{key}' has shape [{string.Join(", ", value.shape)}] but the model expects [{string.Join(", ", p.shape)}].", path,
+                    "the checkpoint does not match config.json (hidden size, vocab size + 3, heads); use the base model's own config.json.");
+            else p.copy_(value);
+            filled.Add(name);
+        }
+
+        foreach (var key in raw.Keys.Order(StringComparer.Ordinal).ToList())
+        {
+            var t = raw[key];
             if (t.Type is not (StoredType.Float32 or StoredType.BFloat16 or StoredType.Float16 or StoredType.Float64))
                 throw new ModelFormatException($"key '{key}' holds {t.Type} values; weights must be floating point.", path, "re-save the checkpoint with float weights (bf16, fp16 or fp32).");
             if (key.StartsWith("prj.", StringComparison.Ordinal))
             {
-                values["prj." + key[4..]] = t.ToTensor();
+                hasPrj = true;
+                using (var value = t.ToTensor()) Copy(key, key, value);
                 reports.Add(new KeyReport(key, t.Type, t.Shape, KeyRole.Parameter, key, null));
+                raw.Remove(key);
                 continue;
             }
             var k = Strip(key, config.Arch);
@@ -145,32 +185,43 @@ public static class CodiLoader
                 var entry = lora.GetValueOrDefault(module);
                 lora[module] = k.Contains(".lora_A.", StringComparison.Ordinal) ? entry with { A = key } : entry with { B = key };
                 reports.Add(new KeyReport(key, t.Type, t.Shape, KeyRole.LoraFactor, "lm." + module + ".weight", null));
-                continue;
+                continue; // kept until the merge
             }
             if (k == "lm_head.weight")
             {
                 headKey = key;
-                reports.Add(new KeyReport(key, t.Type, t.Shape, KeyRole.TiedHead, "lm." + EmbeddingName(config), null));
-                continue;
+                reports.Add(new KeyReport(key, t.Type, t.Shape, KeyRole.TiedHead, embName, null));
+                continue; // kept for the tie check
             }
             if (k.EndsWith(".attn.bias", StringComparison.Ordinal) || k.EndsWith(".attn.masked_bias", StringComparison.Ordinal) || k.EndsWith("rotary_emb.inv_freq", StringComparison.Ordinal))
             {
                 reports.Add(new KeyReport(key, t.Type, t.Shape, KeyRole.LegacyBuffer, "-", "buffer of an older transformers version; not a weight"));
+                raw.Remove(key);
                 continue;
             }
             k = k.Replace(".base_layer.", ".", StringComparison.Ordinal);
             var transposed = config.Arch == "gpt2" && k.EndsWith(".weight", StringComparison.Ordinal) && Conv1D.Any(c => k.EndsWith(c + ".weight", StringComparison.Ordinal));
-            var tensor = t.ToTensor();
-            if (transposed)
+            using (var value = t.ToTensor())
             {
-                if (tensor.dim() != 2) throw new ModelFormatException($"key '{key}' should be a 2-D Conv1D weight, found shape {t.ShapeText}.", path, "check that the checkpoint matches config.json.");
-                var tt = tensor.t().contiguous();
-                tensor.Dispose();
-                tensor = tt;
+                if (transposed && value.dim() != 2)
+                    throw new ModelFormatException($"key '{key}' should be a 2-D Conv1D weight, found shape {t.ShapeText}.", path, "check that the checkpoint matches config.json.");
+                using var oriented = transposed ? value.t() : value.alias();
+                Copy("lm." + k, key, oriented);
             }
-            values["lm." + k] = tensor;
             reports.Add(new KeyReport(key, t.Type, t.Shape, transposed ? KeyRole.TransposedParameter : KeyRole.Parameter, "lm." + k, null));
+            raw.Remove(key);
         }
+
+        if (!hasPrj)
+            throw new ModelFormatException("the checkpoint has no prj.* keys, so it cannot produce continuous thoughts.", path,
+                "load a CODI checkpoint (the official training code saves prj with the model).");
+        var missing = parameters.Keys.Where(k => !filled.Contains(k)).Order(StringComparer.Ordinal).ToList();
+        if (missing.Count > 0)
+            throw new ModelFormatException($"the checkpoint lacks {missing.Count} weight(s), e.g. '{Describe(missing[0])}'{(missing.Count > 1 ? $" (and {string.Join(", ", missing.Skip(1).Take(3).Select(Describe))}{(missing.Count > 4 ? ", …" : "")})" : "")}.",
+                path, "the file is incomplete or for another architecture/size than config.json says; save it again or fix config.json.");
+        if (unexpected.Count > 0)
+            throw new ModelFormatException($"the checkpoint has {unexpected.Count} key(s) this model does not use, e.g. '{Describe(unexpected.Order(StringComparer.Ordinal).First())}'.", path,
+                "check that config.json describes this checkpoint (layer count, architecture).");
 
         var (rank, alphaValue) = (options.LoraR ?? FolderSettings.Defaults.LoraR, options.LoraAlpha ?? FolderSettings.Defaults.LoraAlpha);
         var scale = alphaValue / rank;
@@ -178,68 +229,33 @@ public static class CodiLoader
         {
             if (a is null || b is null)
                 throw new ModelFormatException($"LoRA module '{module}' has only its {(a is null ? "lora_B" : "lora_A")} factor.", path, "the checkpoint is incomplete; save it again.");
-            var target = "lm." + module + ".weight";
-            if (!values.TryGetValue(target, out var weight))
+            if (!parameters.TryGetValue("lm." + module + ".weight", out var weight))
                 throw new ModelFormatException($"LoRA factors '{a}' have no base weight '{module}.base_layer.weight'.", path, "the checkpoint is incomplete; save it again.");
             using var A = raw[a].ToTensor();
             using var B = raw[b].ToTensor();
             if (A.shape[0] != rank)
                 throw new ModelFormatException($"key '{a}' has LoRA rank {A.shape[0]}, but model.lora.r is {rank}.", path,
                     $"set model.lora.r: {A.shape[0]} (and the matching alpha) in the spec.");
-            using var delta = B.matmul(A).mul(scale); // [out, in], Linear layout
-            if (!delta.shape.SequenceEqual(weight.shape))
-                throw new ModelFormatException($"LoRA factors of '{module}' give a [{string.Join(", ", delta.shape)}] update for a [{string.Join(", ", weight.shape)}] weight.", path, "check that the checkpoint matches config.json.");
-            weight.add_(delta);
+            // B·A is [out, in], the Linear layout; added in place (no temporaries of the weight's size).
+            if (A.dim() != 2 || B.dim() != 2 || B.shape[1] != A.shape[0] || B.shape[0] != weight.shape[0] || A.shape[1] != weight.shape[1])
+                throw new ModelFormatException($"LoRA factors of '{module}' ([{string.Join(", ", B.shape)}]·[{string.Join(", ", A.shape)}]) do not fit a [{string.Join(", ", weight.shape)}] weight.", path, "check that the checkpoint matches config.json.");
+            weight.addmm_(B, A, beta: 1, alpha: (float)scale);
+            raw.Remove(a);
+            raw.Remove(b);
         }
-        if (lora.Count > 0) notes.Add($"merged LoRA into {lora.Count} modules (r={rank}, alpha={alphaValue}, scale {scale}) in float32");
-        else notes.Add("no LoRA factors: a plain base-model checkpoint");
+        notes.Insert(0, lora.Count > 0 ? $"merged LoRA into {lora.Count} modules (r={rank}, alpha={alphaValue}, scale {scale}) in float32" : "no LoRA factors: a plain base-model checkpoint");
 
-        var embName = "lm." + EmbeddingName(config);
-        if (values.TryGetValue(embName, out var emb) && emb.shape[0] == config.VocabSize)
-        {
-            // A plain base checkpoint lacks CODI's three appended rows; fill them with the mean row, as transformers' resize does.
-            using var mean = emb.mean([0], keepdim: true);
-            var extended = cat([emb, mean.expand(3, -1)], 0);
-            emb.Dispose();
-            values[embName] = extended;
-            notes.Add("embedding has no pad/bot/eot rows: appended the mean row three times");
-        }
-        if (headKey is not null && values.TryGetValue(embName, out var table))
+        if (headKey is not null)
         {
             using var head = raw[headKey].ToTensor();
+            var table = parameters[embName];
             var same = head.shape.SequenceEqual(table.shape) && head.allclose(table, 0, 0);
-            notes.Add(same ? "lm_head.weight equals the embedding (tied)" : $"lm_head.weight differs from the embedding; the embedding is used as the head (tied, as tie_weights() does)");
+            notes.Add(same ? "lm_head.weight equals the embedding (tied)" : "lm_head.weight differs from the embedding; the embedding is used as the head (tied, as tie_weights() does)");
         }
-        if (!raw.Keys.Any(k => k.StartsWith("prj.", StringComparison.Ordinal)))
-            throw new ModelFormatException("the checkpoint has no prj.* keys, so it cannot produce continuous thoughts.", path,
-                "load a CODI checkpoint (the official training code saves prj with the model).");
-        return (values, reports, notes);
+        return (reports, notes);
     }
 
     private static string EmbeddingName(ModelConfig config) => config.Arch == "gpt2" ? "transformer.wte.weight" : "model.embed_tokens.weight";
-
-    private static void Fill(CodiNetwork network, Dictionary<string, Tensor> values, string path)
-    {
-        using var _ = no_grad();
-        var parameters = network.named_parameters().ToDictionary(p => p.name, p => p.parameter);
-        var missing = parameters.Keys.Where(k => !values.ContainsKey(k)).Order(StringComparer.Ordinal).ToList();
-        if (missing.Count > 0)
-            throw new ModelFormatException($"the checkpoint lacks {missing.Count} weight(s), e.g. '{Describe(missing[0])}'{(missing.Count > 1 ? $" (and {string.Join(", ", missing.Skip(1).Take(3).Select(Describe))}{(missing.Count > 4 ? ", …" : "")})" : "")}.",
-                path, "the file is incomplete or for another architecture/size than config.json says; save it again or fix config.json.");
-        var unexpected = values.Keys.Where(k => !parameters.ContainsKey(k)).Order(StringComparer.Ordinal).ToList();
-        if (unexpected.Count > 0)
-            throw new ModelFormatException($"the checkpoint has {unexpected.Count} key(s) this model does not use, e.g. '{Describe(unexpected[0])}'.", path,
-                "check that config.json describes this checkpoint (layer count, architecture).");
-        foreach (var (name, p) in parameters)
-        {
-            var v = values[name];
-            if (!v.shape.SequenceEqual(p.shape))
-                throw new ModelFormatException($"key '{Describe(name)}' has shape [{string.Join(", ", v.shape)}] but the model expects [{string.Join(", ", p.shape)}].", path,
-                    "the checkpoint does not match config.json (hidden size, vocab size + 3, heads); use the base model's own config.json.");
-            p.copy_(v);
-            v.Dispose();
-        }
-    }
 
     // Our parameter names back to the checkpoint's: lm.X -> codi.base_model.model.X.
     private static string Describe(string name) => name.StartsWith("lm.", StringComparison.Ordinal) ? Prefixes[0] + name[3..] : name;

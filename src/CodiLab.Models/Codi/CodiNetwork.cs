@@ -12,15 +12,15 @@ namespace CodiLab.Models.Codi;
 /// </summary>
 public sealed class Projection : nn.Module<Tensor, Tensor>
 {
-    [ComponentName(Name = "1")] private readonly Linear _first;
-    [ComponentName(Name = "3")] private readonly Linear _second;
+    [ComponentName(Name = "1")] private readonly Dense _first;
+    [ComponentName(Name = "3")] private readonly Dense _second;
     [ComponentName(Name = "ln")] private readonly LayerNorm _norm;
 
     /// <summary>Creates an uninitialised projection of width <paramref name="dim"/>.</summary>
     public Projection(int dim) : base("prj")
     {
-        _first = nn.Linear(dim, dim);
-        _second = nn.Linear(dim, dim);
+        _first = new Dense(dim, dim);
+        _second = new Dense(dim, dim);
         _norm = nn.LayerNorm(dim, 1e-5);
         RegisterComponents();
     }
