@@ -20,7 +20,7 @@ public static class FiguresStage
     /// <summary>The stage.</summary>
     public static Stage Definition() => new(
         Name: "figures", Phase: "Phase1", Version: 1,
-        Reads: ["analysis.top_heads"],
+        Reads: ["name", "analysis.top_heads"], // name: in every title
         Upstream: ["extract", "aggregate", "analyze"],
         Outputs: [.. new[] { "seed", "latent" }.SelectMany(c => Names.Select(n => $"figures/{c}/{n}"))],
         Externals: (_, _) => [],

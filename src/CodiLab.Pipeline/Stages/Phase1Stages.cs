@@ -79,7 +79,7 @@ public static class Phase1Stages
     /// <summary>The analyze stage.</summary>
     public static Stage Analyze() => new(
         Name: "analyze", Phase: "Phase1", Version: 1,
-        Reads: ["analysis.hub_ratio_threshold", "analysis.sequential_threshold", "analysis.skip_threshold"],
+        Reads: ["name", "analysis.hub_ratio_threshold", "analysis.sequential_threshold", "analysis.skip_threshold"], // name: in the canonical summary
         Upstream: ["extract", "aggregate"],
         Outputs: [SeedSummary, LatentSummary, CanonicalSummary],
         Externals: (_, _) => [],

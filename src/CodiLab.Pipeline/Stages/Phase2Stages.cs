@@ -43,7 +43,7 @@ public static class Phase2Stages
     /// <summary>Per-head metrics.</summary>
     public static Stage Heads() => new(
         Name: "heads", Phase: "Phase2", Version: 1,
-        Reads: [],
+        Reads: ["name"], // in the canonical summary
         Upstream: ["extract", "aggregate"],
         Outputs: [.. SeedCsvFiles, Findings, LatentHeads, Summary, CanonicalSummary],
         Externals: (_, _) => [],
@@ -114,7 +114,7 @@ public static class Phase2Stages
     /// <summary>Critical-head figures for both views.</summary>
     public static Stage Figures() => new(
         Name: "heads-figures", Phase: "Phase2", Version: 1,
-        Reads: [],
+        Reads: ["name"], // in every title
         Upstream: ["extract", "aggregate", "heads"],
         Outputs: FigureFiles,
         Externals: (_, _) => [],
@@ -166,7 +166,7 @@ public static class Phase2Stages
     /// <summary>The Phase 2 report.</summary>
     public static Stage ReportStage() => new(
         Name: "heads-report", Phase: "Phase2", Version: 1,
-        Reads: [],
+        Reads: ["name"],
         Upstream: ["heads", "heads-figures"],
         Outputs: [Report],
         Externals: (_, _) => [],

@@ -28,8 +28,7 @@ public static partial class ReportStage
     /// <summary>The stage for a spec.</summary>
     public static Stage For(ExperimentSpec spec) => new(
         Name: "report", Phase: "Phase1", Version: 1,
-        Reads: ["description", "seed", "extraction.matrix", "model.arch", "model.source", "model.path", "model.dtype", "model.device", "dataset.source", "dataset.split", "dataset.sample",
-            "analysis.hub_ratio_threshold", "analysis.sequential_threshold", "analysis.skip_threshold"],
+        Reads: [.. SpecSchema.Fields.Select(f => f.Path)], // the report prints the whole resolved spec
         Upstream: spec.Text("model.source") == "generated" ? [.. Inputs, "model"] : Inputs,
         Outputs: [Markdown, Html],
         Externals: ModelStage.Resolve,
@@ -177,6 +176,13 @@ public static partial class ReportStage
         Line($"| question, BOS / first token, BOT as keys | never recorded | – | z-rows' mass to P0 + question + BOT: {F(Enumerable.Range(1, info.Latents).Average(q => D(latent["mass_by_key"]![$"z{q}"]!["P0"]) + D(latent["mass_by_key"]![$"z{q}"]!["question"]) + D(latent["mass_by_key"]![$"z{q}"]!["BOT"])))} |");
         Line();
         Line($"Figures use the font {Figures.FigureKit.FontName}; each figure has one colour range (seed by-layer: 0–0.3 as the seed; others 0–1).");
+        Line();
+        Line("## The spec, resolved");
+        Line();
+        Line("| field | value | from |");
+        Line("|---|---|---|");
+        foreach (var def in SpecSchema.Fields)
+            Line($"| `{def.Path}` | {ExperimentSpec.Canonical(s.Fields[def.Path]).Replace("|", "\\|", StringComparison.Ordinal)} | {(s.IsWritten(def.Path) ? s.MarkOf(def.Path).ToString() : "default")} |");
 
         var markdown = md.ToString();
         File.WriteAllText(ctx.Output(Markdown), markdown);
