@@ -62,11 +62,13 @@ public abstract class CausalLm : nn.Module<LmInput, LmOutput>
 /// </summary>
 internal static class Attention
 {
-    public static (Tensor Output, Tensor? Probabilities) Compute(Tensor q, Tensor k, Tensor v, Tensor? mask, bool softmaxInFloat32, AttentionCapture capture)
+    public static (Tensor Output, Tensor? Probabilities) Compute(Tensor q, Tensor k, Tensor v, Tensor? mask, bool softmaxInFloat32, AttentionCapture capture, bool divideByRoot = false)
     {
-        // q: [b, h, t, hd]; k, v: [b, h, T, hd]
-        var scale = 1.0 / Math.Sqrt(q.shape[^1]);
-        var scores = q.matmul(k.transpose(-1, -2)).mul(scale); // [b, h, t, T]
+        // q: [b, h, t, hd]; k, v: [b, h, T, hd]. HF's GPT-2 divides by √hd, its LLaMA multiplies by 1/√hd: the
+        // same in fp32, one ulp apart in bf16, so each mirrors its reference.
+        var root = Math.Sqrt(q.shape[^1]);
+        var raw = q.matmul(k.transpose(-1, -2));
+        var scores = divideByRoot ? raw.div(root) : raw.mul(1.0 / root); // [b, h, t, T]
         if (mask is not null) scores = scores.add(mask.to_type(scores.dtype));
         var probs = softmaxInFloat32
             ? nn.functional.softmax(scores.to_type(ScalarType.Float32), -1).to_type(q.dtype)

@@ -108,7 +108,7 @@ public sealed class Gpt2Lm : CausalLm
             var qkv = _qkv.call(x).split(x.shape[2], 2); // 3 × [b, t, d]
             Tensor Heads(Tensor y) => y.view(b, t, _heads, _headDim).transpose(1, 2); // [b, h, t, hd]
             var (k, v) = cache.Append(layer, Heads(qkv[1]), Heads(qkv[2]));
-            var (o, probs) = Attention.Compute(Heads(qkv[0]), k, v, mask, softmaxInFloat32: false, capture);
+            var (o, probs) = Attention.Compute(Heads(qkv[0]), k, v, mask, softmaxInFloat32: false, capture, divideByRoot: true);
             return (_out.call(o.transpose(1, 2).reshape(b, t, _heads * _headDim)), probs);
         }
     }
