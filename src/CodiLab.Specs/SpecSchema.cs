@@ -68,6 +68,7 @@ public static partial class SpecSchema
         new("dataset.sample", FieldKind.Int, 100L, "how many problems to sample (Python random.sample with the seed, then sorted), or 'all'") { Min = 1, Max = int.MaxValue, Words = ["all"] },
         new("extraction.matrix", FieldKind.Choice, "seed", "seed: the seed report's 6x6 (with its off-by-one); latent: labelled z1..z6") { Words = ["seed", "latent"] },
         new("extraction.batch_size", FieldKind.Int, 16L, "problems per batch, or 'auto'") { Min = 1, Max = 65536, Words = ["auto"] },
+        new("extraction.max_new_tokens", FieldKind.Int, 0L, "answer tokens decoded greedily after EOT (0: none, as the seed; more adds each answer and the accuracy)") { Min = 0, Max = 4096 },
         new("analysis.hub_ratio_threshold", FieldKind.Number, 2.0, "hub ratio above which a hub is 'strong'") { Min = 0, Max = 1e6 },
         new("analysis.sequential_threshold", FieldKind.Number, 0.3, "mean i->i-1 attention above which flow is 'sequential'") { Min = 0, Max = 1 },
         new("analysis.skip_threshold", FieldKind.Number, 0.1, "mean skip attention above which skips 'exist'") { Min = 0, Max = 1 },

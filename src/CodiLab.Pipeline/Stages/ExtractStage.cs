@@ -49,7 +49,7 @@ public static class ExtractStage
         Name: "extract",
         Phase: "Phase1",
         Version: 1,
-        Reads: ["model.arch", "model.source", "model.lora.r", "model.lora.alpha", "model.num_latent", "model.dtype", "model.device", "extraction.batch_size"],
+        Reads: ["model.arch", "model.source", "model.lora.r", "model.lora.alpha", "model.num_latent", "model.dtype", "model.device", "extraction.batch_size", "extraction.max_new_tokens"],
         Upstream: spec.Text("model.source") == "generated" ? ["sample", "model"] : ["sample"],
         Outputs: [SeedRaw, LatentRaw, Metadata],
         Externals: ModelStage.Resolve,
@@ -86,7 +86,8 @@ public static class ExtractStage
 
     private sealed record ShardMeta(int Start, int Count, List<ProblemMeta> Problems);
 
-    private sealed record ProblemMeta(int Index, string Gsm8kId, int QuestionLength, int PromptTokens, bool Success, string? Error, int[] LogitLensTop1);
+    private sealed record ProblemMeta(int Index, string Gsm8kId, int QuestionLength, int PromptTokens, bool Success, string? Error, int[] LogitLensTop1,
+        string? AnswerText = null, double? Predicted = null, bool? Correct = null);
 
     private static void Run(StageContext ctx)
     {
@@ -105,6 +106,7 @@ public static class ExtractStage
         var (resumed, computed) = (0, 0);
         var allPrompts = problems.Select(p => new CodiModel.Prompt(p.Question, [.. model.Tokenizer.Encode(p.Question), model.Ids.Bot])).ToList();
         var batch = BatchSize(spec, model, allPrompts.Max(p => p.Ids.Count));
+        var decode = checked((int)spec.Int("extraction.max_new_tokens"));
         if (spec.IntOrWord("extraction.batch_size") is null) ctx.Environment.Log.WriteLine($"[{spec.Name}] extract: batch_size auto -> {batch}");
         var shardSize = Math.Max(ShardSize, 4 * batch);
         for (int start = 0; start < problems.Count; start += shardSize)
@@ -123,7 +125,7 @@ public static class ExtractStage
             {
                 meta = new ShardMeta(start, count, []);
                 var prompts = allPrompts.GetRange(start, count);
-                var traces = model.TraceMany(prompts, batch, maxNewTokens: 0,
+                var traces = model.TraceMany(prompts, batch, decode,
                     (p, e) => ctx.Environment.Log.WriteLine($"[{spec.Name}] extract: problem '{p.Question[..Math.Min(40, p.Question.Length)]}…' failed: {e.Message}"));
                 for (int j = 0; j < count; j++)
                 {
@@ -133,7 +135,9 @@ public static class ExtractStage
                     {
                         Conventions.Seed(trace).CopyTo(seed, (long)i * seedCells);
                         Conventions.Latent(trace, k).CopyTo(latent, (long)i * latentCells);
-                        meta.Problems.Add(new ProblemMeta(i, p.Gsm8kId, p.Question.Length, trace.InputIds.Count, true, null, [.. trace.LogitLensTop1]));
+                        var predicted = decode > 0 ? CodiModel.ParseAnswer(trace.AnswerText) : null;
+                        meta.Problems.Add(new ProblemMeta(i, p.Gsm8kId, p.Question.Length, trace.InputIds.Count, true, null, [.. trace.LogitLensTop1],
+                            decode > 0 ? trace.AnswerText : null, predicted, decode > 0 ? predicted is { } v && Gold(p.Answer) is { } g && v == g : null));
                     }
                     else
                     {
@@ -168,6 +172,8 @@ public static class ExtractStage
             ["dataset_path"] = SampleStage.Output,
             ["problems"] = new JsonArray([.. metas.Select(m => (JsonNode)ProblemJson(m))]),
             ["num_latent"] = k,
+            ["max_new_tokens"] = decode,
+            ["accuracy"] = decode > 0 ? new JsonObject { ["correct"] = metas.Count(m => m.Correct == true), ["total"] = metas.Count } : null,
             ["dtype"] = spec.Text("model.dtype"),
             ["device"] = Device(spec),
             ["conventions"] = new JsonObject
@@ -189,6 +195,10 @@ public static class ExtractStage
         File.WriteAllText(ctx.Output(Metadata), metadata.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
     }
 
+    // The gold answer of a dataset record (the text after ####, commas removed), as a number.
+    private static double? Gold(string answer) =>
+        double.TryParse(answer.Replace(",", "", StringComparison.Ordinal).Trim(), System.Globalization.NumberStyles.Float, CultureInfo.InvariantCulture, out var v) ? v : null;
+
     private static JsonArray Labels(IEnumerable<string> labels) => new([.. labels.Select(l => (JsonNode)l)]);
 
     private static JsonObject ProblemJson(ProblemMeta m)
@@ -199,6 +209,12 @@ public static class ExtractStage
         {
             o["prompt_tokens"] = m.PromptTokens;
             o["logit_lens_top1"] = new JsonArray([.. m.LogitLensTop1.Select(i => (JsonNode)i)]);
+            if (m.Correct is { } correct)
+            {
+                o["answer_text"] = m.AnswerText;
+                o["predicted"] = m.Predicted;
+                o["correct"] = correct;
+            }
         }
         return o;
     }

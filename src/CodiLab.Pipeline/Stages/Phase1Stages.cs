@@ -8,7 +8,7 @@ using CodiLab.Specs;
 namespace CodiLab.Pipeline.Stages;
 
 /// <summary>What the extract stage recorded about the run, read back by later stages.</summary>
-public sealed record ExtractInfo(string Model, int Problems, int Layers, int Heads, int Latents, IReadOnlyList<int> PromptTokens, int Failures)
+public sealed record ExtractInfo(string Model, int Problems, int Layers, int Heads, int Latents, IReadOnlyList<int> PromptTokens, int Failures, (int Correct, int Total)? Accuracy = null)
 {
     /// <summary>Reads attention_metadata.json.</summary>
     public static ExtractInfo Read(string path)
@@ -16,7 +16,8 @@ public sealed record ExtractInfo(string Model, int Problems, int Layers, int Hea
         var m = JsonNode.Parse(File.ReadAllText(path))!;
         var problems = m["problems"]!.AsArray();
         return new ExtractInfo(m["model_name"]!.GetValue<string>(), m["n_problems"]!.GetValue<int>(), m["n_layers"]!.GetValue<int>(), m["n_heads"]!.GetValue<int>(),
-            m["num_latent"]!.GetValue<int>(), [.. problems.Select(p => p!["prompt_tokens"]?.GetValue<int>() ?? 0)], problems.Count(p => !p!["success"]!.GetValue<bool>()));
+            m["num_latent"]!.GetValue<int>(), [.. problems.Select(p => p!["prompt_tokens"]?.GetValue<int>() ?? 0)], problems.Count(p => !p!["success"]!.GetValue<bool>()),
+            m["accuracy"] is JsonObject a ? (a["correct"]!.GetValue<int>(), a["total"]!.GetValue<int>()) : null);
     }
 
     /// <summary>The latent analysis of the extract stage's arrays.</summary>

@@ -69,6 +69,9 @@ public static partial class ReportStage
         Line($"| model | {s.Text("model.arch")}, {info.Layers} layers × {info.Heads} heads, {info.Latents} latents, {s.Text("model.dtype")} on {ExtractStage.Device(s)} |");
         Line($"| checkpoint | {checkpoint} |");
         Line($"| dataset | {s.Text("dataset.source")} {s.Text("dataset.split")}, sample {ExperimentSpec.Canonical(s.Fields["dataset.sample"])} with seed {s.Seed}: {info.Problems} problems ({info.Failures} failed); dataset.json sha256 `{Hashing.File(ctx.Input("sample", SampleStage.Output)).Sha256}` |");
+        Line(info.Accuracy is { } acc
+            ? $"| accuracy | {acc.Correct}/{acc.Total} ({100.0 * acc.Correct / Math.Max(1, acc.Total):0.0}%), greedy answers of up to {s.Int("extraction.max_new_tokens")} tokens, last number compared with the gold answer |"
+            : "| accuracy | not measured (`extraction.max_new_tokens: 0`, as the seed) |");
         Line($"| thresholds | hub ratio {F(s.Number("analysis.hub_ratio_threshold"), "0.##")}, sequential {F(s.Number("analysis.sequential_threshold"), "0.##")}, skip {F(s.Number("analysis.skip_threshold"), "0.##")} |");
         Line($"| harness | CodiLab {ctx.Environment.HarnessVersion} |");
         foreach (var (stage, dir) in ctx.UpstreamDirectories.OrderBy(kv => Array.IndexOf(Inputs, kv.Key)))

@@ -47,6 +47,8 @@ public sealed class Phase1Tests : IDisposable
               path: {jsonl}
               sha256: {Gsm8k.Sha256(jsonl)}
               sample: all
+            extraction:
+              max_new_tokens: 12
             analysis:
               top_heads: 4
             phases: [Phase1, Phase2]
@@ -117,6 +119,12 @@ public sealed class Phase1Tests : IDisposable
         Assert.Contains("## What the seed's indices meant", report, StringComparison.Ordinal);
         Assert.Contains("figures/seed/1_top_heads_attention.png", report, StringComparison.Ordinal);
         Assert.Contains("data:image/png;base64,", File.ReadAllText(View(spec.Name, ReportStage.Html)), StringComparison.Ordinal);
+
+        // Answers decoded in batches equal the reference's; the accuracy is counted and reported.
+        var metadata = JsonNode.Parse(File.ReadAllText(View(spec.Name, ExtractStage.Metadata)))!;
+        for (int p = 0; p < n; p++) Assert.Equal(refs[p].AnswerText, metadata["problems"]![p]!["answer_text"]!.GetValue<string>());
+        Assert.Equal(n, metadata["accuracy"]!["total"]!.GetValue<int>());
+        Assert.Contains($"| accuracy | {metadata["accuracy"]!["correct"]}/{n} (", report, StringComparison.Ordinal);
 
         // The seed matrix is a re-indexing of the latent view: M[s, j] = Lat[z_s, z_{j+1}].
         for (int l = 0; l < layers; l++)
