@@ -134,4 +134,14 @@ public sealed class CliTests : IDisposable
         Assert.True(code == 0, error);
         Assert.Contains("logit lens [", output, StringComparison.Ordinal);
     }
+
+    [SharedFact]
+    public void Parity_checks_every_reference_question()
+    {
+        var (code, output, error) = Invoke("parity", TestPaths.Fixture("tiny-gpt2"), "--checkpoint", "pytorch_model.bin");
+
+        Assert.True(code == 0, error + output);
+        Assert.Contains("8/8 questions match (float32 on cpu)", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("FAIL", output, StringComparison.Ordinal);
+    }
 }
