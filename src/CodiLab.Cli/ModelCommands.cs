@@ -29,8 +29,9 @@ internal static class ModelCommands
             var traces = new List<TraceResult>();
             foreach (var q in parse.GetValue(question)!)
             {
-                var ids = parse.GetValue(noNormalize) ? [.. model.Tokenizer.Encode(q), model.Ids.Bot] : model.PromptIds(q);
-                var trace = model.TraceIds(q, ids, parse.GetValue(maxNew));
+                // The JSON names the question as it was encoded (normalised unless --no-normalize), as reference.json does.
+                var text = parse.GetValue(noNormalize) ? q : CodiLab.Models.Tokenizers.CodiTokenizer.NormalizeQuestion(q);
+                var trace = model.TraceIds(text, [.. model.Tokenizer.Encode(text), model.Ids.Bot], parse.GetValue(maxNew));
                 traces.Add(trace);
                 io.Out.WriteLine($"{trace.InputIds.Count} prompt tokens; logit lens [{string.Join(", ", trace.LogitLensTop1)}]; answer {trace.AnswerIds.Count} tokens: {trace.AnswerText.Trim()}");
             }
