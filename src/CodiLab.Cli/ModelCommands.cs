@@ -31,7 +31,7 @@ internal static class ModelCommands
             {
                 // The JSON names the question as it was encoded (normalised unless --no-normalize), as reference.json does.
                 var text = parse.GetValue(noNormalize) ? q : CodiLab.Models.Tokenizers.CodiTokenizer.NormalizeQuestion(q);
-                var trace = model.TraceIds(text, [.. model.Tokenizer.Encode(text), model.Ids.Bot], parse.GetValue(maxNew));
+                var trace = model.TraceIds(text, model.PromptIdsAsGiven(text), parse.GetValue(maxNew));
                 traces.Add(trace);
                 io.Out.WriteLine($"{trace.InputIds.Count} prompt tokens; logit lens [{string.Join(", ", trace.LogitLensTop1)}]; answer {trace.AnswerIds.Count} tokens: {trace.AnswerText.Trim()}");
             }

@@ -77,7 +77,7 @@ internal static class ParityCommand
                 var r = references[i];
                 // reference.json holds the question after the official normalisation: encode it as it is (normalising
                 // again would change the 48 GSM8K train questions with runs of 3+ spaces).
-                var t = model.TraceIds(r.Question, [.. model.Tokenizer.Encode(r.Question), model.Ids.Bot], r.AnswerIds.Count);
+                var t = model.TraceIds(r.Question, model.PromptIdsAsGiven(r.Question), r.AnswerIds.Count);
                 var diff = CodiLab.Models.Codi.TraceComparison.WorstAttentionDifference(r, t);
                 var ids = r.InputIds.SequenceEqual(t.InputIds);
                 var lens = r.LogitLensTop1.SequenceEqual(t.LogitLensTop1);

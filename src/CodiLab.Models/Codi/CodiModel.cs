@@ -92,7 +92,10 @@ public sealed partial class CodiModel : IDisposable
     }
 
     /// <summary>Prompt ids of a raw question: normalised as the official code does, [BOS] tokens BOT.</summary>
-    public IReadOnlyList<int> PromptIds(string question) => [.. Tokenizer.Encode(CodiTokenizer.NormalizeQuestion(question)), Ids.Bot];
+    public IReadOnlyList<int> PromptIds(string question) => PromptIdsAsGiven(CodiTokenizer.NormalizeQuestion(question));
+
+    /// <summary>Prompt ids of a text fed as it is (the seed's raw questions, reference.json's normalised ones): [BOS] tokens BOT.</summary>
+    public IReadOnlyList<int> PromptIdsAsGiven(string text) => [.. Tokenizer.Encode(text), Ids.Bot];
 
     /// <summary>Runs the CODI loop on a raw question.</summary>
     public TraceResult Trace(string question, int maxNewTokens = 256) => TraceIds(question, PromptIds(question), maxNewTokens);

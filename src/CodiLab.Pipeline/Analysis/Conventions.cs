@@ -23,6 +23,15 @@ public static class Conventions
     /// <summary>What the seed's columns really are (keys).</summary>
     public static readonly string[] SeedColumnsReally = ["z1", "z2", "z3", "z4", "z5", "z6 (never exists)"];
 
+    /// <summary>Seed rows as figures label them: index and what the row really is ("0 BOT", "1 z1", …).</summary>
+    public static readonly string[] SeedRowLabels = [.. SeedRowsReally.Select((r, i) => $"{i} {r.Split(' ')[0]}")];
+
+    /// <summary>Seed columns as figures label them ("0 z1", …, "5 z6").</summary>
+    public static readonly string[] SeedColumnLabels = [.. SeedColumnsReally.Select((c, j) => $"{j} {c.Split(' ')[0]}")];
+
+    /// <summary>Latent key labels for figure axes, with "question" shortened to Q.</summary>
+    public static string[] LatentColumnLabels(int k) => [.. LatentColumns(k).Select(c => c == "question" ? "Q" : c)];
+
     /// <summary>Query labels of the latent view: BOT, z1..zK.</summary>
     public static string[] LatentRows(int k) => ["BOT", .. Enumerable.Range(1, k).Select(i => $"z{i}")];
 

@@ -26,6 +26,15 @@ public static class FigureKit
     public static string FontName { get; } = new[] { "DejaVu Sans", "Liberation Sans" }
         .FirstOrDefault(f => SKFontManager.Default.MatchFamily(f) is { } t && t.FamilyName == f) ?? Fonts.Default;
 
+    /// <summary>A rows × cols matrix of values for a <see cref="MatrixPanel"/>.</summary>
+    public static double[,] Matrix(int rows, int cols, Func<int, int, double> value)
+    {
+        var m = new double[rows, cols];
+        for (int i = 0; i < rows; i++)
+            for (int j = 0; j < cols; j++) m[i, j] = value(i, j);
+        return m;
+    }
+
     /// <summary>A grid of heatmaps, one colour range [0, vmax] for all of them.</summary>
     public static byte[] Heatmaps(string title, IReadOnlyList<MatrixPanel> panels, int columns, double vmax, string xLabel, string yLabel) =>
         Compose(title, [.. panels.Select(p => Heatmap(p, vmax, xLabel, yLabel))], columns);

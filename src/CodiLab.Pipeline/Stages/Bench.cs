@@ -47,7 +47,7 @@ public static partial class Bench
             options.ModelFolder is null ? new LoadOptions(checked((int)spec.Int("model.lora.r")), spec.Number("model.lora.alpha")) : null,
             DTypes.Parse(spec.Text("model.dtype")!, spec.MarkOf("model.dtype").ToString()), device, options.ModelFolder is null ? checked((int)spec.Int("model.num_latent")) : null));
         load.Stop();
-        var prompts = problems.Select(p => new CodiModel.Prompt(p.Question, [.. model.Tokenizer.Encode(p.Question), model.Ids.Bot])).ToList();
+        var prompts = problems.Select(p => new CodiModel.Prompt(p.Question, model.PromptIdsAsGiven(p.Question))).ToList();
         var batch = options.BatchSize ?? ExtractStage.BatchSize(spec, model, prompts.Max(p => p.Ids.Count));
         void Extract(IReadOnlyList<CodiModel.Prompt> part)
         {

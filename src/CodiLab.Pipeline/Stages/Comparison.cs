@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using CodiLab.Pipeline.Analysis;
 using CodiLab.Pipeline.Data;
@@ -50,7 +49,7 @@ public static class Comparison
         if (Directory.Exists(temp)) Directory.Delete(temp, true);
         Directory.CreateDirectory(Path.Combine(temp, "figures"));
         var json = Json(a, b, sides, key);
-        File.WriteAllText(Path.Combine(temp, "compare.json"), json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        Phase1Stages.WriteJson(Path.Combine(temp, "compare.json"), json);
         WriteFigures(temp, sides);
         File.WriteAllText(Path.Combine(temp, "compare.md"), Markdown(json, sides));
         if (Directory.Exists(folder)) Directory.Delete(folder, true);
@@ -115,7 +114,6 @@ public static class Comparison
         }
     }
 
-    private static double? Number(JsonNode? n) => n is JsonValue v && v.GetValueKind() == JsonValueKind.Number ? double.Parse(v.ToJsonString(), CultureInfo.InvariantCulture) : null;
 
     private static JsonObject Json(ExperimentSpec a, ExperimentSpec b, Side[] sides, string key)
     {
@@ -129,7 +127,7 @@ public static class Comparison
         {
             var (va, vb) = (la.GetValueOrDefault(path), lb.GetValueOrDefault(path));
             var row = new JsonObject { ["metric"] = path, [a.Name] = va?.DeepClone(), [b.Name] = vb?.DeepClone() };
-            if (Number(va) is { } x && Number(vb) is { } y) row["delta"] = Math.Round(y - x, CanonicalJson.Decimals);
+            if (CanonicalJson.NumberOf(va) is { } x && CanonicalJson.NumberOf(vb) is { } y) row["delta"] = Math.Round(y - x, CanonicalJson.Decimals);
             metrics.Add(row);
         }
         return new JsonObject
@@ -175,13 +173,12 @@ public static class Comparison
 
     private static void WriteFigures(string folder, Side[] sides)
     {
-        string[] seedRows = ["0 BOT", "1 z1", "2 z2", "3 z3", "4 z4", "5 z5"];
-        string[] seedCols = ["0 z1", "1 z2", "2 z3", "3 z4", "4 z5", "5 z6"];
+        var (seedRows, seedCols) = (Conventions.SeedRowLabels, Conventions.SeedColumnLabels);
         var seed = sides.Select(s => new MatrixPanel($"{s.Name} (head mean)", s.HeadMean(s.SeedAvg, 6, 6), seedRows, seedCols)).ToList();
         var seedMax = CeilTenth(seed.Max(p => MaxOf(p.Values)));
         File.WriteAllBytes(Path.Combine(folder, Files[2]), FigureKit.Heatmaps($"seed convention, shared range 0-{seedMax:0.0}", seed, 2, seedMax, "key (seed column j = z_{j+1})", "query (seed row; 0 = BOT)"));
         var latent = sides.Select(s => new MatrixPanel($"{s.Name} (head mean)", s.HeadMean(s.LatentAvg, s.Info.Latents + 1, s.Info.Latents + 3),
-            Conventions.LatentRows(s.Info.Latents), [.. Conventions.LatentColumns(s.Info.Latents).Select(c => c == "question" ? "Q" : c)])).ToList();
+            Conventions.LatentRows(s.Info.Latents), Conventions.LatentColumnLabels(s.Info.Latents))).ToList();
         var latentMax = CeilTenth(latent.Max(p => MaxOf(p.Values)));
         File.WriteAllBytes(Path.Combine(folder, Files[3]), FigureKit.Heatmaps($"latent view, shared range 0-{latentMax:0.0}", latent, 2, latentMax, "key (Q = question after P0)", "query"));
         double[] Values(Side s, string section, string field) => [.. s.SeedSummary[section]![field]!.AsArray().Select(v => v!.GetValue<double>())];
@@ -204,7 +201,7 @@ public static class Comparison
         var (a, b) = (sides[0].Name, sides[1].Name);
         var md = new StringBuilder();
         void Line(string t = "") => md.Append(t).Append('\n');
-        string V(JsonNode? n) => n is null ? "–" : Number(n) is { } d ? d.ToString("0.####", CultureInfo.InvariantCulture) : n.ToJsonString().Trim('"');
+        string V(JsonNode? n) => n is null ? "–" : CanonicalJson.NumberOf(n) is { } d ? d.ToString("0.####", CultureInfo.InvariantCulture) : n.ToJsonString().Trim('"');
         Line($"# {a} vs {b}");
         Line();
         Line($"Specs: `{sides[0].Spec.Reference}` and `{sides[1].Spec.Reference}`. Comparison key `{json["key"]}`.");

@@ -104,7 +104,7 @@ public static class ExtractStage
         Directory.CreateDirectory(ctx.ScratchDirectory);
         var clock = Stopwatch.StartNew();
         var (resumed, computed) = (0, 0);
-        var allPrompts = problems.Select(p => new CodiModel.Prompt(p.Question, [.. model.Tokenizer.Encode(p.Question), model.Ids.Bot])).ToList();
+        var allPrompts = problems.Select(p => new CodiModel.Prompt(p.Question, model.PromptIdsAsGiven(p.Question))).ToList();
         var batch = BatchSize(spec, model, allPrompts.Max(p => p.Ids.Count));
         var decode = checked((int)spec.Int("extraction.max_new_tokens"));
         if (spec.IntOrWord("extraction.batch_size") is null) ctx.Environment.Log.WriteLine($"[{spec.Name}] extract: batch_size auto -> {batch}");
@@ -192,7 +192,7 @@ public static class ExtractStage
                 },
             },
         };
-        File.WriteAllText(ctx.Output(Metadata), metadata.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        Phase1Stages.WriteJson(ctx.Output(Metadata), metadata);
     }
 
     // The gold answer of a dataset record (the text after ####, commas removed), as a number.

@@ -26,8 +26,8 @@ public static class FiguresStage
         Externals: (_, _) => [],
         Execute: Run);
 
-    private static readonly string[] SeedRows = [.. Conventions.SeedRowsReally.Select((r, i) => $"{i} {r.Split(' ')[0]}")];
-    private static readonly string[] SeedColumns = [.. Conventions.SeedColumnsReally.Select((c, j) => $"{j} {c.Split(' ')[0]}")];
+    private static readonly string[] SeedRows = Conventions.SeedRowLabels;
+    private static readonly string[] SeedColumns = Conventions.SeedColumnLabels;
 
     /// <summary>Five layers spread from the first to the last (fewer when the model has fewer).</summary>
     public static int[] RepresentativeLayers(int layers) => [.. Enumerable.Range(0, 5).Select(i => (int)Math.Round(i * (layers - 1) / 4.0)).Distinct()];
@@ -46,7 +46,7 @@ public static class FiguresStage
         var stats = JsonNode.Parse(File.ReadAllText(ctx.Input("aggregate", Phase1Stages.SeedStats)))!.AsObject();
         var top = stats.First(kv => kv.Key.StartsWith("top_", StringComparison.Ordinal)).Value!.AsArray();
         const int s = Conventions.SeedSize;
-        double[,] Head(int l, int h) => Matrix(s, s, (i, j) => avg[((l * info.Heads + h) * s + i) * s + j]);
+        double[,] Head(int l, int h) => FigureKit.Matrix(s, s, (i, j) => avg[((l * info.Heads + h) * s + i) * s + j]);
         var panels = top.Select(t => new MatrixPanel(
             $"L{t!["layer"]}H{t["head"]} (max={t["max_attention"]!.GetValue<double>().ToString("0.00", CultureInfo.InvariantCulture)})",
             Head(t["layer"]!.GetValue<int>(), t["head"]!.GetValue<int>()), SeedRows, SeedColumns)).ToList();
@@ -54,7 +54,7 @@ public static class FiguresStage
         Save(ctx, "seed", 0, FigureKit.Heatmaps($"{name} [seed convention] - top {panels.Count} heads by max attention", panels, Math.Min(5, panels.Count), 1.0, x, y));
 
         var layers = RepresentativeLayers(info.Layers).Select(l => new MatrixPanel($"layer {l} (head mean)",
-            Matrix(s, s, (i, j) => Enumerable.Range(0, info.Heads).Average(h => avg[((l * info.Heads + h) * s + i) * s + j])), SeedRows, SeedColumns)).ToList();
+            FigureKit.Matrix(s, s, (i, j) => Enumerable.Range(0, info.Heads).Average(h => avg[((l * info.Heads + h) * s + i) * s + j])), SeedRows, SeedColumns)).ToList();
         Save(ctx, "seed", 1, FigureKit.Heatmaps($"{name} [seed convention] - attention by layer", layers, layers.Count, 0.3, x, y));
 
         var summary = JsonNode.Parse(File.ReadAllText(ctx.Input("analyze", Phase1Stages.SeedSummary)))!;
@@ -74,16 +74,16 @@ public static class FiguresStage
         var k = info.Latents;
         var (rows, cols) = (k + 1, k + 3);
         var rowLabels = Conventions.LatentRows(k);
-        var colLabels = Conventions.LatentColumns(k).Select(c => c == "question" ? "Q" : c).ToArray(); // Q = P1.. summed
+        var colLabels = Conventions.LatentColumnLabels(k); // Q = P1.. summed
         double Cell(int l, int h, int i, int j) => avg[((l * info.Heads + h) * rows + i) * cols + j];
         var panels = stats["top_heads"]!.AsArray().Select(t => new MatrixPanel(
             $"L{t!["layer"]}H{t["head"]} (latent max={t["max_latent_attention"]!.GetValue<double>().ToString("0.00", CultureInfo.InvariantCulture)})",
-            Matrix(rows, cols, (i, j) => Cell(t["layer"]!.GetValue<int>(), t["head"]!.GetValue<int>(), i, j)), rowLabels, colLabels)).ToList();
+            FigureKit.Matrix(rows, cols, (i, j) => Cell(t["layer"]!.GetValue<int>(), t["head"]!.GetValue<int>(), i, j)), rowLabels, colLabels)).ToList();
         const string x = "key (Q = question tokens after P0, summed)", y = "query";
         Save(ctx, "latent", 0, FigureKit.Heatmaps($"{name} [latent view] - top {panels.Count} heads by latent-block max (blank = not visible)", panels, Math.Min(5, panels.Count), 1.0, x, y));
 
         var layers = RepresentativeLayers(info.Layers).Select(l => new MatrixPanel($"layer {l} (head mean)",
-            Matrix(rows, cols, (i, j) => Enumerable.Range(0, info.Heads).Average(h => Cell(l, h, i, j))), rowLabels, colLabels)).ToList();
+            FigureKit.Matrix(rows, cols, (i, j) => Enumerable.Range(0, info.Heads).Average(h => Cell(l, h, i, j))), rowLabels, colLabels)).ToList();
         Save(ctx, "latent", 1, FigureKit.Heatmaps($"{name} [latent view] - attention by layer", layers, layers.Count, 1.0, x, y));
 
         var summary = JsonNode.Parse(File.ReadAllText(ctx.Input("analyze", Phase1Stages.LatentSummary)))!;
@@ -95,14 +95,6 @@ public static class FiguresStage
             new BarPanel("sequential z_a -> z_(a-1)", [.. sequential.Select(kv => kv.Key)], [.. sequential.Select(kv => kv.Value!.GetValue<double>())], "attention", null, ["#2ca02c"], AsLine: true),
             new BarPanel("skip curve: z_a -> z_(a-d)", [.. skip.Select(kv => $"d={kv.Key}")], [.. skip.Select(kv => kv.Value!.GetValue<double>())], "attention", null, ["#ff7f0e"]),
         ]));
-    }
-
-    private static double[,] Matrix(int rows, int cols, Func<int, int, double> value)
-    {
-        var m = new double[rows, cols];
-        for (int i = 0; i < rows; i++)
-            for (int j = 0; j < cols; j++) m[i, j] = value(i, j);
-        return m;
     }
 
     private static double[] Doubles(JsonNode array) => [.. array.AsArray().Select(v => v!.GetValue<double>())];

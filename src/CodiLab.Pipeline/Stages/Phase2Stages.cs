@@ -127,7 +127,7 @@ public static class Phase2Stages
             var ranked = HeadMetrics.RankBy(seed, h => h.Composite);
             string[] rows = ["CT0 (BOT)", "CT1 (z1)", "CT2 (z2)", "CT3 (z3)", "CT4 (z4)", "CT5 (z5)"];
             string[] cols = ["CT0 (z1)", "CT1 (z2)", "CT2 (z3)", "CT3 (z4)", "CT4 (z5)", "CT5 (z6)"];
-            MatrixPanel Panel(SeedHead h, string title) => new(title, Matrix(6, 6, (i, j) => avg[((h.Layer * info.Heads + h.Head) * 6 + i) * 6 + j]), rows, cols);
+            MatrixPanel Panel(SeedHead h, string title) => new(title, FigureKit.Matrix(6, 6, (i, j) => avg[((h.Layer * info.Heads + h.Head) * 6 + i) * 6 + j]), rows, cols);
             var top10 = ranked.Take(10).Select(h => Panel(h, string.Create(CultureInfo.InvariantCulture,
                 $"L{h.Layer}H{h.Head} - {h.FunctionalType} ({h.Composite:0.00}: F{h.FlowNorm:0.0} H{h.HubNorm:0.00} S{h.SkipNorm:0.00})"))).ToList();
             const string x = "key (seed CTj = z_{j+1})", y = "query (seed row)";
@@ -149,10 +149,10 @@ public static class Phase2Stages
             var latent = HeadMetrics.Latent(Npy.Read(ctx.Input("extract", ExtractStage.LatentRaw)).Values, info.Problems, info.Layers, info.Heads, info.Latents);
             var k = info.Latents;
             var rowLabels = Conventions.LatentRows(k);
-            var colLabels = Conventions.LatentColumns(k).Select(c => c == "question" ? "Q" : c).ToArray();
+            var colLabels = Conventions.LatentColumnLabels(k);
             var bySequential = latent.OrderByDescending(h => h.Metrics["sequential"].Mean).Take(10).Select(h => new MatrixPanel(
                 string.Create(CultureInfo.InvariantCulture, $"L{h.Layer}H{h.Head} seq {h.Metrics["sequential"].Mean:0.00}±{h.Metrics["sequential"].Std:0.00}"),
-                Matrix(k + 1, k + 3, (i, j) => latentAvg[((h.Layer * info.Heads + h.Head) * (k + 1) + i) * (k + 3) + j]), rowLabels, colLabels)).ToList();
+                FigureKit.Matrix(k + 1, k + 3, (i, j) => latentAvg[((h.Layer * info.Heads + h.Head) * (k + 1) + i) * (k + 3) + j]), rowLabels, colLabels)).ToList();
             File.WriteAllBytes(ctx.Output(FigureFiles[3]), FigureKit.Heatmaps($"{name} [latent view] - top {bySequential.Count} heads by z_a -> z_(a-1)", bySequential, 5, 1.0, "key (Q = question after P0)", "query"));
             var heads = latent.Select(h => $"L{h.Layer}H{h.Head}").ToList();
             File.WriteAllBytes(ctx.Output(FigureFiles[4]), FigureKit.Bars($"{name} [latent view] - per-head metrics (mean over problems)", [
@@ -225,12 +225,4 @@ public static class Phase2Stages
             Line("![latent metrics](figures/latent/6_metric_distributions.png)");
             File.WriteAllText(ctx.Output(Report), md.ToString());
         });
-
-    private static double[,] Matrix(int rows, int cols, Func<int, int, double> value)
-    {
-        var m = new double[rows, cols];
-        for (int i = 0; i < rows; i++)
-            for (int j = 0; j < cols; j++) m[i, j] = value(i, j);
-        return m;
-    }
 }

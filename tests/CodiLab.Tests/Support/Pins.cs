@@ -1,6 +1,4 @@
-using System.Globalization;
 using System.Runtime.CompilerServices;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using CodiLab.Pipeline.Analysis;
 using Snapshooter;
@@ -36,9 +34,7 @@ public static class Pins
     {
         (JsonObject a, JsonObject p) => new JsonObject(a.Select(kv => KeyValuePair.Create(kv.Key, p.ContainsKey(kv.Key) ? Snap(kv.Value, p[kv.Key]) : kv.Value?.DeepClone()))),
         (JsonArray a, JsonArray p) => new JsonArray([.. a.Select((v, i) => i < p.Count ? Snap(v, p[i]) : v?.DeepClone())]),
-        (JsonValue a, JsonValue p) when Number(a) is { } x && Number(p) is { } y && Math.Abs(x - y) <= Absolute + Relative * Math.Abs(y) => p.DeepClone(),
+        (JsonValue a, JsonValue p) when CanonicalJson.NumberOf(a) is { } x && CanonicalJson.NumberOf(p) is { } y && Math.Abs(x - y) <= Absolute + Relative * Math.Abs(y) => p.DeepClone(),
         _ => actual?.DeepClone(),
     };
-
-    private static double? Number(JsonValue v) => v.GetValueKind() == JsonValueKind.Number ? double.Parse(v.ToJsonString(), CultureInfo.InvariantCulture) : null;
 }
