@@ -28,11 +28,7 @@ internal static class DataCommands
         {
             var loaded = SpecLoader.Load(parse.GetValue(spec)!);
             io.Out.WriteLine($"# {loaded.Name} ({loaded.Reference})");
-            foreach (var def in SpecSchema.Fields)
-            {
-                var origin = loaded.IsWritten(def.Path) ? loaded.MarkOf(def.Path).ToString() : "default";
-                io.Out.WriteLine($"{def.Path} = {ExperimentSpec.Canonical(loaded.Fields[def.Path])}    # {origin}");
-            }
+            foreach (var field in loaded.Resolved()) io.Out.WriteLine($"{field.Path} = {field.Value}    # {field.Origin}");
             return 0;
         });
         return command;

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using CodiLab.Pipeline.Engine;
+using CodiLab.Pipeline.Stages;
 using CodiLab.Specs;
 
 namespace CodiLab.Cli;
@@ -27,7 +28,7 @@ internal static class RunCommands
         command.SetAction(parse =>
         {
             var loaded = SpecLoader.Load(parse.GetValue(spec)!);
-            var runner = new PipelineRunner(io.Environment(parse));
+            var runner = StageCatalog.Runner(io.Environment(parse));
             runner.Run(loaded, parse.GetValue(phase), parse.GetValue(stage), parse.GetValue(force), TimeSpan.FromSeconds(parse.GetValue(wait)));
             return 0;
         });
@@ -42,7 +43,7 @@ internal static class RunCommands
         command.SetAction(parse =>
         {
             var env = io.Environment(parse);
-            var runner = new PipelineRunner(env);
+            var runner = StageCatalog.Runner(env);
             var loaded = SpecLoader.LoadAll(OrDefaults(parse.GetValue(specs)));
             var plans = loaded.Select(s => (Spec: s, Stages: runner.Plan(s))).ToList();
             if (parse.GetValue(json))
@@ -66,7 +67,7 @@ internal static class RunCommands
             foreach (var (s, stages) in plans)
             {
                 io.Out.WriteLine($"{s.Name} ({s.Reference})");
-                if (stages.Count == 0) io.Out.WriteLine($"  no stages for phases {string.Join(", ", s.Words("phases"))} yet");
+                if (stages.Count == 0) io.Out.WriteLine($"  no stages for phases {string.Join(", ", s.Phases.Select(p => p.Word()))} yet");
                 var width = stages.Count == 0 ? 0 : stages.Max(x => x.Stage.Name.Length);
                 foreach (var p in stages) io.Out.WriteLine($"  {p.Stage.Phase}  {p.Stage.Name.PadRight(width)}  {p.Status}");
             }

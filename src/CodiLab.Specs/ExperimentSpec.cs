@@ -17,7 +17,51 @@ public sealed class ExperimentSpec
         Fields = fields;
         _marks = marks;
         Origin = origin;
+        Description = Text("description") ?? "";
+        Seed = Int("seed");
+        Model = new ModelSection(
+            SpecWords.Parse<Arch>(Text("model.arch")!), SpecWords.Parse<ModelSource>(Text("model.source")!), Text("model.path"), ExpandPath("model.path"),
+            ExpandPath("model.tokenizer"), new LoraSection(checked((int)Int("model.lora.r")), Number("model.lora.alpha")), checked((int)Int("model.num_latent")),
+            SpecWords.Parse<ComputeDType>(Text("model.dtype")!), SpecWords.Parse<DeviceChoice>(Text("model.device")!));
+        var datasetPath = Text("dataset.path");
+        Dataset = new DatasetSection(
+            SpecWords.Parse<DatasetSource>(Text("dataset.source")!), SpecWords.Parse<DatasetSplit>(Text("dataset.split")!), datasetPath,
+            datasetPath is not null && (datasetPath.StartsWith('~') || System.IO.Path.IsPathRooted(datasetPath)) ? ExpandPath("dataset.path") : null,
+            Text("dataset.sha256"), checked((int)Int("dataset.size")), SampleSize.From(Fields["dataset.sample"]));
+        Extraction = new ExtractionSection(SpecWords.Parse<Matrix>(Text("extraction.matrix")!), BatchSize.From(Fields["extraction.batch_size"]),
+            checked((int)Int("extraction.max_new_tokens")));
+        Analysis = new AnalysisSection(Number("analysis.hub_ratio_threshold"), Number("analysis.sequential_threshold"), Number("analysis.skip_threshold"),
+            checked((int)Int("analysis.top_heads")));
+        Phases = [.. Words("phases").Select(SpecWords.Parse<Phase>)];
     }
+
+    /// <summary>Free text shown in reports.</summary>
+    public string Description { get; }
+
+    /// <summary>The seed of every random choice.</summary>
+    public long Seed { get; }
+
+    /// <summary>The model section.</summary>
+    public ModelSection Model { get; }
+
+    /// <summary>The dataset section.</summary>
+    public DatasetSection Dataset { get; }
+
+    /// <summary>The extraction section.</summary>
+    public ExtractionSection Extraction { get; }
+
+    /// <summary>The analysis section.</summary>
+    public AnalysisSection Analysis { get; }
+
+    /// <summary>The phases this experiment runs.</summary>
+    public IReadOnlyList<Phase> Phases { get; }
+
+    /// <summary>Every field in schema order: its path, canonical value and where it came from ("default" if not written).</summary>
+    public IReadOnlyList<ResolvedField> Resolved() =>
+        [.. SpecSchema.Fields.Select(def => new ResolvedField(def.Path, Canonical(Fields[def.Path]), IsWritten(def.Path) ? MarkOf(def.Path).ToString() : "default"))];
+
+    /// <summary>The canonical value of a schema field, as it goes into cache keys (for declared stage fields).</summary>
+    public string CanonicalOf(string path) => Canonical(Fields[path]);
 
     /// <summary>How the spec was named (a path, or <c>default:NAME</c> for an embedded default).</summary>
     public string Reference { get; }
@@ -26,7 +70,7 @@ public sealed class ExperimentSpec
     public string Name { get; }
 
     /// <summary>Every schema field's resolved value: long, double, string, string[] or null (unset).</summary>
-    public IReadOnlyDictionary<string, object?> Fields { get; }
+    internal IReadOnlyDictionary<string, object?> Fields { get; }
 
     /// <summary>The start of the spec file itself.</summary>
     public SourceMark Origin { get; }
@@ -44,29 +88,26 @@ public sealed class ExperimentSpec
     /// <summary>True if the field was written in the spec (or a base), not defaulted.</summary>
     public bool IsWritten(string path) => _marks.ContainsKey(path);
 
-    /// <summary>The seed.</summary>
-    public long Seed => Int("seed");
-
     /// <summary>A text field (null if unset).</summary>
-    public string? Text(string path) => Fields[path] as string;
+    internal string? Text(string path) => Fields[path] as string;
 
     /// <summary>An integer field; throws if it holds a word such as 'all'.</summary>
-    public long Int(string path) => Fields[path] is long l ? l : throw new InvalidOperationException($"{path} is not an integer");
+    internal long Int(string path) => Fields[path] is long l ? l : throw new InvalidOperationException($"{path} is not an integer");
 
     /// <summary>An integer field that may hold a word instead ('all', 'auto'): null then.</summary>
-    public long? IntOrWord(string path) => Fields[path] as long?;
+    internal long? IntOrWord(string path) => Fields[path] as long?;
 
     /// <summary>A number field.</summary>
-    public double Number(string path) => Convert.ToDouble(Fields[path], CultureInfo.InvariantCulture);
+    internal double Number(string path) => Convert.ToDouble(Fields[path], CultureInfo.InvariantCulture);
 
     /// <summary>A list field.</summary>
-    public IReadOnlyList<string> Words(string path) => (string[])Fields[path]!;
+    internal IReadOnlyList<string> Words(string path) => (string[])Fields[path]!;
 
     /// <summary>
     /// Expands a path field: <c>~</c> is the home folder; a relative path is taken relative to the folder of the
     /// file that wrote it (embedded defaults: the current folder). Null if unset.
     /// </summary>
-    public string? ExpandPath(string path)
+    internal string? ExpandPath(string path)
     {
         var raw = Text(path);
         if (string.IsNullOrEmpty(raw)) return null;
@@ -88,3 +129,6 @@ public sealed class ExperimentSpec
         _ => Convert.ToString(value, CultureInfo.InvariantCulture) ?? "null",
     };
 }
+
+/// <summary>One resolved spec field: its path, canonical value and origin (file:line:column, or "default").</summary>
+public sealed record ResolvedField(string Path, string Value, string Origin);

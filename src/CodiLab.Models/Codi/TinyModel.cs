@@ -19,7 +19,7 @@ namespace CodiLab.Models.Codi;
 /// <param name="Ranks">BPE ranks taken from cl100k_base (the first 256 are the single bytes).</param>
 /// <param name="LoraR">LoRA rank.</param>
 /// <param name="LoraAlpha">LoRA alpha.</param>
-public sealed record TinyShape(int Layers = 4, int Hidden = 64, int Heads = 4, int KvHeads = 2, int Intermediate = 256, int Ranks = 512, int LoraR = 128, int LoraAlpha = 32)
+public sealed record TinyShape(int Layers = 4, int Hidden = 64, int Heads = 4, int KvHeads = 2, int Intermediate = 256, int Ranks = 512, int LoraR = 128, double LoraAlpha = 32)
 {
     /// <summary>The embedded default shape.</summary>
     public static TinyShape Default { get; } = new();

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Security.Cryptography;
-using CodiLab.Pipeline.Stages;
 using CodiLab.Specs;
 
 namespace CodiLab.Pipeline.Engine;
@@ -15,11 +14,11 @@ public sealed record StageOutcome(string Stage, string Phase, bool Executed, str
 /// interrupted run keeps every stage it finished.
 /// </summary>
 /// <param name="env">Roots and log.</param>
-/// <param name="catalog">The stages of a spec (default: <see cref="StageCatalog.For"/>); tests pass their own graphs.</param>
-public sealed class PipelineRunner(PipelineEnvironment env, Func<ExperimentSpec, IReadOnlyList<Stage>>? catalog = null)
+/// <param name="catalog">The stages of a spec: the product's catalogue (<c>StageCatalog.Runner</c> builds that runner), or a test's own graph.</param>
+public sealed class PipelineRunner(PipelineEnvironment env, Func<ExperimentSpec, IReadOnlyList<Stage>> catalog)
 {
     private readonly ArtifactCache _cache = new(env.CacheRoot);
-    private readonly Func<ExperimentSpec, IReadOnlyList<Stage>> _catalog = catalog ?? StageCatalog.For;
+    private readonly Func<ExperimentSpec, IReadOnlyList<Stage>> _catalog = catalog;
 
     /// <summary>The cache this runner uses.</summary>
     public ArtifactCache Cache => _cache;

@@ -73,7 +73,7 @@ public static class Planner
     public static StagePlan PlanOne(ExperimentSpec spec, Stage stage, PipelineEnvironment env, LockedStage? locked, ArtifactCache cache, IReadOnlyDictionary<string, StagePlan> upstream)
     {
         var fields = new SortedDictionary<string, string>(StringComparer.Ordinal);
-        foreach (var path in stage.Reads) fields[path] = ExperimentSpec.Canonical(spec.Fields[path]);
+        foreach (var path in stage.Reads) fields[path] = spec.CanonicalOf(path);
         var reasons = new List<string>();
         if (locked is not null)
         {

@@ -4,8 +4,10 @@ using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using CodiLab.Models;
 using CodiLab.Models.Codi;
-using CodiLab.Pipeline.Analysis;
+using CodiLab.Analysis;
+using CodiLab.Pipeline.Artifacts;
 using CodiLab.Pipeline.Engine;
+using CodiLab.Pipeline.Extraction;
 using CodiLab.Specs;
 using TorchSharp;
 
@@ -28,33 +30,29 @@ public static partial class Bench
     /// <summary>Runs the benchmark and returns what it wrote.</summary>
     public static JsonObject Run(ExperimentSpec spec, PipelineEnvironment env, BenchOptions options)
     {
-        var runner = new PipelineRunner(env);
+        var runner = StageCatalog.Runner(env);
         runner.Run(spec, stageName: "sample");
         var folder = options.ModelFolder;
-        if (folder is null && spec.Text("model.source") == "generated")
+        if (folder is null && spec.Model.IsGenerated)
         {
             runner.Run(spec, stageName: "model");
             folder = Path.Combine(env.ExperimentRoot(spec.Name), "Phase1", ModelStage.Folder);
         }
         folder ??= ModelStage.Resolve(spec, env)[0].Path!;
-        var problems = ExtractStage.ReadDataset(Path.Combine(env.ExperimentRoot(spec.Name), "Phase1", SampleStage.Output));
+        var problems = ExtractionDriver.ReadDataset(Path.Combine(env.ExperimentRoot(spec.Name), "Phase1", Phase1Files.Dataset));
         if (options.Problems is { } n) problems = [.. problems.Take(n)];
-        TorchRuntime.Initialize();
-        var device = ExtractStage.Device(spec);
-
+        var device = ModelSetup.Device(spec.Model.Device);
         var load = Stopwatch.StartNew();
-        using var model = CodiModel.Load(folder, new CodiOptions(null,
-            options.ModelFolder is null ? new LoadOptions(checked((int)spec.Int("model.lora.r")), spec.Number("model.lora.alpha")) : null,
-            DTypes.Parse(spec.Text("model.dtype")!, spec.MarkOf("model.dtype").ToString()), device, options.ModelFolder is null ? checked((int)spec.Int("model.num_latent")) : null));
+        using var model = ModelSetup.Load(folder, null, spec.Model, spec.MarkOf("model.dtype").ToString(), folderSettings: options.ModelFolder is not null);
         load.Stop();
         var prompts = problems.Select(p => new CodiModel.Prompt(p.Question, model.PromptIdsAsGiven(p.Question))).ToList();
-        var batch = options.BatchSize ?? ExtractStage.BatchSize(spec, model, prompts.Max(p => p.Ids.Count));
+        var batch = options.BatchSize ?? ModelSetup.BatchSize(spec.Extraction.BatchSize, model, prompts.Max(p => p.Ids.Count));
         void Extract(IReadOnlyList<CodiModel.Prompt> part)
         {
             foreach (var trace in model.TraceMany(part, batch, maxNewTokens: 0))
             {
-                Conventions.Seed(trace!);
-                Conventions.Latent(trace!, model.NumLatent);
+                TraceConventions.Seed(trace!);
+                TraceConventions.Latent(trace!, model.NumLatent);
             }
         }
         Extract([.. prompts.Take(batch)]); // warm-up

@@ -1,10 +1,11 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
-using CodiLab.Pipeline.Analysis;
+using CodiLab.Analysis;
+using CodiLab.Pipeline.Artifacts;
 using CodiLab.Pipeline.Data;
 using CodiLab.Pipeline.Engine;
-using CodiLab.Pipeline.Figures;
+using CodiLab.Reports;
 using CodiLab.Specs;
 
 namespace CodiLab.Pipeline.Stages;
@@ -31,9 +32,9 @@ public static class Comparison
     {
         if (a.Name == b.Name)
             throw new CodiLabException($"both specs are named '{a.Name}'.", b.Reference, "compare two different experiments (give one of them another name).", ExitCodes.InvalidSpec);
-        var runner = new PipelineRunner(env);
+        var runner = StageCatalog.Runner(env);
         foreach (var spec in new[] { a, b })
-            foreach (var phase in new[] { "Phase1", "Phase2" }.Where(p => spec.Words("phases").Contains(p)))
+            foreach (var phase in new[] { Phase.Phase1, Phase.Phase2 }.Where(spec.Phases.Contains).Select(p => p.Word()))
                 runner.Run(spec, phase);
         var sides = new[] { Side.Read(a, env), Side.Read(b, env) };
         var folder = Folder(env, a, b);
@@ -60,7 +61,7 @@ public static class Comparison
     }
 
     // One experiment's artifacts.
-    private sealed record Side(ExperimentSpec Spec, ExtractInfo Info, JsonNode Phase1, JsonNode? Phase2, JsonNode SeedSummary, float[] SeedAvg, float[] LatentAvg, string Fingerprint)
+    private sealed record Side(ExperimentSpec Spec, ExtractMetadata Info, JsonNode Phase1, JsonNode? Phase2, JsonNode SeedSummary, float[] SeedAvg, float[] LatentAvg, string Fingerprint)
     {
         public string Name => Spec.Name;
 
@@ -68,12 +69,12 @@ public static class Comparison
         {
             string P1(string f) => Path.Combine(env.ExperimentRoot(spec.Name), "Phase1", f);
             var p2 = Path.Combine(env.ExperimentRoot(spec.Name), "Phase2", Phase2Stages.CanonicalSummary);
-            string[] files = [P1(Phase1Stages.CanonicalSummary), P1(Phase1Stages.SeedAvg), P1(Phase1Stages.LatentAvg), P1(ExtractStage.Metadata), .. File.Exists(p2) ? new[] { p2 } : []];
-            var fingerprint = spec.Name + " " + string.Join(" ", spec.Fields.OrderBy(f => f.Key, StringComparer.Ordinal).Select(f => $"{f.Key}={ExperimentSpec.Canonical(f.Value)}"))
+            string[] files = [P1(Phase1Files.CanonicalSummary), P1(Phase1Files.SeedAvg), P1(Phase1Files.LatentAvg), P1(Phase1Files.Metadata), .. File.Exists(p2) ? new[] { p2 } : []];
+            var fingerprint = spec.Name + " " + string.Join(" ", spec.Resolved().OrderBy(f => f.Path, StringComparer.Ordinal).Select(f => $"{f.Path}={f.Value}"))
                 + " " + string.Join(" ", files.Select(f => Hashing.File(f).Sha256));
-            return new Side(spec, ExtractInfo.Read(P1(ExtractStage.Metadata)), JsonNode.Parse(File.ReadAllText(P1(Phase1Stages.CanonicalSummary)))!,
-                File.Exists(p2) ? JsonNode.Parse(File.ReadAllText(p2)) : null, JsonNode.Parse(File.ReadAllText(P1(Phase1Stages.SeedSummary)))!,
-                Npy.Read(P1(Phase1Stages.SeedAvg)).Values, Npy.Read(P1(Phase1Stages.LatentAvg)).Values, fingerprint);
+            return new Side(spec, Phase1Files.ReadMetadata(P1(Phase1Files.Metadata)), JsonNode.Parse(File.ReadAllText(P1(Phase1Files.CanonicalSummary)))!,
+                File.Exists(p2) ? JsonNode.Parse(File.ReadAllText(p2)) : null, JsonNode.Parse(File.ReadAllText(P1(Phase1Files.SeedSummary)))!,
+                Npy.Read(P1(Phase1Files.SeedAvg)).Values, Npy.Read(P1(Phase1Files.LatentAvg)).Values, fingerprint);
         }
 
         // Every leaf of the canonical summaries: path -> value.
@@ -117,10 +118,10 @@ public static class Comparison
 
     private static JsonObject Json(ExperimentSpec a, ExperimentSpec b, Side[] sides, string key)
     {
-        var paths = a.Fields.Keys.Union(b.Fields.Keys).Order(StringComparer.Ordinal);
-        var parameters = new JsonArray([.. paths
-            .Where(p => p != "name" && ExperimentSpec.Canonical(a.Fields.GetValueOrDefault(p)) != ExperimentSpec.Canonical(b.Fields.GetValueOrDefault(p)))
-            .Select(p => (JsonNode)new JsonObject { ["field"] = p, [a.Name] = ExperimentSpec.Canonical(a.Fields.GetValueOrDefault(p)), [b.Name] = ExperimentSpec.Canonical(b.Fields.GetValueOrDefault(p)) })]);
+        var (fa, fb) = (a.Resolved().ToDictionary(f => f.Path, f => f.Value), b.Resolved().ToDictionary(f => f.Path, f => f.Value));
+        var parameters = new JsonArray([.. fa.Keys.Order(StringComparer.Ordinal)
+            .Where(p => p != "name" && fa[p] != fb[p])
+            .Select(p => (JsonNode)new JsonObject { ["field"] = p, [a.Name] = fa[p], [b.Name] = fb[p] })]);
         var (la, lb) = (sides[0].Leaves(), sides[1].Leaves());
         var metrics = new JsonArray();
         foreach (var path in la.Keys.Union(lb.Keys).Order(StringComparer.Ordinal))
@@ -151,7 +152,7 @@ public static class Comparison
         {
             ["models"] = PerSide(s => new JsonObject
             {
-                ["model_size"] = $"{s.Spec.Text("model.arch")} {s.Info.Layers}L x {s.Info.Heads}H", ["n_layers"] = s.Info.Layers, ["n_heads"] = s.Info.Heads, ["total_heads"] = s.Info.Layers * s.Info.Heads,
+                ["model_size"] = $"{s.Spec.Model.Arch.Word()} {s.Info.Layers}L x {s.Info.Heads}H", ["n_layers"] = s.Info.Layers, ["n_heads"] = s.Info.Heads, ["total_heads"] = s.Info.Layers * s.Info.Heads,
             }),
             ["hub_analysis"] = PerSide(s => s.SeedSummary["hub_analysis"]!.DeepClone()),
             ["top_heads"] = PerSide(Top),

@@ -18,7 +18,7 @@ public static class ModelStage
     /// <summary>The stage that generates the model (only for <c>model.source: generated</c>).</summary>
     public static Stage For(ExperimentSpec spec)
     {
-        string[] tokenizer = spec.Text("model.arch") == "llama" ? ["original/tokenizer.model"] : ["vocab.json", "merges.txt"];
+        string[] tokenizer = spec.Model.Arch == Arch.Llama ? ["original/tokenizer.model"] : ["vocab.json", "merges.txt"];
         return new Stage(
             Name: "model",
             Phase: "Phase1",
@@ -30,18 +30,18 @@ public static class ModelStage
             Execute: ctx =>
             {
                 TorchRuntime.Initialize();
-                var s = ctx.Spec;
-                var shape = TinyShape.Default with { LoraR = checked((int)s.Int("model.lora.r")), LoraAlpha = checked((int)s.Number("model.lora.alpha")) };
-                var sha = TinyModel.Write(s.Text("model.arch")!, checked((int)s.Seed), Path.Combine(ctx.OutputDirectory, Folder), shape, checked((int)s.Int("model.num_latent")));
-                ctx.Environment.Log.WriteLine($"[{s.Name}] model: generated a tiny {s.Text("model.arch")} CODI model from seed {s.Seed} (model.safetensors {sha[..12]})");
+                var (s, m) = (ctx.Spec, ctx.Spec.Model);
+                var shape = TinyShape.Default with { LoraR = m.Lora.R, LoraAlpha = m.Lora.Alpha };
+                var sha = TinyModel.Write(m.Arch.Word(), checked((int)s.Seed), Path.Combine(ctx.OutputDirectory, Folder), shape, m.NumLatent);
+                ctx.Environment.Log.WriteLine($"[{s.Name}] model: generated a tiny {m.Arch.Word()} CODI model from seed {s.Seed} (model.safetensors {sha[..12]})");
             });
     }
 
     /// <summary>The checkpoint folder of a <c>checkpoint</c> spec as an external input (hash of its files), or nothing.</summary>
     public static IReadOnlyList<ExternalInput> Resolve(ExperimentSpec spec, PipelineEnvironment env)
     {
-        if (spec.Text("model.source") == "generated") return [];
-        var folder = spec.ExpandPath("model.path")!;
+        if (spec.Model.IsGenerated) return [];
+        var folder = spec.Model.FullPath!;
         var where = spec.MarkOf("model.path").ToString();
         if (!Directory.Exists(folder) || !File.Exists(Path.Combine(folder, "config.json")))
             throw new CodiLabException($"the CODI checkpoint folder {folder} does not exist or has no config.json.", where,
@@ -52,7 +52,7 @@ public static class ModelStage
             throw new CodiLabException($"the folder {folder} holds neither model.safetensors nor pytorch_model.bin.", where,
                 "copy the checkpoint the official CODI training saved into it.", ExitCodes.BadInput);
         var inputs = new List<ExternalInput> { new("model", FolderHash(folder, files, env), folder) };
-        if (spec.ExpandPath("model.tokenizer") is { } tok)
+        if (spec.Model.TokenizerPath is { } tok)
         {
             if (!Directory.Exists(tok))
                 throw new CodiLabException($"the tokenizer folder {tok} does not exist.", spec.MarkOf("model.tokenizer").ToString(), "point model.tokenizer at the base model's tokenizer files, or remove it to use model.path.", ExitCodes.BadInput);
@@ -63,7 +63,7 @@ public static class ModelStage
 
     /// <summary>The model folder a running stage should load.</summary>
     public static string FolderOf(StageContext ctx) =>
-        ctx.Spec.Text("model.source") == "generated" ? ctx.Input("model", Folder) : ctx.Externals["model"].Path!;
+        ctx.Spec.Model.IsGenerated ? ctx.Input("model", Folder) : ctx.Externals["model"].Path!;
 
 
     // The files that decide what the folder computes: config, checkpoint, tokenizer, CODI settings.

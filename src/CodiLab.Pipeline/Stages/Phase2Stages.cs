@@ -1,10 +1,11 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
-using CodiLab.Pipeline.Analysis;
+using CodiLab.Analysis;
+using CodiLab.Pipeline.Artifacts;
 using CodiLab.Pipeline.Data;
 using CodiLab.Pipeline.Engine;
-using CodiLab.Pipeline.Figures;
+using CodiLab.Reports;
 
 namespace CodiLab.Pipeline.Stages;
 
@@ -49,11 +50,11 @@ public static class Phase2Stages
         Externals: (_, _) => [],
         Execute: ctx =>
         {
-            var info = ExtractInfo.Read(ctx.Input("extract", ExtractStage.Metadata));
-            var seed = HeadMetrics.Seed(Npy.Read(ctx.Input("aggregate", Phase1Stages.SeedAvg)).Values, info.Layers, info.Heads);
+            var info = Phase1Files.ReadMetadata(ctx.Input("extract", Phase1Files.Metadata));
+            var seed = HeadMetrics.Seed(Npy.Read(ctx.Input("aggregate", Phase1Files.SeedAvg)).Values, info.Layers, info.Heads);
             foreach (var (file, text) in HeadMetrics.SeedCsv(seed)) File.WriteAllText(ctx.Output(file), text);
             File.WriteAllText(ctx.Output(Findings), HeadMetrics.Findings(info.Model, seed));
-            var latent = HeadMetrics.Latent(Npy.Read(ctx.Input("extract", ExtractStage.LatentRaw)).Values, info.Problems, info.Layers, info.Heads, info.Latents);
+            var latent = HeadMetrics.Latent(Npy.Read(ctx.Input("extract", Phase1Files.LatentRaw)).Values, info.Problems, info.Layers, info.Heads, info.Latents);
             File.WriteAllText(ctx.Output(LatentHeads), HeadMetrics.LatentCsv(latent, info.Layers));
             var summary = SummaryJson(info, seed, latent);
             Phase1Stages.WriteJson(ctx.Output(Summary), summary);
@@ -66,7 +67,7 @@ public static class Phase2Stages
         ["flow_score"] = h.Flow, ["hub_score"] = h.Hub, ["hub_position"] = h.HubPosition, ["skip_score"] = h.Skip, ["max_attention"] = h.Max,
     };
 
-    private static JsonObject SummaryJson(ExtractInfo info, List<SeedHead> seed, List<LatentHead> latent)
+    private static JsonObject SummaryJson(ExtractMetadata info, List<SeedHead> seed, List<LatentHead> latent)
     {
         var ranked = HeadMetrics.RankBy(seed, h => h.Composite);
         var top20 = ranked.Take(20).ToList();
@@ -120,9 +121,9 @@ public static class Phase2Stages
         Externals: (_, _) => [],
         Execute: ctx =>
         {
-            var info = ExtractInfo.Read(ctx.Input("extract", ExtractStage.Metadata));
+            var info = Phase1Files.ReadMetadata(ctx.Input("extract", Phase1Files.Metadata));
             var name = ctx.Spec.Name;
-            var avg = Npy.Read(ctx.Input("aggregate", Phase1Stages.SeedAvg)).Values;
+            var avg = Npy.Read(ctx.Input("aggregate", Phase1Files.SeedAvg)).Values;
             var seed = HeadMetrics.Seed(avg, info.Layers, info.Heads);
             var ranked = HeadMetrics.RankBy(seed, h => h.Composite);
             string[] rows = ["CT0 (BOT)", "CT1 (z1)", "CT2 (z2)", "CT3 (z3)", "CT4 (z4)", "CT5 (z5)"];
@@ -145,8 +146,8 @@ public static class Phase2Stages
                 new BarPanel("functional types", ["Hub", "Skip", "Forward", "Multi"], [.. types.Select(t => (double)top20.Count(h => h.FunctionalType == t))], "heads", null, ["#e74c3c", "#2ecc71", "#3498db", "#9b59b6"]),
             ]));
 
-            var latentAvg = Npy.Read(ctx.Input("aggregate", Phase1Stages.LatentAvg)).Values;
-            var latent = HeadMetrics.Latent(Npy.Read(ctx.Input("extract", ExtractStage.LatentRaw)).Values, info.Problems, info.Layers, info.Heads, info.Latents);
+            var latentAvg = Npy.Read(ctx.Input("aggregate", Phase1Files.LatentAvg)).Values;
+            var latent = HeadMetrics.Latent(Npy.Read(ctx.Input("extract", Phase1Files.LatentRaw)).Values, info.Problems, info.Layers, info.Heads, info.Latents);
             var k = info.Latents;
             var rowLabels = Conventions.LatentRows(k);
             var colLabels = Conventions.LatentColumnLabels(k);

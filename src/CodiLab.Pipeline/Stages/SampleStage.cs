@@ -1,3 +1,4 @@
+using CodiLab.Pipeline.Artifacts;
 using CodiLab.Pipeline.Data;
 using CodiLab.Pipeline.Engine;
 using CodiLab.Specs;
@@ -10,9 +11,6 @@ namespace CodiLab.Pipeline.Stages;
 /// </summary>
 public static class SampleStage
 {
-    /// <summary>The output file.</summary>
-    public const string Output = "dataset.json";
-
     /// <summary>The stage value.</summary>
     public static readonly Stage Definition = new(
         Name: "sample",
@@ -20,28 +18,27 @@ public static class SampleStage
         Version: 1,
         Reads: ["seed", "dataset.source", "dataset.split", "dataset.size", "dataset.sample"],
         Upstream: [],
-        Outputs: [Output],
+        Outputs: [Phase1Files.Dataset],
         Externals: ResolveDataset,
         Execute: Run);
 
     /// <summary>The JSONL file a gsm8k spec reads: data root + dataset.path.</summary>
     public static string DatasetPath(ExperimentSpec spec, PipelineEnvironment env)
     {
-        var raw = spec.Text("dataset.path")!;
-        if (raw.StartsWith('~') || Path.IsPathRooted(raw)) return spec.ExpandPath("dataset.path")!;
-        return Path.GetFullPath(Path.Combine(env.DataRoot, raw));
+        var d = spec.Dataset;
+        return d.FullPath ?? Path.GetFullPath(Path.Combine(env.DataRoot, d.Path!));
     }
 
     private static IReadOnlyList<ExternalInput> ResolveDataset(ExperimentSpec spec, PipelineEnvironment env)
     {
-        if (spec.Text("dataset.source") == "synthetic") return [];
+        if (spec.Dataset.IsSynthetic) return [];
         var path = DatasetPath(spec, env);
         if (!File.Exists(path))
             throw new CodiLabException($"the dataset file {path} does not exist (data root: {env.DataRoot}).", spec.MarkOf("dataset.path").ToString(),
                 "point CODILAB_DATA_DIR at a folder holding gsm8k/train.jsonl and gsm8k/test.jsonl, or download them with './build.sh --target=FetchData'.",
                 ExitCodes.BadInput);
         var actual = Gsm8k.Sha256(path);
-        var expected = spec.Text("dataset.sha256");
+        var expected = spec.Dataset.Sha256;
         if (expected is not null && actual != expected)
             throw new CodiLabException($"the dataset file {path} has SHA-256 {actual}, but the spec expects {expected}.", spec.MarkOf("dataset.sha256").ToString(),
                 "restore the official file (./build.sh --target=FetchData), or, if you changed the data on purpose, set dataset.sha256 to the new hash.",
@@ -51,20 +48,19 @@ public static class SampleStage
 
     private static void Run(StageContext ctx)
     {
-        var spec = ctx.Spec;
-        var synthetic = spec.Text("dataset.source") == "synthetic";
-        var problems = synthetic
-            ? SyntheticGsm8k.Generate(spec.Seed, checked((int)spec.Int("dataset.size")))
+        var (spec, d) = (ctx.Spec, ctx.Spec.Dataset);
+        var problems = d.IsSynthetic
+            ? SyntheticGsm8k.Generate(spec.Seed, d.Size)
             : Gsm8k.ReadJsonl(ctx.Externals["dataset"].Path!);
-        var k = spec.IntOrWord("dataset.sample");
+        long? k = d.Sample.OrNull;
         if (k > problems.Count)
             throw new CodiLabException($"cannot sample {k} problems from {problems.Count}.", spec.MarkOf("dataset.sample").ToString(),
                 $"set dataset.sample to at most {problems.Count}, or to 'all'.", ExitCodes.InvalidSpec);
         var indices = Gsm8k.SampleIndices(spec.Seed, problems.Count, k);
-        var split = synthetic ? "synthetic" : spec.Text("dataset.split")!;
+        var split = d.IsSynthetic ? "synthetic" : d.Split.Word();
         var records = Gsm8k.Records(problems, indices, split);
         Validate(records);
-        File.WriteAllText(ctx.Output(Output), Gsm8k.DatasetJson(records));
+        File.WriteAllText(ctx.Output(Phase1Files.Dataset), Gsm8k.DatasetJson(records));
     }
 
     // The seed's own checks (SEED.md §2.5): unique ids, non-empty questions and answers.

@@ -9,17 +9,20 @@ namespace CodiLab.Pipeline.Stages;
 /// </summary>
 public static class StageCatalog
 {
+    /// <summary>A runner over the product's stages.</summary>
+    public static PipelineRunner Runner(PipelineEnvironment env) => new(env, For);
+
     /// <summary>Every stage of the phases the spec asks for, in dependency order.</summary>
     public static IReadOnlyList<Stage> For(ExperimentSpec spec)
     {
-        var phases = spec.Words("phases");
+        var phases = spec.Phases.Select(p => p.Word()).ToHashSet();
         return All(spec).Where(s => phases.Contains(s.Phase)).ToList();
     }
 
     private static IEnumerable<Stage> All(ExperimentSpec spec)
     {
         yield return SampleStage.Definition;
-        if (spec.Text("model.source") == "generated") yield return ModelStage.For(spec);
+        if (spec.Model.IsGenerated) yield return ModelStage.For(spec);
         yield return ExtractStage.For(spec);
         yield return Phase1Stages.Aggregate();
         yield return Phase1Stages.Analyze();

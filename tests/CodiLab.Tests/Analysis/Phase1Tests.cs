@@ -1,7 +1,9 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
+using CodiLab.Reports;
 using CodiLab.Models.Codi;
-using CodiLab.Pipeline.Analysis;
+using CodiLab.Analysis;
+using CodiLab.Pipeline.Artifacts;
 using CodiLab.Pipeline.Data;
 using CodiLab.Pipeline.Engine;
 using CodiLab.Pipeline.Stages;
@@ -62,10 +64,10 @@ public sealed class Phase1Tests : IDisposable
     public void Fixture_spec_artifacts_agree_with_reference_json(string fixture)
     {
         var (spec, refs) = FixtureSpec(fixture);
-        new PipelineRunner(Env()).Run(spec, "Phase1");
+        StageCatalog.Runner(Env()).Run(spec, "Phase1");
 
-        var seed = Npy.Read(View(spec.Name, ExtractStage.SeedRaw));
-        var latent = Npy.Read(View(spec.Name, ExtractStage.LatentRaw));
+        var seed = Npy.Read(View(spec.Name, Phase1Files.SeedRaw));
+        var latent = Npy.Read(View(spec.Name, Phase1Files.LatentRaw));
         var (n, layers, heads) = (refs.Count, refs[0].Attention["bot"].Length, refs[0].Attention["bot"][0].Length);
         Assert.Equal([n, layers, heads, 6, 6], seed.Shape);
         Assert.Equal("<f2", seed.Descr);
@@ -110,18 +112,18 @@ public sealed class Phase1Tests : IDisposable
         for (int hd = 0; hd < layers * heads; hd++)
             for (int j = 0; j < 6; j++)
                 for (int i = 0; i < 6; i++) hub[j] += (float)(Half)(sum[hd * 36 + i * 6 + j] / n) / (layers * heads);
-        var summary = JsonNode.Parse(File.ReadAllText(View(spec.Name, Phase1Stages.SeedSummary)))!;
+        var summary = JsonNode.Parse(File.ReadAllText(View(spec.Name, Phase1Files.SeedSummary)))!;
         var scores = summary["hub_analysis"]!["all_hub_scores"]!.AsArray().Select(v => v!.GetValue<double>()).ToArray();
         for (int j = 0; j < 6; j++) Assert.Equal(hub[j], scores[j], 1e-3);
         Assert.Equal(0.0, scores[5]);
-        var report = File.ReadAllText(View(spec.Name, ReportStage.Markdown));
+        var report = File.ReadAllText(View(spec.Name, Phase1Report.Markdown));
         Assert.Contains($"| 0 | z1 | {hub[0].ToString("0.0000", CultureInfo.InvariantCulture)} |", report, StringComparison.Ordinal);
         Assert.Contains("## What the seed's indices meant", report, StringComparison.Ordinal);
         Assert.Contains("figures/seed/1_top_heads_attention.png", report, StringComparison.Ordinal);
-        Assert.Contains("data:image/png;base64,", File.ReadAllText(View(spec.Name, ReportStage.Html)), StringComparison.Ordinal);
+        Assert.Contains("data:image/png;base64,", File.ReadAllText(View(spec.Name, Phase1Report.Html)), StringComparison.Ordinal);
 
         // Answers decoded in batches equal the reference's; the accuracy is counted and reported.
-        var metadata = JsonNode.Parse(File.ReadAllText(View(spec.Name, ExtractStage.Metadata)))!;
+        var metadata = JsonNode.Parse(File.ReadAllText(View(spec.Name, Phase1Files.Metadata)))!;
         for (int p = 0; p < n; p++) Assert.Equal(refs[p].AnswerText, metadata["problems"]![p]!["answer_text"]!.GetValue<string>());
         Assert.Equal(n, metadata["accuracy"]!["total"]!.GetValue<int>());
         Assert.Contains($"| accuracy | {metadata["accuracy"]!["correct"]}/{n} (", report, StringComparison.Ordinal);
@@ -140,17 +142,17 @@ public sealed class Phase1Tests : IDisposable
     {
         var env = Env();
         var spec = SpecLoader.Load("default:" + name);
-        var outcomes = new PipelineRunner(env).Run(spec, "Phase1");
+        var outcomes = StageCatalog.Runner(env).Run(spec, "Phase1");
         Assert.Equal(["sample", "model", "extract", "aggregate", "analyze", "figures", "report"], outcomes.Select(o => o.Stage));
-        foreach (var file in FiguresStage.Names)
+        foreach (var file in Phase1Figures.Names)
         {
             Assert.True(new FileInfo(View(name, $"figures/seed/{file}")).Length > 10_000);
             Assert.True(new FileInfo(View(name, $"figures/latent/{file}")).Length > 10_000);
         }
         // A second run reuses everything.
-        Assert.All(new PipelineRunner(env).Run(spec, "Phase1"), o => Assert.False(o.Executed));
+        Assert.All(StageCatalog.Runner(env).Run(spec, "Phase1"), o => Assert.False(o.Executed));
 
-        Pins.Match(File.ReadAllText(View(name, Phase1Stages.CanonicalSummary)), name);
+        Pins.Match(File.ReadAllText(View(name, Phase1Files.CanonicalSummary)), name);
     }
 
     [Fact]
@@ -159,10 +161,10 @@ public sealed class Phase1Tests : IDisposable
         var env = Env();
         var single = SpecLoader.Load(_dir.Write("one.yaml", "extends: default:tiny-gpt2\nname: one-by-one\nextraction:\n  batch_size: 1\ndataset:\n  sample: 24\n"));
         var batched24 = SpecLoader.Load(_dir.Write("many.yaml", "extends: default:tiny-gpt2\nname: many\nextraction:\n  batch_size: 16\ndataset:\n  sample: 24\n"));
-        new PipelineRunner(env).Run(single, stageName: "analyze");
-        new PipelineRunner(env).Run(batched24, stageName: "analyze");
+        StageCatalog.Runner(env).Run(single, stageName: "analyze");
+        StageCatalog.Runner(env).Run(batched24, stageName: "analyze");
 
-        string Summary(string name) => File.ReadAllText(View(name, Phase1Stages.CanonicalSummary)).Replace($"\"experiment\": \"{name}\"", "", StringComparison.Ordinal);
+        string Summary(string name) => File.ReadAllText(View(name, Phase1Files.CanonicalSummary)).Replace($"\"experiment\": \"{name}\"", "", StringComparison.Ordinal);
         Assert.Equal(Summary("one-by-one"), Summary("many"));
     }
 
@@ -201,11 +203,11 @@ public sealed class Phase1Tests : IDisposable
     {
         var env = Env();
         var spec = SpecLoader.Load(_dir.Write("resume.yaml", "extends: default:tiny-llama\nname: resume\ndataset:\n  sample: 80\nextraction:\n  batch_size: 4\n"));
-        var runner = new PipelineRunner(env);
+        var runner = StageCatalog.Runner(env);
         runner.Run(spec, stageName: "model");
         runner.Run(spec, stageName: "sample");
         var key = runner.Plan(spec, stage: "extract").Single(p => p.Stage.Name == "extract").Key!;
-        Assert.False(File.Exists(View("resume", ExtractStage.SeedRaw)));
+        Assert.False(File.Exists(View("resume", Phase1Files.SeedRaw)));
 
         // What a run killed after its first shard (problems 0..63) leaves behind, with a value no model computes.
         var scratch = Path.Combine(env.CacheRoot, ".partial", key);
@@ -217,7 +219,8 @@ public sealed class Phase1Tests : IDisposable
         Npy.Write(Path.Combine(scratch, "shard-0000000.latent.npy"), [64, latentCells], Enumerable.Repeat(0.125f, 64 * latentCells).ToArray(), half: false);
         var problems = Enumerable.Range(0, 64).Select(i => new JsonObject
         {
-            ["Index"] = i, ["Gsm8kId"] = $"synthetic_{i}", ["QuestionLength"] = 10, ["PromptTokens"] = 20, ["Success"] = true, ["Error"] = null, ["LogitLensTop1"] = new JsonArray(1, 2, 3, 4, 5, 6, 7),
+            ["index"] = i, ["gsm8k_id"] = $"synthetic_{i}", ["question_length"] = 10, ["success"] = true, ["prompt_tokens"] = 20,
+            ["logit_lens_top1"] = new JsonArray(1, 2, 3, 4, 5, 6, 7),
         });
         File.WriteAllText(Path.Combine(scratch, "shard-0000000.json"), new JsonObject { ["Start"] = 0, ["Count"] = 64, ["Problems"] = new JsonArray([.. problems]) }.ToJsonString());
 
@@ -225,7 +228,7 @@ public sealed class Phase1Tests : IDisposable
 
         Assert.True(outcome.Executed);
         Assert.Contains("80/80 problems (64 resumed)", _log.ToString(), StringComparison.Ordinal);
-        var seed = Npy.Read(View("resume", ExtractStage.SeedRaw));
+        var seed = Npy.Read(View("resume", Phase1Files.SeedRaw));
         Assert.Equal(0.125f, seed.Values[seed.Index(3, 1, 2, 0, 0)]);    // from the kept shard
         Assert.NotEqual(0.125f, seed.Values[seed.Index(70, 1, 2, 1, 0)]); // computed after resuming
         Assert.Equal(0f, seed.Values[seed.Index(70, 1, 2, 0, 0)]);

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
-using CodiLab.Pipeline.Analysis;
+using CodiLab.Analysis;
+using CodiLab.Pipeline.Artifacts;
 using CodiLab.Pipeline.Engine;
 using CodiLab.Pipeline.Stages;
 using CodiLab.Specs;

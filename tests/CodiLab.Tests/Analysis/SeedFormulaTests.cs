@@ -1,4 +1,5 @@
-using CodiLab.Pipeline.Analysis;
+using CodiLab.Analysis;
+using CodiLab.Pipeline.Artifacts;
 using Xunit;
 
 namespace CodiLab.Tests.Analysis;
@@ -48,9 +49,9 @@ public sealed class SeedFormulaTests
         Assert.Equal(2, scores.HubPosition); // head a's column sums 0.1(j+1)(5-j) peak at j = 2
 
         var summary = SeedAnalysis.Summary("m", scores, 2.0, 0.3, 0.1);
-        Assert.Equal(6 * scores.Hub[2], summary["hub_analysis"]!["hub_ratio"]!.GetValue<double>(), 9);
-        Assert.Equal(1.0 / 6, summary["hub_analysis"]!["uniform_baseline"]!.GetValue<double>());
-        Assert.Equal(scores.AvgSkip > 0.1, summary["skip_connections"]!["has_skip_connections"]!.GetValue<bool>());
+        Assert.Equal(6 * scores.Hub[2], summary.Hub.HubRatio, 9);
+        Assert.Equal(1.0 / 6, summary.Hub.UniformBaseline);
+        Assert.Equal(scores.AvgSkip > 0.1, summary.Skip.HasSkipConnections);
     }
 
     [Fact]

@@ -31,13 +31,13 @@ public sealed class EngineTests : IDisposable
         new("alpha", "Phase1", 1, ["analysis.top_heads"], [], ["a.txt"], (_, _) => [], ctx =>
         {
             _executed.Add("alpha");
-            File.WriteAllText(ctx.Output("a.txt"), $"top={ctx.Spec.Int("analysis.top_heads")}");
+            File.WriteAllText(ctx.Output("a.txt"), $"top={ctx.Spec.Analysis.TopHeads}");
         }),
         new("beta", "Phase1", 1, ["analysis.skip_threshold"], ["alpha"], ["b.txt"], (_, _) => [], ctx =>
         {
             _executed.Add("beta");
             _betaHook?.Invoke(ctx);
-            File.WriteAllText(ctx.Output("b.txt"), File.ReadAllText(ctx.Input("alpha", "a.txt")) + $" skip={ctx.Spec.Number("analysis.skip_threshold")}");
+            File.WriteAllText(ctx.Output("b.txt"), File.ReadAllText(ctx.Input("alpha", "a.txt")) + $" skip={ctx.Spec.Analysis.SkipThreshold.ToString(System.Globalization.CultureInfo.InvariantCulture)}");
         }),
     ];
 
@@ -114,9 +114,9 @@ public sealed class EngineTests : IDisposable
     public void Sample_stage_goes_stale_when_dataset_sample_changes()
     {
         var env = Env();
-        new PipelineRunner(env).Run(Spec());
+        StageCatalog.Runner(env).Run(Spec());
 
-        var plan = new PipelineRunner(env).Plan(Spec(SpecText.Replace("sample: 10", "sample: 12"))).ToDictionary(p => p.Stage.Name, p => p.Status);
+        var plan = StageCatalog.Runner(env).Plan(Spec(SpecText.Replace("sample: 10", "sample: 12"))).ToDictionary(p => p.Stage.Name, p => p.Status);
 
         // Exactly the stages that depend on the sample go stale, each with its reason; the generated model does not.
         Assert.Equal("stale: param dataset.sample 10→12", plan["sample"]);
@@ -248,7 +248,7 @@ public sealed class EngineTests : IDisposable
         _dir.Write("data/gsm8k/train.jsonl", "{\"question\": \"q\", \"answer\": \"#### 1\"}\n");
         var spec = Spec("name: exp\nmodel:\n  arch: llama\n  source: generated\ndataset:\n  source: gsm8k\n  sample: 1\n");
 
-        var error = Assert.Throws<CodiLabException>(() => new PipelineRunner(Env()).Run(spec));
+        var error = Assert.Throws<CodiLabException>(() => StageCatalog.Runner(Env()).Run(spec));
 
         Assert.Equal(ExitCodes.BadInput, error.ExitCode);
         Assert.Contains("has SHA-256", error.What, StringComparison.Ordinal);
@@ -260,7 +260,7 @@ public sealed class EngineTests : IDisposable
     {
         var path = WriteSpec("name: exp\nmodel:\n  arch: llama\n  source: generated\ndataset:\n  source: gsm8k\n  path: gsm8k/absent.jsonl\n");
 
-        var error = Assert.Throws<CodiLabException>(() => new PipelineRunner(Env()).Run(SpecLoader.Load(path)));
+        var error = Assert.Throws<CodiLabException>(() => StageCatalog.Runner(Env()).Run(SpecLoader.Load(path)));
 
         Assert.Equal($"{path}:7:9", error.Where);
         Assert.Contains("CODILAB_DATA_DIR", error.Fix, StringComparison.Ordinal);
@@ -273,7 +273,7 @@ public sealed class EngineTests : IDisposable
         var sha = CodiLab.Pipeline.Data.Gsm8k.Sha256(data);
         var spec = Spec($"name: exp\nmodel:\n  arch: llama\n  source: generated\ndataset:\n  source: gsm8k\n  sha256: {sha}\n  sample: 2\n");
 
-        var outcome = Assert.Single(new PipelineRunner(Env()).Run(spec, stageName: "sample"));
+        var outcome = Assert.Single(StageCatalog.Runner(Env()).Run(spec, stageName: "sample"));
 
         Assert.Equal(SampleStage.Definition.Name, outcome.Stage);
         var lockJson = JsonDocument.Parse(File.ReadAllText(Path.Combine(_dir.Path, "artifacts", "exp", "lock.json")));

@@ -19,11 +19,12 @@ public sealed class SpecLoaderTests : IDisposable
         var llama = SpecLoader.Load(Experiment("llama-gsm8k.yaml"));
         var gpt2 = SpecLoader.Load(Experiment("gpt2-gsm8k.yaml"));
 
-        var differing = llama.Fields.Keys.Where(k => ExperimentSpec.Canonical(llama.Fields[k]) != ExperimentSpec.Canonical(gpt2.Fields[k])).ToList();
+        var gpt2Fields = gpt2.Resolved().ToDictionary(f => f.Path, f => f.Value);
+        var differing = llama.Resolved().Where(f => f.Value != gpt2Fields[f.Path]).Select(f => f.Path).ToList();
 
         Assert.Equal(["description", "model.arch", "model.path", "name"], differing.Order(StringComparer.Ordinal));
         Assert.Equal("gpt2-gsm8k", gpt2.Name);
-        Assert.Equal(100L, gpt2.Int("dataset.sample"));
+        Assert.Equal(new SampleSize.Count(100), gpt2.Dataset.Sample);
     }
 
     [Fact]
@@ -31,7 +32,7 @@ public sealed class SpecLoaderTests : IDisposable
     {
         var spec = SpecLoader.Load(Experiment("llama-gsm8k.yaml"));
 
-        new SortedDictionary<string, string>(spec.Fields.ToDictionary(f => f.Key, f => ExperimentSpec.Canonical(f.Value)), StringComparer.Ordinal).MatchSnapshot();
+        new SortedDictionary<string, string>(spec.Resolved().ToDictionary(f => f.Path, f => f.Value), StringComparer.Ordinal).MatchSnapshot();
     }
 
     [Fact]
@@ -40,8 +41,8 @@ public sealed class SpecLoaderTests : IDisposable
         var specs = SpecLoader.LoadAll(SpecLoader.DefaultSpecs);
 
         Assert.Equal(["tiny-llama", "tiny-gpt2"], specs.Select(s => s.Name));
-        Assert.Equal(["llama", "gpt2"], specs.Select(s => s.Text("model.arch")));
-        Assert.All(specs, s => Assert.Equal("synthetic", s.Text("dataset.source")));
+        Assert.Equal([Arch.Llama, Arch.Gpt2], specs.Select(s => s.Model.Arch));
+        Assert.All(specs, s => Assert.Equal(DatasetSource.Synthetic, s.Dataset.Source));
     }
 
     [Fact]
@@ -53,11 +54,13 @@ public sealed class SpecLoaderTests : IDisposable
 
         Assert.Equal("min", spec.Name);
         Assert.Equal(42L, spec.Seed);
-        Assert.Equal(128L, spec.Int("model.lora.r"));
-        Assert.Equal(32.0, spec.Number("model.lora.alpha"));
-        Assert.Equal("gsm8k/train.jsonl", spec.Text("dataset.path"));
-        Assert.Equal(SpecSchema.OfficialGsm8kSha256["train"], spec.Text("dataset.sha256"));
-        Assert.Equal(["Phase1"], spec.Words("phases"));
+        Assert.Equal(new LoraSection(128, 32.0), spec.Model.Lora);
+        Assert.Equal("gsm8k/train.jsonl", spec.Dataset.Path);
+        Assert.Null(spec.Dataset.FullPath);
+        Assert.Equal(SpecSchema.OfficialGsm8kSha256["train"], spec.Dataset.Sha256);
+        Assert.Equal([Phase.Phase1], spec.Phases);
+        Assert.Equal(new BatchSize.Fixed(16), spec.Extraction.BatchSize);
+        Assert.Equal((Matrix.Seed, DeviceChoice.Auto, ComputeDType.Float32), (spec.Extraction.Matrix, spec.Model.Device, spec.Model.DType));
         Assert.False(spec.IsWritten("seed"));
     }
 
@@ -68,8 +71,9 @@ public sealed class SpecLoaderTests : IDisposable
 
         var spec = SpecLoader.Load(path);
 
-        Assert.Null(spec.IntOrWord("dataset.sample"));
-        Assert.Equal("all", spec.Text("dataset.sample"));
+        Assert.IsType<SampleSize.All>(spec.Dataset.Sample);
+        Assert.Null(spec.Dataset.Sample.OrNull);
+        Assert.Equal("all", spec.Dataset.Sample.ToString());
     }
 
     [Fact]
@@ -80,8 +84,8 @@ public sealed class SpecLoaderTests : IDisposable
         var spec = SpecLoader.Load(path);
 
         var home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
-        Assert.Equal(Path.Combine(home, "codi_ckpt/llama_gsm8k"), spec.ExpandPath("model.path"));
-        Assert.Equal(Path.Combine(_dir.Path, "sub", "tok"), spec.ExpandPath("model.tokenizer"));
+        Assert.Equal(Path.Combine(home, "codi_ckpt/llama_gsm8k"), spec.Model.FullPath);
+        Assert.Equal(Path.Combine(_dir.Path, "sub", "tok"), spec.Model.TokenizerPath);
     }
 
     [Fact]
@@ -94,8 +98,7 @@ public sealed class SpecLoaderTests : IDisposable
 
         Assert.Equal("child", spec.Name);
         Assert.Equal(7L, spec.Seed);
-        Assert.Equal(8L, spec.Int("model.lora.r"));
-        Assert.Equal(16.0, spec.Number("model.lora.alpha"));
+        Assert.Equal(new LoraSection(8, 16.0), spec.Model.Lora);
         Assert.EndsWith("child.yaml", spec.MarkOf("model.lora.r").File, StringComparison.Ordinal);
         Assert.EndsWith("base.yaml", spec.MarkOf("seed").File, StringComparison.Ordinal);
     }

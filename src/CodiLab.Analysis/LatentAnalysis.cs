@@ -1,6 +1,4 @@
-using System.Text.Json.Nodes;
-
-namespace CodiLab.Pipeline.Analysis;
+namespace CodiLab.Analysis;
 
 /// <summary>
 /// Labelled metrics on the latent view (SEED.md §10, PRODUCT.md §7): rows BOT, z1..zK; columns P0, question,
@@ -138,7 +136,7 @@ public sealed class LatentAnalysis
     }
 
     /// <summary>Per-head numbers for the latent stats, layer-major.</summary>
-    public IEnumerable<JsonObject> HeadTable()
+    public IEnumerable<LatentHeadRow> HeadTable()
     {
         for (int l = 0; l < Layers; l++)
             for (int h = 0; h < Heads; h++)
@@ -153,12 +151,8 @@ public sealed class LatentAnalysis
                     p0 += Cell(l, h, a, P0);
                     question += Cell(l, h, a, Question);
                 }
-                yield return new JsonObject
-                {
-                    ["layer"] = l, ["head"] = h, ["max_latent_attention"] = max, ["self"] = self / K, ["sequential"] = K > 1 ? seq / (K - 1) : 0,
-                    ["to_bot"] = bot / K, ["to_p0"] = p0 / K, ["to_question"] = question / K,
-                    ["alpha_p0"] = Alpha(P0, l, h), ["alpha_bot"] = Alpha(Bot, l, h), ["alpha_z1"] = Alpha(Z(1), l, h),
-                };
+                yield return new LatentHeadRow(l, h, max, self / K, K > 1 ? seq / (K - 1) : 0, bot / K, p0 / K, question / K,
+                    Alpha(P0, l, h), Alpha(Bot, l, h), Alpha(Z(1), l, h));
             }
     }
 

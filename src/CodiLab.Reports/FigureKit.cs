@@ -2,7 +2,7 @@ using System.Globalization;
 using ScottPlot;
 using SkiaSharp;
 
-namespace CodiLab.Pipeline.Figures;
+namespace CodiLab.Reports;
 
 /// <summary>One labelled matrix panel: row 0 is drawn at the top and named by <see cref="Rows"/>[0].</summary>
 public sealed record MatrixPanel(string Title, double[,] Values, IReadOnlyList<string> Rows, IReadOnlyList<string> Columns);

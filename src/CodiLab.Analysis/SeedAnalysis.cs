@@ -1,6 +1,4 @@
-using System.Text.Json.Nodes;
-
-namespace CodiLab.Pipeline.Analysis;
+namespace CodiLab.Analysis;
 
 /// <summary>One head's aggregate numbers (SEED.md §4).</summary>
 public sealed record HeadStat(int Layer, int Head, double MaxAttention, double MeanAttention, double StdAttention);
@@ -84,34 +82,16 @@ public static class SeedAnalysis
     public static float[] RoundHalf(float[] values) => [.. values.Select(v => (float)(Half)v)];
 
     /// <summary>attention_stats.json (SEED.md §4).</summary>
-    public static JsonObject Stats(string model, int n, int layers, int heads, float[] mean, float[] std, int top)
+    public static SeedStats Stats(string model, int n, int layers, int heads, float[] mean, float[] std, int top)
     {
         var headStats = Heads(mean, std, layers, heads);
         var (incoming, outgoing) = PositionFlows(mean, layers * heads);
         var meanStd = std.Select(v => (double)v).Average();
-        return new JsonObject
-        {
-            ["model"] = model,
-            ["n_problems"] = n,
-            ["n_layers"] = layers,
-            ["n_heads"] = heads,
-            ["consistency"] = new JsonObject
-            {
-                ["mean_std"] = (float)meanStd, ["max_std"] = std.Max(), ["min_std"] = std.Min(), ["consistent"] = meanStd < 0.2,
-            },
-            [$"top_{top}_heads"] = new JsonArray([.. Top(headStats, top).Select(h => (JsonNode)new JsonObject
-            {
-                ["layer"] = h.Layer, ["head"] = h.Head, ["max_attention"] = (float)h.MaxAttention, ["mean_attention"] = (float)h.MeanAttention, ["std_attention"] = (float)h.StdAttention,
-            })]),
-            ["position_stats"] = new JsonArray([.. Enumerable.Range(0, S).Select(p => (JsonNode)new JsonObject
-            {
-                ["position"] = p, ["avg_incoming_attention"] = incoming[p], ["avg_outgoing_attention"] = outgoing[p],
-            })]),
-            ["overall_stats"] = new JsonObject
-            {
-                ["mean_attention"] = (float)mean.Select(v => (double)v).Average(), ["max_attention"] = mean.Max(), ["min_attention"] = mean.Min(),
-            },
-        };
+        return new SeedStats(model, n, layers, heads,
+            new SeedConsistency((float)meanStd, std.Max(), std.Min(), meanStd < 0.2),
+            [.. Top(headStats, top).Select(h => new SeedTopHead(h.Layer, h.Head, (float)h.MaxAttention, (float)h.MeanAttention, (float)h.StdAttention))],
+            [.. Enumerable.Range(0, S).Select(p => new SeedPositionStat(p, incoming[p], outgoing[p]))],
+            new SeedOverallStats((float)mean.Select(v => (double)v).Average(), mean.Max(), mean.Min()));
     }
 
     /// <summary>Hub, sequential flow and skip scores of script 5, on the float16-rounded mean.</summary>
@@ -143,37 +123,14 @@ public static class SeedAnalysis
     }
 
     /// <summary>attention_summary.json with the seed's field names and the spec's thresholds.</summary>
-    public static JsonObject Summary(string model, Scores s, double hubRatioThreshold, double sequentialThreshold, double skipThreshold)
+    public static SeedSummary Summary(string model, Scores s, double hubRatioThreshold, double sequentialThreshold, double skipThreshold)
     {
         var hubScore = s.Hub[s.HubPosition];
         var ratio = hubScore / (1.0 / S);
-        return new JsonObject
-        {
-            ["model"] = model,
-            ["hub_analysis"] = new JsonObject
-            {
-                ["hub_position"] = s.HubPosition, ["hub_score"] = hubScore, ["uniform_baseline"] = 1.0 / S, ["hub_ratio"] = ratio,
-                ["is_strong_hub"] = ratio > hubRatioThreshold, ["all_hub_scores"] = Numbers(s.Hub),
-            },
-            ["sequential_flow"] = new JsonObject
-            {
-                ["has_sequential_flow"] = s.AvgSequential > sequentialThreshold, ["avg_sequential_attention"] = s.AvgSequential,
-                ["sequential_scores"] = Numbers(s.Sequential), ["position_5_to_4"] = s.Pos5To4,
-            },
-            ["skip_connections"] = new JsonObject
-            {
-                ["has_skip_connections"] = s.AvgSkip > skipThreshold, ["avg_skip_attention"] = s.AvgSkip, ["skip_scores"] = Numbers(s.Skip),
-            },
-            ["answers"] = new JsonObject
-            {
-                ["which_position_is_hub"] = s.HubPosition,
-                ["is_there_sequential_flow"] = s.AvgSequential > sequentialThreshold,
-                ["does_pos5_attend_to_pos4"] = s.Pos5To4 > 0.15,
-                ["are_there_skip_connections"] = s.AvgSkip > skipThreshold,
-            },
-        };
+        return new SeedSummary(model,
+            new SeedHubAnalysis(s.HubPosition, hubScore, 1.0 / S, ratio, ratio > hubRatioThreshold, s.Hub),
+            new SeedSequentialFlow(s.AvgSequential > sequentialThreshold, s.AvgSequential, s.Sequential, s.Pos5To4),
+            new SeedSkipConnections(s.AvgSkip > skipThreshold, s.AvgSkip, s.Skip),
+            new SeedAnswers(s.HubPosition, s.AvgSequential > sequentialThreshold, s.Pos5To4 > 0.15, s.AvgSkip > skipThreshold));
     }
-
-    /// <summary>A JSON array of numbers.</summary>
-    public static JsonArray Numbers(IEnumerable<double> values) => new([.. values.Select(v => (JsonNode)v)]);
 }

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
-namespace CodiLab.Pipeline.Analysis;
+namespace CodiLab.Analysis;
 
 /// <summary>
 /// The canonical form of a summary, the one pinned by snapshot tests: object keys sorted (ordinal), numbers

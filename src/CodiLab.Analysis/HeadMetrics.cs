@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 
-namespace CodiLab.Pipeline.Analysis;
+namespace CodiLab.Analysis;
 
 /// <summary>One head's seed metrics (SEED.md §6.1).</summary>
 public sealed record SeedHead(int Layer, int Head, string LayerType, double Flow, double Hub, int HubPosition, double Skip, double Max, double Mean)
