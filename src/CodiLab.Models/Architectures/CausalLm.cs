@@ -20,7 +20,10 @@ public enum AttentionCapture
 /// <param name="Capture">Which attention probabilities to return.</param>
 /// <param name="Mask">Optional additive mask [b, 1 or h, t, T]; default: causal over the cache plus the new positions.</param>
 /// <param name="Positions">Optional position ids [b, t]; default: cache length + 0..t-1.</param>
-public sealed record LmInput(Tensor Embeds, KvCache Cache, AttentionCapture Capture = AttentionCapture.None, Tensor? Mask = null, Tensor? Positions = null);
+/// <param name="Interventions">Interventions of this pass, handed to every block (default: none).</param>
+public sealed record LmInput(
+    Tensor Embeds, KvCache Cache, AttentionCapture Capture = AttentionCapture.None, Tensor? Mask = null, Tensor? Positions = null,
+    IReadOnlyList<Intervention>? Interventions = null);
 
 /// <summary>The output: post-norm hidden states (what the LM head sees) and, if asked, attention per layer (float32).</summary>
 public sealed record LmOutput(Tensor Hidden, IReadOnlyList<Tensor>? Attention);
@@ -47,11 +50,41 @@ public abstract class CausalLm : nn.Module<LmInput, LmOutput>
     /// <summary>Logits over the whole CODI vocabulary [.., V+3] of post-norm hidden states.</summary>
     public Tensor Logits(Tensor hidden) => hidden.matmul(EmbeddingTable.t());
 
+    /// <summary>The decoder blocks in layer order (to register hooks on; the forward pass calls them itself).</summary>
+    public abstract IReadOnlyList<DecoderBlock> Blocks { get; }
+
+    /// <summary>
+    /// Runs the blocks over the stream x [b, t, d] and applies the final norm. Call it inside the forward pass's
+    /// dispose scope: each layer gets a scope of its own, whose intermediates (scores, MLP activations) are freed
+    /// before the next layer; the hidden states and the captured probabilities leave both scopes.
+    /// </summary>
+    protected static LmOutput RunBlocks<TBlock>(
+        IList<TBlock> blocks, Tensor x, LmInput input, RotaryAngles? rotary, nn.Module<Tensor, Tensor> finalNorm)
+        where TBlock : DecoderBlock
+    {
+        var interventions = input.Interventions ?? [];
+        // The seam is typed but no kind is implemented yet: refuse rather than silently run the plain model.
+        if (interventions.Count > 0)
+            throw new NotSupportedException($"intervention {interventions[0].GetType().Name} is not implemented by this runtime; "
+                + "no intervention kind is applied yet, so a forward pass with any is refused");
+        var mask = input.Mask ?? Attention.Causal(input.Cache.Length, x.shape[1], x.dtype, x.device);
+        var captured = input.Capture == AttentionCapture.None ? null : new List<Tensor>();
+        for (int i = 0; i < blocks.Count; i++)
+        {
+            using var layerScope = NewDisposeScope();
+            var output = blocks[i].call(new BlockInput(x, input.Cache[i], mask, rotary, input.Capture, interventions));
+            x = output.Hidden.MoveToOuterDisposeScope();
+            if (output.Probabilities is { } probs) captured!.Add(probs.MoveToOuterDisposeScope().MoveToOuterDisposeScope());
+        }
+        return new LmOutput(finalNorm.call(x).MoveToOuterDisposeScope(), captured);
+    }
+
     /// <summary>Position ids [b, t] continuing from the cache.</summary>
     protected static Tensor DefaultPositions(LmInput input)
     {
         var (b, t) = (input.Embeds.shape[0], input.Embeds.shape[1]);
-        return arange(input.Cache.Length, input.Cache.Length + t, dtype: ScalarType.Int64, device: input.Embeds.device).unsqueeze(0).expand(b, t);
+        var past = input.Cache.Length;
+        return arange(past, past + t, dtype: ScalarType.Int64, device: input.Embeds.device).unsqueeze(0).expand(b, t);
     }
 }
 
@@ -62,7 +95,8 @@ public abstract class CausalLm : nn.Module<LmInput, LmOutput>
 /// </summary>
 internal static class Attention
 {
-    public static (Tensor Output, Tensor? Probabilities) Compute(Tensor q, Tensor k, Tensor v, Tensor? mask, bool softmaxInFloat32, AttentionCapture capture, bool divideByRoot = false)
+    public static (Tensor Output, Tensor? Probabilities) Compute(
+        Tensor q, Tensor k, Tensor v, Tensor? mask, bool softmaxInFloat32, AttentionCapture capture, bool divideByRoot = false)
     {
         // q: [b, h, t, hd]; k, v: [b, h, T, hd]. HF's GPT-2 divides by √hd, its LLaMA multiplies by 1/√hd: the
         // same in fp32, one ulp apart in bf16, so each mirrors its reference.
@@ -107,29 +141,51 @@ internal static class Attention
 /// <summary>Per-layer keys and values of every position fed so far ([b, kv heads, T, head dim], after RoPE).</summary>
 public sealed class KvCache(int layers) : IDisposable
 {
-    private readonly Tensor?[] _keys = new Tensor?[layers];
-    private readonly Tensor?[] _values = new Tensor?[layers];
+    private readonly KvCacheEntry[] _layers = [.. Enumerable.Range(0, layers).Select(_ => new KvCacheEntry())];
 
     /// <summary>Positions held.</summary>
-    public long Length => _keys[0]?.shape[2] ?? 0;
+    public long Length => _layers[0].Length;
 
-    /// <summary>Appends the new keys and values of one layer and returns all of them (owned by the cache).</summary>
-    public (Tensor Keys, Tensor Values) Append(int layer, Tensor keys, Tensor values)
-    {
-        var k = _keys[layer] is { } pk ? cat([pk, keys], 2) : keys.alias();
-        var v = _values[layer] is { } pv ? cat([pv, values], 2) : values.alias();
-        _keys[layer]?.Dispose();
-        _values[layer]?.Dispose();
-        _keys[layer] = k.DetachFromDisposeScope();
-        _values[layer] = v.DetachFromDisposeScope();
-        return (k, v);
-    }
+    /// <summary>The keys and values of one layer (owned by this cache).</summary>
+    public KvCacheEntry this[int layer] => _layers[layer];
 
     /// <inheritdoc />
     public void Dispose()
     {
-        foreach (var t in _keys.Concat(_values)) t?.Dispose();
-        Array.Clear(_keys);
-        Array.Clear(_values);
+        foreach (var entry in _layers) entry.Clear();
+    }
+}
+
+/// <summary>One layer's keys and values [b, kv heads, T, head dim] in a <see cref="KvCache"/>.</summary>
+public sealed class KvCacheEntry
+{
+    private Tensor? _keys;
+    private Tensor? _values;
+
+    internal KvCacheEntry()
+    {
+    }
+
+    /// <summary>Positions held.</summary>
+    public long Length => _keys?.shape[2] ?? 0;
+
+    /// <summary>Appends the new keys and values [b, kv heads, t, hd] and returns all of them [b, kv heads, T, hd].</summary>
+    /// <remarks>The returned tensors are the stored ones, outside every dispose scope: the cache owns and disposes them.</remarks>
+    public (Tensor Keys, Tensor Values) Append(Tensor keys, Tensor values)
+    {
+        var k = _keys is { } pk ? cat([pk, keys], 2) : keys.alias();
+        var v = _values is { } pv ? cat([pv, values], 2) : values.alias();
+        _keys?.Dispose();
+        _values?.Dispose();
+        _keys = k.DetachFromDisposeScope();
+        _values = v.DetachFromDisposeScope();
+        return (k, v);
+    }
+
+    internal void Clear()
+    {
+        _keys?.Dispose();
+        _values?.Dispose();
+        (_keys, _values) = (null, null);
     }
 }

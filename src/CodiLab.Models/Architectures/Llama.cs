@@ -30,6 +30,9 @@ public sealed class LlamaLm : CausalLm
     public override Tensor EmbeddingTable => _body.Embed.Weight;
 
     /// <inheritdoc />
+    public override IReadOnlyList<DecoderBlock> Blocks => [.. _body.Layers];
+
+    /// <inheritdoc />
     public override LmOutput forward(LmInput input)
     {
         using var scope = NewDisposeScope();
@@ -37,20 +40,9 @@ public sealed class LlamaLm : CausalLm
         var positions = input.Positions ?? DefaultPositions(input);
         // cos/sin [b, 1, t, hd] in float32, then the model dtype (HF's LlamaRotaryEmbedding).
         var freqs = positions.to_type(ScalarType.Float32).unsqueeze(-1).mul(_inverseFrequencies.to(x.device).unsqueeze(0).unsqueeze(0));
-        var angles = cat([freqs, freqs], -1);
-        var cos = angles.cos().to_type(x.dtype).unsqueeze(1);
-        var sin = angles.sin().to_type(x.dtype).unsqueeze(1);
-        var mask = input.Mask ?? Attention.Causal(input.Cache.Length, x.shape[1], x.dtype, x.device);
-        var captured = input.Capture == AttentionCapture.None ? null : new List<Tensor>();
-        for (int i = 0; i < _body.Layers.Count; i++)
-        {
-            // One scope per layer: its intermediates (scores, MLP activations) are freed before the next layer.
-            using var layerScope = NewDisposeScope();
-            var (h, probs) = ((LlamaBlock)_body.Layers[i]).Forward(x, input.Cache, i, cos, sin, mask, input.Capture);
-            x = h.MoveToOuterDisposeScope();
-            if (probs is not null) captured!.Add(probs.MoveToOuterDisposeScope().MoveToOuterDisposeScope());
-        }
-        return new LmOutput(_body.Norm.Forward(x).MoveToOuterDisposeScope(), captured);
+        var angles = cat([freqs, freqs], -1); // [b, t, hd]
+        var rotary = new RotaryAngles(angles.cos().to_type(x.dtype).unsqueeze(1), angles.sin().to_type(x.dtype).unsqueeze(1));
+        return RunBlocks(_body.Layers, x, input, rotary, _body.Norm);
     }
 
     /// <summary>The RoPE inverse frequencies in use (for tests against the formula).</summary>
@@ -59,125 +51,137 @@ public sealed class LlamaLm : CausalLm
     private sealed class LlamaBody : nn.Module
     {
         [ComponentName(Name = "embed_tokens")] public readonly Table Embed;
-        [ComponentName(Name = "layers")] public readonly ModuleList<nn.Module> Layers;
+        [ComponentName(Name = "layers")] public readonly ModuleList<LlamaBlock> Layers;
         [ComponentName(Name = "norm")] public readonly RmsNorm Norm;
 
         public LlamaBody(ModelConfig c) : base("model")
         {
             Embed = new Table(c.CodiVocab, c.Hidden);
-            Layers = nn.ModuleList<nn.Module>(Enumerable.Range(0, c.Layers).Select(_ => (nn.Module)new LlamaBlock(c)).ToArray());
+            Layers = nn.ModuleList([.. Enumerable.Range(0, c.Layers).Select(i => new LlamaBlock(c, i))]);
             Norm = new RmsNorm(c.Hidden, c.NormEps);
             RegisterComponents();
         }
     }
+}
 
-    internal sealed class RmsNorm : nn.Module
+/// <summary>A LLaMA decoder layer (model.layers.{i}): input_layernorm, self_attn, post_attention_layernorm, mlp.</summary>
+public sealed class LlamaBlock : DecoderBlock
+{
+    [ComponentName(Name = "input_layernorm")] private readonly RmsNorm _inputNorm;
+    [ComponentName(Name = "self_attn")] private readonly LlamaAttention _attn;
+    [ComponentName(Name = "post_attention_layernorm")] private readonly RmsNorm _postNorm;
+    [ComponentName(Name = "mlp")] private readonly LlamaMlp _mlp;
+
+    /// <summary>Creates the uninitialised block of layer <paramref name="index"/>.</summary>
+    public LlamaBlock(ModelConfig c, int index) : base("layer", index)
     {
-        [ComponentName(Name = "weight")] private readonly Parameter _weight;
-        private readonly double _eps;
-
-        public RmsNorm(int size, double eps) : base("norm")
-        {
-            _eps = eps;
-            _weight = new Parameter(ones(size));
-            RegisterComponents();
-        }
-
-        // w · x / sqrt(mean(x²) + eps), computed in float32 and cast back before the weight (HF's LlamaRMSNorm).
-        public Tensor Forward(Tensor x)
-        {
-            var f = x.to_type(ScalarType.Float32);
-            var normed = f.mul(f.pow(2).mean([-1], keepdim: true).add(_eps).rsqrt());
-            return _weight.mul(normed.to_type(x.dtype));
-        }
+        _inputNorm = new RmsNorm(c.Hidden, c.NormEps);
+        _attn = new LlamaAttention(c);
+        _postNorm = new RmsNorm(c.Hidden, c.NormEps);
+        _mlp = new LlamaMlp(c);
+        RegisterComponents();
     }
 
-    private sealed class LlamaBlock : nn.Module
+    /// <inheritdoc />
+    public override nn.Module<AttentionInput, AttentionOutput> SelfAttention => _attn;
+
+    /// <inheritdoc />
+    public override BlockOutput forward(BlockInput input)
     {
-        [ComponentName(Name = "input_layernorm")] private readonly RmsNorm _inputNorm;
-        [ComponentName(Name = "self_attn")] private readonly LlamaAttention _attn;
-        [ComponentName(Name = "post_attention_layernorm")] private readonly RmsNorm _postNorm;
-        [ComponentName(Name = "mlp")] private readonly LlamaMlp _mlp;
+        var attention = _attn.call(input.ToAttention(_inputNorm.call(input.Hidden), Index));
+        var x = input.Hidden.add(attention.Hidden);
+        return new BlockOutput(x.add(_mlp.call(_postNorm.call(x))), attention.Probabilities);
+    }
+}
 
-        public LlamaBlock(ModelConfig c) : base("layer")
-        {
-            _inputNorm = new RmsNorm(c.Hidden, c.NormEps);
-            _attn = new LlamaAttention(c);
-            _postNorm = new RmsNorm(c.Hidden, c.NormEps);
-            _mlp = new LlamaMlp(c);
-            RegisterComponents();
-        }
+/// <summary>RMSNorm: w · x / sqrt(mean(x²) + eps), computed in float32 and cast back before the weight (HF's LlamaRMSNorm).</summary>
+internal sealed class RmsNorm : nn.Module<Tensor, Tensor>
+{
+    [ComponentName(Name = "weight")] private readonly Parameter _weight;
+    private readonly double _eps;
 
-        public (Tensor Hidden, Tensor? Probabilities) Forward(Tensor x, KvCache cache, int layer, Tensor cos, Tensor sin, Tensor? mask, AttentionCapture capture)
-        {
-            var (a, probs) = _attn.Forward(_inputNorm.Forward(x), cache, layer, cos, sin, mask, capture);
-            x = x.add(a);
-            return (x.add(_mlp.Forward(_postNorm.Forward(x))), probs);
-        }
+    public RmsNorm(int size, double eps) : base("norm")
+    {
+        _eps = eps;
+        _weight = new Parameter(ones(size));
+        RegisterComponents();
     }
 
-    private sealed class LlamaAttention : nn.Module
+    public override Tensor forward(Tensor x)
     {
-        [ComponentName(Name = "q_proj")] private readonly Dense _q;
-        [ComponentName(Name = "k_proj")] private readonly Dense _k;
-        [ComponentName(Name = "v_proj")] private readonly Dense _v;
-        [ComponentName(Name = "o_proj")] private readonly Dense _o;
-        private readonly int _heads;
-        private readonly int _kvHeads;
-        private readonly int _headDim;
+        var f = x.to_type(ScalarType.Float32);
+        var normed = f.mul(f.pow(2).mean([-1], keepdim: true).add(_eps).rsqrt());
+        return _weight.mul(normed.to_type(x.dtype));
+    }
+}
 
-        public LlamaAttention(ModelConfig c) : base("self_attn")
-        {
-            (_heads, _kvHeads, _headDim) = (c.Heads, c.KvHeads, c.HeadDim);
-            _q = new Dense(c.Hidden, c.Heads * c.HeadDim, hasBias: false);
-            _k = new Dense(c.Hidden, c.KvHeads * c.HeadDim, hasBias: false);
-            _v = new Dense(c.Hidden, c.KvHeads * c.HeadDim, hasBias: false);
-            _o = new Dense(c.Heads * c.HeadDim, c.Hidden, hasBias: false);
-            RegisterComponents();
-        }
+/// <summary>Grouped-query attention with RoPE: query head h reads KV head h / (H/KV).</summary>
+internal sealed class LlamaAttention : nn.Module<AttentionInput, AttentionOutput>
+{
+    [ComponentName(Name = "q_proj")] private readonly Dense _q;
+    [ComponentName(Name = "k_proj")] private readonly Dense _k;
+    [ComponentName(Name = "v_proj")] private readonly Dense _v;
+    [ComponentName(Name = "o_proj")] private readonly Dense _o;
+    private readonly int _heads;
+    private readonly int _kvHeads;
+    private readonly int _headDim;
 
-        public (Tensor Output, Tensor? Probabilities) Forward(Tensor x, KvCache cache, int layer, Tensor cos, Tensor sin, Tensor? mask, AttentionCapture capture)
-        {
-            var (b, t) = (x.shape[0], x.shape[1]);
-            var q = _q.call(x).view(b, t, _heads, _headDim).transpose(1, 2); // [b, H, t, hd]
-            var k = _k.call(x).view(b, t, _kvHeads, _headDim).transpose(1, 2); // [b, KV, t, hd]
-            var v = _v.call(x).view(b, t, _kvHeads, _headDim).transpose(1, 2);
-            q = q.mul(cos).add(RotateHalf(q).mul(sin));
-            k = k.mul(cos).add(RotateHalf(k).mul(sin));
-            var (keys, values) = cache.Append(layer, k, v); // [b, KV, T, hd]
-            // GQA: KV head g serves query heads g·n .. g·n+n−1.
-            var group = _heads / _kvHeads;
-            if (group > 1)
-            {
-                keys = keys.repeat_interleave(group, 1);
-                values = values.repeat_interleave(group, 1);
-            }
-            var (o, probs) = Attention.Compute(q, keys, values, mask, softmaxInFloat32: true, capture);
-            return (_o.call(o.transpose(1, 2).reshape(b, t, _heads * _headDim)), probs);
-        }
-
-        // rotate_half: [x1, x2] -> [-x2, x1] over the last dimension.
-        private static Tensor RotateHalf(Tensor x)
-        {
-            var half = x.shape[^1] / 2;
-            return cat([x[.., .., .., TensorIndex.Slice(half)].neg(), x[.., .., .., TensorIndex.Slice(0, half)]], -1);
-        }
+    public LlamaAttention(ModelConfig c) : base("self_attn")
+    {
+        (_heads, _kvHeads, _headDim) = (c.Heads, c.KvHeads, c.HeadDim);
+        _q = new Dense(c.Hidden, c.Heads * c.HeadDim, hasBias: false);
+        _k = new Dense(c.Hidden, c.KvHeads * c.HeadDim, hasBias: false);
+        _v = new Dense(c.Hidden, c.KvHeads * c.HeadDim, hasBias: false);
+        _o = new Dense(c.Heads * c.HeadDim, c.Hidden, hasBias: false);
+        RegisterComponents();
     }
 
-    private sealed class LlamaMlp : nn.Module
+    public override AttentionOutput forward(AttentionInput input)
     {
-        [ComponentName(Name = "gate_proj")] private readonly Dense _gate;
-        [ComponentName(Name = "up_proj")] private readonly Dense _up;
-        [ComponentName(Name = "down_proj")] private readonly Dense _down;
-
-        public LlamaMlp(ModelConfig c) : base("mlp")
+        var x = input.Hidden;
+        var rotary = input.Rotary
+            ?? throw new ArgumentException("LLaMA attention needs the RoPE angles of the new positions", nameof(input));
+        var (b, t) = (x.shape[0], x.shape[1]);
+        var q = _q.call(x).view(b, t, _heads, _headDim).transpose(1, 2); // [b, H, t, hd]
+        var k = _k.call(x).view(b, t, _kvHeads, _headDim).transpose(1, 2); // [b, KV, t, hd]
+        var v = _v.call(x).view(b, t, _kvHeads, _headDim).transpose(1, 2);
+        q = q.mul(rotary.Cos).add(RotateHalf(q).mul(rotary.Sin));
+        k = k.mul(rotary.Cos).add(RotateHalf(k).mul(rotary.Sin));
+        var (keys, values) = input.Cache.Append(k, v); // [b, KV, T, hd]
+        // GQA: KV head g serves query heads g·n .. g·n+n−1.
+        var group = _heads / _kvHeads;
+        if (group > 1)
         {
-            _gate = new Dense(c.Hidden, c.Intermediate, hasBias: false);
-            _up = new Dense(c.Hidden, c.Intermediate, hasBias: false);
-            _down = new Dense(c.Intermediate, c.Hidden, hasBias: false);
-            RegisterComponents();
+            keys = keys.repeat_interleave(group, 1); // [b, H, T, hd]
+            values = values.repeat_interleave(group, 1);
         }
-
-        public Tensor Forward(Tensor x) => _down.call(nn.functional.silu(_gate.call(x)).mul(_up.call(x)));
+        var (o, probs) = Attention.Compute(q, keys, values, input.Mask, softmaxInFloat32: true, input.Capture);
+        // [b, H, t, hd] -> [b, t, H·hd]: heads side by side, the layout o_proj reads.
+        return new AttentionOutput(_o.call(o.transpose(1, 2).reshape(b, t, _heads * _headDim)), probs);
     }
+
+    // rotate_half: [x1, x2] -> [-x2, x1] over the last dimension.
+    private static Tensor RotateHalf(Tensor x)
+    {
+        var half = x.shape[^1] / 2;
+        return cat([x[.., .., .., TensorIndex.Slice(half)].neg(), x[.., .., .., TensorIndex.Slice(0, half)]], -1);
+    }
+}
+
+/// <summary>SwiGLU MLP: down(silu(gate(x)) · up(x)).</summary>
+internal sealed class LlamaMlp : nn.Module<Tensor, Tensor>
+{
+    [ComponentName(Name = "gate_proj")] private readonly Dense _gate;
+    [ComponentName(Name = "up_proj")] private readonly Dense _up;
+    [ComponentName(Name = "down_proj")] private readonly Dense _down;
+
+    public LlamaMlp(ModelConfig c) : base("mlp")
+    {
+        _gate = new Dense(c.Hidden, c.Intermediate, hasBias: false);
+        _up = new Dense(c.Hidden, c.Intermediate, hasBias: false);
+        _down = new Dense(c.Intermediate, c.Hidden, hasBias: false);
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor x) => _down.call(nn.functional.silu(_gate.call(x)).mul(_up.call(x)));
 }
