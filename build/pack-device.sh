@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Packs a self-contained linux-x64 `codilab` for a GPU host that has no .NET (PLATFORM.md): no native libtorch
+# Packs a self-contained linux-x64 `codilab` for a GPU host that has no .NET (docs/platform.md): no native libtorch
 # inside (TorchBackend=external); run it there with LIBTORCH_PATH (or --libtorch) naming a CUDA libtorch, e.g.
 #   LIBTORCH_PATH=$(python3 -c "import torch,os; print(os.path.dirname(torch.__file__))")/lib \
 #     .dist/codilab/codilab parity ../shared/reference/fixtures/tiny-llama --device cuda

@@ -1,8 +1,8 @@
 namespace CodiLab.Analysis;
 
 /// <summary>
-/// The two matrix conventions (PRODUCT.md §7), both derived from the same captured rows of one trace.
-/// <para><b>seed</b> — the seed's 6×6 with its off-by-one (SEED.md §3.2): M[s, j] = A(z_s → z_{j+1}) for
+/// The two matrix conventions (docs/experiment.md#the-two-matrix-conventions), both derived from the same captured rows of one trace.
+/// <para><b>seed</b> — the seed's 6×6 with its off-by-one (docs/experiment.md#the-off-by-one): M[s, j] = A(z_s → z_{j+1}) for
 /// s = 1..5, j = 0..s−1; row 0 (the BOT query) and column 5 stay zero, so M[s, s−1] is z_s's self-attention.</para>
 /// <para><b>latent</b> — labelled rows BOT, z1..zK (queries) over columns P0, question (P1…, summed), BOT,
 /// z1..zK (keys); cells a query cannot see are NaN, never zero. Each row sums to 1.</para>

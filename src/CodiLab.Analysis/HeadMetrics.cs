@@ -3,7 +3,7 @@ using System.Text;
 
 namespace CodiLab.Analysis;
 
-/// <summary>One head's seed metrics (SEED.md §6.1).</summary>
+/// <summary>One head's seed metrics (docs/experiment.md#phase-2-per-head-metrics).</summary>
 public sealed record SeedHead(int Layer, int Head, string LayerType, double Flow, double Hub, int HubPosition, double Skip, double Max, double Mean)
 {
     /// <summary>Min–max normalised scores and the composite (set by <see cref="HeadMetrics.Seed"/>).</summary>

@@ -1,7 +1,7 @@
 namespace CodiLab.Analysis;
 
 /// <summary>
-/// Labelled metrics on the latent view (SEED.md §10, PRODUCT.md §7): rows BOT, z1..zK; columns P0, question,
+/// Labelled metrics on the latent view (docs/experiment.md#the-latent-view): rows BOT, z1..zK; columns P0, question,
 /// BOT, z1..zK; NaN = not visible and never counted. Per-problem arrays [N, L, H, K+1, K+3].
 /// </summary>
 public sealed class LatentAnalysis

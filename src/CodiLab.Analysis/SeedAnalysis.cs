@@ -1,10 +1,10 @@
 namespace CodiLab.Analysis;
 
-/// <summary>One head's aggregate numbers (SEED.md §4).</summary>
+/// <summary>One head's aggregate numbers (docs/experiment.md#aggregation).</summary>
 public sealed record HeadStat(int Layer, int Head, double MaxAttention, double MeanAttention, double StdAttention);
 
 /// <summary>
-/// The seed's aggregation (script 3) and hub/flow/skip analysis (script 5) exactly as SEED.md §4–§5 define them,
+/// The seed's aggregation (script 3) and hub/flow/skip analysis (script 5) exactly as docs/experiment.md#seed-analysis define them,
 /// on [L, H, 6, 6] matrices. Every formula runs over all 36 cells, structural zeros included, in float32 where
 /// NumPy did (mean: add problems in order, then divide; population std).
 /// </summary>
@@ -81,7 +81,7 @@ public static class SeedAnalysis
     /// <summary>The mean re-rounded through float16, as the seed saved attention_patterns_avg.npy.</summary>
     public static float[] RoundHalf(float[] values) => [.. values.Select(v => (float)(Half)v)];
 
-    /// <summary>attention_stats.json (SEED.md §4).</summary>
+    /// <summary>attention_stats.json (docs/experiment.md#aggregation).</summary>
     public static SeedStats Stats(string model, int n, int layers, int heads, float[] mean, float[] std, int top)
     {
         var headStats = Heads(mean, std, layers, heads);

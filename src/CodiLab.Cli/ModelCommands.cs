@@ -15,7 +15,7 @@ internal static class ModelCommands
         var dtype = new Option<string>("--dtype") { Description = "compute dtype: float32 or bfloat16", DefaultValueFactory = _ => "float32" };
         var device = new Option<string>("--device") { Description = "cpu or cuda (cuda needs a CUDA libtorch: --libtorch)", DefaultValueFactory = _ => "cpu" };
         var tokenizer = new Option<string?>("--tokenizer") { Description = "folder with the tokenizer files (default: MODEL_DIR)" };
-        var json = new Option<string?>("--json") { Description = "write the trace JSON (PRODUCT.md §5) to this file" };
+        var json = new Option<string?>("--json") { Description = "write the trace JSON (docs/model-folder.md#trace-json) to this file" };
         var noNormalize = new Option<bool>("--no-normalize") { Description = "use the question as given (default: strip and collapse double spaces, as the official code)" };
         var (checkpoint, loraR, loraAlpha, numLatent, eos) = LoadOptions();
         var command = new Command("trace", "Run the CODI loop on questions and write the attention of BOT and every continuous thought, the logit lens and the answer.")

@@ -52,7 +52,7 @@ internal static class CompareCommand
 /// <summary><c>parity</c>: a model folder against its reference.json (codi_reference.py's outputs).</summary>
 internal static class ParityCommand
 {
-    /// <summary>Absolute tolerance on attention probabilities (PRODUCT.md §5).</summary>
+    /// <summary>Absolute tolerance on attention probabilities (docs/model-folder.md#trace-json).</summary>
     public const double Tolerance = 1e-4;
 
     public static Command Create(CommandIO io)

@@ -6,7 +6,7 @@ namespace CodiLab.Models;
 /// <summary>
 /// Loads the native libtorch once per process. By default TorchSharp finds the backend package's libraries
 /// itself; with a libtorch folder (<c>--libtorch</c> or <c>LIBTORCH_PATH</c>, e.g. a Python PyTorch install's
-/// <c>torch/lib</c>) its libraries are loaded first, CUDA ones included when present (PLATFORM.md).
+/// <c>torch/lib</c>) its libraries are loaded first, CUDA ones included when present (docs/platform.md).
 /// </summary>
 public static class TorchRuntime
 {

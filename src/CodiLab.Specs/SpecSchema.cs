@@ -36,7 +36,7 @@ public sealed record FieldDef(string Path, FieldKind Kind, object? Default, stri
 }
 
 /// <summary>
-/// The experiment spec schema (PRODUCT.md §2): every field, its type, range and default. Binding walks the
+/// The experiment spec schema (docs/spec-reference.md): every field, its type, range and default. Binding walks the
 /// merged YAML tree against this table, so unknown keys, wrong types and out-of-range values are all reported
 /// with their position, and every field of a resolved spec has a value.
 /// </summary>
@@ -53,7 +53,7 @@ public static partial class SpecSchema
         new("seed", FieldKind.Int, DefaultSeed, "the seed of every random choice (sampling, generated models)") { Min = 0, Max = uint.MaxValue },
         new("model.arch", FieldKind.Choice, null, "the base architecture") { Words = ["llama", "gpt2"] },
         new("model.source", FieldKind.Choice, "checkpoint", "checkpoint: a CODI folder at model.path; generated: a tiny random CODI model made from the seed") { Words = ["checkpoint", "generated"] },
-        new("model.path", FieldKind.Path, null, "the CODI checkpoint folder (PRODUCT.md §4)"),
+        new("model.path", FieldKind.Path, null, "the CODI checkpoint folder (docs/model-folder.md)"),
         new("model.tokenizer", FieldKind.Path, null, "a folder with the tokenizer files (default: model.path)"),
         new("model.lora.r", FieldKind.Int, 128L, "LoRA rank of the checkpoint") { Min = 1, Max = 65536 },
         new("model.lora.alpha", FieldKind.Number, 32.0, "LoRA alpha of the checkpoint") { Min = double.Epsilon, Max = 1e6 },
@@ -76,7 +76,7 @@ public static partial class SpecSchema
         new("phases", FieldKind.ChoiceList, new[] { "Phase1" }, "the phases this experiment runs") { Words = ["Phase1", "Phase2", "Phase3", "Phase4"] },
     ];
 
-    /// <summary>Official GSM8K file hashes per split (PLATFORM.md, Data).</summary>
+    /// <summary>Official GSM8K file hashes per split (docs/platform.md#the-data-root).</summary>
     public static readonly IReadOnlyDictionary<string, string> OfficialGsm8kSha256 = new Dictionary<string, string>
     {
         ["train"] = "17f347dc51477c50d4efb83959dbb7c56297aba886e5544ee2aaed3024813465",

@@ -6,7 +6,7 @@ using static TorchSharp.torch;
 namespace CodiLab.Models.Architectures;
 
 /// <summary>
-/// GPT-2 (CODI.md §3): learned positions added to every input (continuous thoughts too), pre-LN blocks,
+/// GPT-2 (docs/model-folder.md#architectures): learned positions added to every input (continuous thoughts too), pre-LN blocks,
 /// gelu_new MLP, ln_f, tied head. Conv1D weights are stored in Linear layout (the loader transposes them).
 /// Parameter names follow the HF checkpoint: transformer.h.{i}.attn.c_attn.weight, ...
 /// </summary>

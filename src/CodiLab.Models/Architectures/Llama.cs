@@ -6,7 +6,7 @@ using static TorchSharp.torch;
 namespace CodiLab.Models.Architectures;
 
 /// <summary>
-/// LLaMA-3.x (CODI.md §3): RMSNorm, grouped-query attention (query head h reads KV head h / (H/KV)), RoPE
+/// LLaMA-3.x (docs/model-folder.md#architectures): RMSNorm, grouped-query attention (query head h reads KV head h / (H/KV)), RoPE
 /// with the llama3 frequency rule and rotate-half, SwiGLU MLP, final norm, tied head, no biases.
 /// Parameter names follow the HF checkpoint: model.layers.{i}.self_attn.q_proj.weight, ...
 /// </summary>

@@ -2,7 +2,7 @@ using System.Text.Json;
 
 namespace CodiLab.Models.Architectures;
 
-/// <summary>llama3 RoPE frequency scaling (CODI.md §3).</summary>
+/// <summary>llama3 RoPE frequency scaling (docs/model-folder.md#architectures).</summary>
 public sealed record RopeScaling(double Factor, double LowFreqFactor, double HighFreqFactor, int OriginalMaxPositions);
 
 /// <summary>The base model's shape, read from <c>config.json</c> (classic layout, or <c>rope_parameters</c>).</summary>

@@ -68,7 +68,7 @@ public sealed record FolderSettings(int LoraR, double LoraAlpha, int NumLatent, 
 public sealed record LoadedCheckpoint(CodiNetwork Network, ModelConfig Config, string CheckpointPath, IReadOnlyList<KeyReport> Keys, IReadOnlyList<string> Notes);
 
 /// <summary>
-/// The one place that maps checkpoint keys onto the network (CODI.md §1.3–1.5): strips <c>codi.</c> /
+/// The one place that maps checkpoint keys onto the network (docs/model-folder.md#the-checkpoint): strips <c>codi.</c> /
 /// <c>coconut.</c> prefixes, merges LoRA in float32 (W += alpha/r · B·A; Conv1D transposed to Linear
 /// layout), uses the embedding as the tied head, drops named legacy buffers. Every key is classified
 /// exactly once; a missing or unexpected key, a wrong shape or a non-float dtype is an error naming the key.

@@ -21,7 +21,7 @@ public sealed record CodiOptions(
     int? NumLatent = null,
     IReadOnlyList<int>? Eos = null);
 
-/// <summary>The CODI special ids (CODI.md §2): pad = V, bot = V+1, eot = V+2, EOS from the tokenizer.</summary>
+/// <summary>The CODI special ids (docs/model-folder.md#special-ids): pad = V, bot = V+1, eot = V+2, EOS from the tokenizer.</summary>
 public sealed record SpecialIds(int Pad, int Bot, int Eot, IReadOnlyList<int> Eos, int? Bos);
 
 /// <summary>
@@ -40,7 +40,7 @@ public sealed record TraceResult(
     IReadOnlyList<float[]>? Latents = null);
 
 /// <summary>
-/// A loaded CODI model and the official inference loop (CODI.md §4): prompt = [BOS] question BOT; the
+/// A loaded CODI model and the official inference loop (docs/model-folder.md#the-codi-loop): prompt = [BOS] question BOT; the
 /// post-norm hidden state at the last position goes through prj to give z1, which is fed at the next
 /// position, and so on for N latents; then EOT and greedy decoding over ids &lt; V+2 until an EOS id.
 /// </summary>

@@ -7,7 +7,7 @@ using static TorchSharp.torch;
 namespace CodiLab.Models.Codi;
 
 /// <summary>
-/// CODI's projection from the last post-norm hidden state to the next continuous thought (CODI.md §1.1):
+/// CODI's projection from the last post-norm hidden state to the next continuous thought (docs/model-folder.md#the-projection-prj):
 /// Dropout(0) · Linear · GELU (exact, erf) · Linear · LayerNorm. Names follow the checkpoint: prj.1, prj.3, prj.ln.
 /// </summary>
 public sealed class Projection : nn.Module<Tensor, Tensor>

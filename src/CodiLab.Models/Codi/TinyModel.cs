@@ -37,7 +37,7 @@ public sealed record TinyShape(int Layers = 4, int Hidden = 64, int Heads = 4, i
 }
 
 /// <summary>
-/// Writes a tiny random CODI model folder in the official layout (PRODUCT.md §6): config.json of the real
+/// Writes a tiny random CODI model folder in the official layout (docs/model-folder.md#generated-models): config.json of the real
 /// architecture, <c>model.safetensors</c> with the PEFT/CODI key names (bf16 base weights, fp32 LoRA factors
 /// and prj, as the official code saves them), a tokenizer built offline from the first ranks of
 /// <c>cl100k_base</c> (LLaMA: <c>original/tokenizer.model</c> + Llama-3 specials after the ranks, as Meta ships

@@ -5,7 +5,7 @@ using System.Text.Json.Nodes;
 namespace CodiLab.Models.Codi;
 
 /// <summary>
-/// The trace JSON of PRODUCT.md §5, laid out like the entries of the reference fixtures' <c>reference.json</c>:
+/// The trace JSON of docs/model-folder.md#trace-json, laid out like the entries of the reference fixtures' <c>reference.json</c>:
 /// question, input_ids, attention{bot, z1..zN}[layer][head][key], logit_lens_top1, answer_ids, answer_text,
 /// latent_norms. Attention values are written with 7 significant digits, as the reference writes them.
 /// </summary>

@@ -5,7 +5,7 @@ using Microsoft.ML.Tokenizers;
 namespace CodiLab.Models.Tokenizers;
 
 /// <summary>
-/// The base model's tokenizer (CODI.md §5), built with Microsoft.ML.Tokenizers from the files in a folder:
+/// The base model's tokenizer (docs/model-folder.md#tokenizer-files), built with Microsoft.ML.Tokenizers from the files in a folder:
 /// GPT-2 byte-level BPE (<c>vocab.json</c> + <c>merges.txt</c>, or <c>tokenizer.json</c>), LLaMA-3
 /// (<c>tokenizer.json</c>, or tiktoken ranks in <c>original/tokenizer.model</c> with the Llama-3 special
 /// tokens after them). LLaMA prepends BOS; GPT-2 adds nothing.

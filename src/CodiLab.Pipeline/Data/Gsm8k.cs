@@ -6,7 +6,7 @@ namespace CodiLab.Pipeline.Data;
 /// <summary>One GSM8K problem as the JSONL holds it.</summary>
 public sealed record Gsm8kProblem(string Question, string Answer);
 
-/// <summary>One sampled problem in the seed's dataset JSON (SEED.md §2.5), keys in the seed's order.</summary>
+/// <summary>One sampled problem in the seed's dataset JSON (docs/experiment.md#the-dataset-json), keys in the seed's order.</summary>
 public sealed record DatasetRecord(string Gsm8kId, string Question, string Answer, string FullSolution)
 {
     /// <summary>The record as an ordered object for <see cref="PyJson"/>.</summary>

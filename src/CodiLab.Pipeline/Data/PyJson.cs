@@ -6,7 +6,7 @@ namespace CodiLab.Pipeline.Data;
 /// <summary>
 /// Writes JSON exactly as Python's <c>json.dump(obj, f, indent=2)</c> does with its defaults
 /// (<c>ensure_ascii=True</c>, separators <c>", "</c>/<c>": "</c>, no final newline), so files the seed scripts
-/// wrote can be reproduced byte for byte (SEED.md §2.5). Values: string, long, int, bool, null,
+/// wrote can be reproduced byte for byte (docs/experiment.md#the-dataset-json). Values: string, long, int, bool, null,
 /// lists, and ordered key/value lists for objects.
 /// </summary>
 public static class PyJson

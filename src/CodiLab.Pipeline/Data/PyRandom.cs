@@ -3,7 +3,7 @@ namespace CodiLab.Pipeline.Data;
 /// <summary>
 /// CPython's <c>random.Random</c> (MT19937 seeded with <c>init_by_array</c>), far enough to reproduce
 /// <c>random.seed(n)</c>, <c>getrandbits</c>, <c>randrange</c>, <c>choice</c>, <c>sample</c> and <c>random()</c>
-/// bit for bit (SEED.md §2.2). System.Random cannot reproduce the seed experiment's sample.
+/// bit for bit (docs/experiment.md#sampling). System.Random cannot reproduce the seed experiment's sample.
 /// </summary>
 public sealed class PyRandom
 {

@@ -143,7 +143,7 @@ public static class Comparison
         };
     }
 
-    // The seed's model_comparison.json fields (SEED.md §6.2), keyed by experiment name.
+    // The seed's model_comparison.json fields (docs/experiment.md#model-comparison), keyed by experiment name.
     private static JsonObject ModelComparison(Side[] sides)
     {
         JsonObject PerSide(Func<Side, JsonNode?> f) => new(sides.Select(s => KeyValuePair.Create(s.Name, f(s))));

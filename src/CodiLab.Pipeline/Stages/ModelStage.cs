@@ -7,7 +7,7 @@ namespace CodiLab.Pipeline.Stages;
 
 /// <summary>
 /// Where an experiment's model comes from. <c>model.source: generated</c> — the <c>model</c> stage writes a
-/// tiny CODI folder from the seed (PRODUCT.md §6) into the cache; <c>checkpoint</c> — the folder at
+/// tiny CODI folder from the seed (docs/model-folder.md#generated-models) into the cache; <c>checkpoint</c> — the folder at
 /// <c>model.path</c> is an external input identified by the hashes of its files.
 /// </summary>
 public static class ModelStage
@@ -45,7 +45,7 @@ public static class ModelStage
         var where = spec.MarkOf("model.path").ToString();
         if (!Directory.Exists(folder) || !File.Exists(Path.Combine(folder, "config.json")))
             throw new CodiLabException($"the CODI checkpoint folder {folder} does not exist or has no config.json.", where,
-                $"put the CODI checkpoint there (model.safetensors or pytorch_model.bin as the official training saves it, with the base model's config.json and tokenizer files: PRODUCT.md §4), or point model.path at it.",
+                $"put the CODI checkpoint there (model.safetensors or pytorch_model.bin as the official training saves it, with the base model's config.json and tokenizer files: docs/model-folder.md), or point model.path at it.",
                 ExitCodes.BadInput);
         var files = ModelFiles(folder);
         if (!files.Any(f => f.EndsWith(".safetensors", StringComparison.Ordinal) || f.EndsWith(".bin", StringComparison.Ordinal)))

@@ -63,7 +63,7 @@ public static class SampleStage
         File.WriteAllText(ctx.Output(Phase1Files.Dataset), Gsm8k.DatasetJson(records));
     }
 
-    // The seed's own checks (SEED.md §2.5): unique ids, non-empty questions and answers.
+    // The seed's own checks (docs/experiment.md#the-dataset-json): unique ids, non-empty questions and answers.
     private static void Validate(IReadOnlyList<DatasetRecord> records)
     {
         if (records.Select(r => r.Gsm8kId).Distinct().Count() != records.Count) throw new InvalidDataException("sampled ids are not unique");

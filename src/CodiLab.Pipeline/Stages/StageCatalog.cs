@@ -4,7 +4,7 @@ using CodiLab.Specs;
 namespace CodiLab.Pipeline.Stages;
 
 /// <summary>
-/// The stages each phase is made of, in dependency order (PRODUCT.md §3). A phase with no stage yet simply
+/// The stages each phase is made of, in dependency order (docs/artifacts-and-cache.md#stages-and-phases). A phase with no stage yet simply
 /// contributes none; the Cake targets and <c>codilab plan</c> list what exists.
 /// </summary>
 public static class StageCatalog

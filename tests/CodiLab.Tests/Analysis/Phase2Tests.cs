@@ -11,7 +11,7 @@ using Xunit;
 
 namespace CodiLab.Tests.Analysis;
 
-/// <summary>Phase 2 formulas (SEED.md §6.1) on hand-built matrices, pinned summaries, and Compare.</summary>
+/// <summary>Phase 2 formulas (docs/experiment.md#phase-2-per-head-metrics) on hand-built matrices, pinned summaries, and Compare.</summary>
 public sealed class Phase2Tests : IDisposable
 {
     private readonly TempFolder _dir = new();

@@ -4,7 +4,7 @@ using Xunit;
 
 namespace CodiLab.Tests.Analysis;
 
-/// <summary>The seed's formulas (SEED.md §4–§5) on hand-built matrices.</summary>
+/// <summary>The seed's formulas (docs/experiment.md#seed-analysis) on hand-built matrices.</summary>
 public sealed class SeedFormulaTests
 {
     private const int S = 6;

@@ -12,7 +12,7 @@ namespace CodiLab.Tests.Models;
 /// </summary>
 public sealed class ParityTests(ITestOutputHelper output)
 {
-    /// <summary>Absolute tolerance on attention probabilities (PRODUCT.md §5).</summary>
+    /// <summary>Absolute tolerance on attention probabilities (docs/model-folder.md#trace-json).</summary>
     public const double AttentionTolerance = 1e-4;
 
     [SharedTheory]

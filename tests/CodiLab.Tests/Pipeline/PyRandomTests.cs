@@ -3,7 +3,7 @@ using Xunit;
 
 namespace CodiLab.Tests.Pipeline;
 
-/// <summary>The CPython random port against values CPython 3.11 prints (SEED.md §2.3 and the comments below).</summary>
+/// <summary>The CPython random port against values CPython 3.11 prints (docs/experiment.md#sampling and the comments below).</summary>
 public sealed class PyRandomTests
 {
     [Fact]

@@ -4,7 +4,7 @@ using Xunit;
 
 namespace CodiLab.Tests.Specs;
 
-/// <summary>Every malformed spec is reported with file:line:column, a reason and a fix (PRODUCT.md §2, §8).</summary>
+/// <summary>Every malformed spec is reported with file:line:column, a reason and a fix (docs/spec-reference.md#errors).</summary>
 public sealed class BadSpecTests : IDisposable
 {
     private const string Valid = "model:\n  arch: llama\n  source: generated\ndataset:\n  source: synthetic\n  size: 50\n  sample: 10\n";
