@@ -1,5 +1,4 @@
 using CodiLab.Analysis;
-using CodiLab.Pipeline.Artifacts;
 using Xunit;
 
 namespace CodiLab.Tests.Analysis;
