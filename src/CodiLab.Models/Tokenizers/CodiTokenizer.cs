@@ -41,9 +41,20 @@ public sealed class CodiTokenizer
         _wholeWords = wholeWords;
         Source = source;
         Start = start;
-        var names = EndTokenNames(arch);
-        Eos = [.. names.Where(specials.ContainsKey).Select(n => specials[n]).Distinct().Order()];
-        EosSource = $"the tokenizer's end tokens ({string.Join(", ", names.Where(specials.ContainsKey))}) in {Path.GetFileName(source)}";
+        (Eos, EosSource) = EndTokens(arch, start);
+    }
+
+    // GPT-2: <|endoftext|> by name. LLaMA: the end slots of Llama-3's special block, found from the start token
+    // rather than by name, because Llama-3.0 files call slot +8 <|reserved_special_token_4|> and 3.1+ files and
+    // Meta's tiktoken specials <|eom_id|>: by position every file and both paths give the same ids.
+    private (IReadOnlyList<int> Ids, string Source) EndTokens(string arch, StartToken? start)
+    {
+        var file = Path.GetFileName(Source);
+        if (arch == "gpt2")
+            return _specials.TryGetValue("<|endoftext|>", out var end) ? ([end], $"the tokenizer's end token <|endoftext|> in {file}") : ([], "");
+        if (start is null) return ([], "");
+        List<int> ids = [.. LlamaEndOffsets.Select(o => start.Id + o).Where(_specialNames.ContainsKey)];
+        return (ids, $"the tokenizer's end tokens ({string.Join(", ", ids.Select(id => _specialNames[id]))}: <|begin_of_text|> + {string.Join("/", LlamaEndOffsets)}) in {file}");
     }
 
     /// <summary>The id prepended to every prompt (LLaMA's &lt;|begin_of_text|&gt;), or null.</summary>
@@ -53,9 +64,9 @@ public sealed class CodiTokenizer
     public StartToken? Start { get; }
 
     /// <summary>
-    /// The tokenizer's end tokens, sorted: every one of &lt;|end_of_text|&gt;, &lt;|eom_id|&gt;, &lt;|eot_id|&gt; the
-    /// tokenizer defines (LLaMA; the base tokenizer's eos is the first, the Instruct one's the last) or
-    /// &lt;|endoftext|&gt; (GPT-2). Found by name on every path, so tokenizer.json and tokenizer.model agree.
+    /// The tokenizer's end tokens, sorted: LLaMA's specials at <see cref="LlamaEndOffsets"/> after the start token
+    /// (&lt;|end_of_text|&gt;, &lt;|eom_id|&gt;, &lt;|eot_id|&gt;: the base tokenizer's eos is the first, the Instruct one's
+    /// the last), GPT-2's &lt;|endoftext|&gt;. Found the same way on every path, so tokenizer.json and tokenizer.model agree.
     /// </summary>
     public IReadOnlyList<int> Eos { get; }
 
@@ -68,9 +79,11 @@ public sealed class CodiTokenizer
     /// <summary>True when a word that is itself a vocabulary entry becomes that entry without merges (tokenizer.json <c>ignore_merges</c>).</summary>
     public bool IgnoresMerges => _wholeWords is not null;
 
-    /// <summary>The end-token names of an architecture, the one list both LLaMA tokenizer paths look up.</summary>
-    public static IReadOnlyList<string> EndTokenNames(string arch) =>
-        arch == "gpt2" ? ["<|endoftext|>"] : ["<|end_of_text|>", "<|eom_id|>", "<|eot_id|>"];
+    /// <summary>
+    /// Where Llama-3's end tokens sit after &lt;|begin_of_text|&gt;: &lt;|end_of_text|&gt; +1, &lt;|eom_id|&gt; +8
+    /// (&lt;|reserved_special_token_4|&gt; in Llama-3.0 files, never generated), &lt;|eot_id|&gt; +9.
+    /// </summary>
+    public static IReadOnlyList<int> LlamaEndOffsets { get; } = [1, 8, 9];
 
     /// <summary>The official question normalisation: strip, then replace "  " with " " once (non-overlapping), as test.py does.</summary>
     public static string NormalizeQuestion(string question) => question.Trim().Replace("  ", " ", StringComparison.Ordinal);

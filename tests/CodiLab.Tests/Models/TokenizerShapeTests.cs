@@ -195,10 +195,16 @@ public sealed class TokenizerShapeTests(ITestOutputHelper output)
         }
         Assert.Equal([489], EosRule.Resolve([489], fromJson, fields, folder.Path).Ids); // --eos / model.eos win
 
-        // A tokenizer that names no end token: generation_config.json, then config.json.
+        // Llama-3.0 files name slot +8 <|reserved_special_token_4|> (3.1+: <|eom_id|>): the same ids all the same.
         var json = Llama3Folders.Restructure(Llama3Folders.FixtureTokenizer());
-        foreach (var token in json["added_tokens"]!.AsArray())
-            if (token!["content"]!.GetValue<string>() is "<|end_of_text|>" or "<|eom_id|>" or "<|eot_id|>") token["content"] = $"<|renamed_{token["id"]}|>";
+        json["added_tokens"]!.AsArray().Single(t => t!["id"]!.GetValue<int>() == 488)!["content"] = "<|reserved_special_token_4|>";
+        using var llama30 = new TempFolder();
+        llama30.Write("tokenizer.json", json.ToJsonString());
+        Assert.Equal(fromRanks.Eos, CodiTokenizer.Load(llama30.Path, "llama", 496).Eos);
+
+        // A tokenizer without the end tokens: generation_config.json, then config.json.
+        foreach (var token in json["added_tokens"]!.AsArray().Where(t => t!["id"]!.GetValue<int>() is 481 or 488 or 489).ToList())
+            json["added_tokens"]!.AsArray().Remove(token);
         using var bare = new TempFolder();
         bare.Write("tokenizer.json", json.ToJsonString());
         var noEnd = CodiTokenizer.Load(bare.Path, "llama", 496);
