@@ -30,7 +30,7 @@ public static class CodiLabCommand
         foreach (var command in new[]
         {
             RunCommands.Run(io), RunCommands.Plan(io), RunCommands.Verify(io), RunCommands.Clean(io), DataCommands.FetchData(io), DataCommands.ShowSpec(io),
-            ModelCommands.Trace(io), ModelCommands.Inspect(io), ModelCommands.MakeModel(io), BenchCommand.Create(io), CompareCommand.Create(io), ParityCommand.Create(io),
+            ModelCommands.Trace(io), ModelCommands.Inspect(io), ModelCommands.MakeModel(io), BenchCommand.Create(io), CompareCommand.Create(io), ParityCommand.Create(io), DoctorCommand.Create(io),
         })
             root.Subcommands.Add(command);
         var parse = root.Parse(args);

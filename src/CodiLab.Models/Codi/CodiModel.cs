@@ -21,8 +21,8 @@ public sealed record CodiOptions(
     int? NumLatent = null,
     IReadOnlyList<int>? Eos = null);
 
-/// <summary>The CODI special ids (docs/model-folder.md#special-ids): pad = V, bot = V+1, eot = V+2, EOS from the tokenizer.</summary>
-public sealed record SpecialIds(int Pad, int Bot, int Eot, IReadOnlyList<int> Eos, int? Bos);
+/// <summary>The CODI special ids (docs/model-folder.md#special-ids): pad = V, bot = V+1, eot = V+2, EOS by <see cref="EosRule"/> (and where it came from).</summary>
+public sealed record SpecialIds(int Pad, int Bot, int Eot, IReadOnlyList<int> Eos, int? Bos, string EosSource = "");
 
 /// <summary>
 /// One question through the CODI loop: its prompt ids, the attention row of the BOT query and of every
@@ -80,15 +80,33 @@ public sealed partial class CodiModel : IDisposable
     {
         options ??= new CodiOptions();
         var loaded = CodiLoader.Load(folder, options.Load);
-        var tokenizer = CodiTokenizer.Load(options.TokenizerFolder ?? folder, loaded.Config.Arch, loaded.Config.VocabSize);
+        CodiTokenizer tokenizer;
+        EosChoice eos;
+        try
+        {
+            var fields = BaseModelFields.Read(folder, options.TokenizerFolder);
+            tokenizer = CodiTokenizer.Load(options.TokenizerFolder ?? folder, loaded.Config.Arch, loaded.Config.VocabSize, fields.ConfigStart);
+            eos = EosRule.Resolve(options.Eos, tokenizer, fields, options.TokenizerFolder ?? folder);
+        }
+        catch
+        {
+            loaded.Network.Dispose();
+            throw;
+        }
         var v = loaded.Config.VocabSize;
-        var eos = options.Eos ?? tokenizer.Eos;
-        if (eos.Count == 0)
-            throw new ModelFormatException("the tokenizer names no end-of-sequence token.", options.TokenizerFolder ?? folder, "give the EOS ids explicitly (model.eos in the spec, --eos on the command line).");
         var device = new Device(options.Device);
         loaded.Network.to(options.DType).to(device).eval();
         options = options with { NumLatent = options.NumLatent ?? FolderSettings.Read(folder).NumLatent };
-        return new CodiModel(loaded, tokenizer, options, new SpecialIds(v, v + 1, v + 2, eos, tokenizer.Bos), device);
+        return new CodiModel(loaded, tokenizer, options, new SpecialIds(v, v + 1, v + 2, eos.Ids, tokenizer.Bos, eos.Source), device);
+    }
+
+    /// <summary>A float32 CPU model from a checkpoint already loaded (doctor checks and traces one load).</summary>
+    internal static CodiModel FromLoaded(string folder, LoadedCheckpoint loaded, CodiTokenizer tokenizer, EosChoice eos)
+    {
+        var v = loaded.Config.VocabSize;
+        loaded.Network.eval();
+        var options = new CodiOptions(NumLatent: FolderSettings.Read(folder).NumLatent);
+        return new CodiModel(loaded, tokenizer, options, new SpecialIds(v, v + 1, v + 2, eos.Ids, tokenizer.Bos, eos.Source), new Device("cpu"));
     }
 
     /// <summary>Prompt ids of a raw question: normalised as the official code does, [BOS] tokens BOT.</summary>
