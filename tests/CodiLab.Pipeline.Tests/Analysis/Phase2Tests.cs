@@ -3,6 +3,7 @@ using CodiLab.Analysis;
 using CodiLab.Pipeline.Artifacts;
 using CodiLab.Pipeline.Engine;
 using CodiLab.Pipeline.Stages;
+using CodiLab.Reports;
 using CodiLab.Specs;
 using CodiLab.Tests.Support;
 using Snapshooter;
@@ -31,9 +32,9 @@ public sealed class Phase2Tests : IDisposable
         foreach (var spec in specs)
         {
             var phase2 = Path.Combine(env.ExperimentRoot(spec.Name), "Phase2");
-            foreach (var file in Phase2Stages.FigureFiles) Assert.True(new FileInfo(Path.Combine(phase2, file)).Length > 10_000, file);
-            Assert.Contains("flow is 1 for", File.ReadAllText(Path.Combine(phase2, Phase2Stages.Report)), StringComparison.Ordinal);
-            Pins.Match(File.ReadAllText(Path.Combine(phase2, Phase2Stages.CanonicalSummary)), spec.Name);
+            foreach (var file in Phase2Figures.Files) Assert.True(new FileInfo(Path.Combine(phase2, file)).Length > 10_000, file);
+            Assert.Contains("flow is 1 for", File.ReadAllText(Path.Combine(phase2, Phase2Report.Markdown)), StringComparison.Ordinal);
+            Pins.Match(File.ReadAllText(Path.Combine(phase2, Phase2Files.CanonicalSummary)), spec.Name);
         }
 
         var compare = JsonNode.Parse(File.ReadAllText(Path.Combine(folder, "compare.json")))!.AsObject();

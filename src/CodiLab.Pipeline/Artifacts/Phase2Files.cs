@@ -1,0 +1,36 @@
+using CodiLab.Analysis;
+using CodiLab.Pipeline.Data;
+
+namespace CodiLab.Pipeline.Artifacts;
+
+/// <summary>The files Phase 2 stages write: their names, and one reader per file read downstream.</summary>
+public static class Phase2Files
+{
+    /// <summary>The seed's ranked-heads table.</summary>
+    public const string RankedHeads = "ranked_heads.csv";
+
+    /// <summary>The seed's three single-score rankings and the ranked-heads table.</summary>
+    public static readonly string[] SeedCsv = ["heads_ranked_by_flow.csv", "heads_ranked_by_hub.csv", "heads_ranked_by_skip.csv", RankedHeads];
+
+    /// <summary>The seed's findings text.</summary>
+    public const string Findings = "critical_heads_findings.txt";
+
+    /// <summary>Latent-view per-head metrics.</summary>
+    public const string LatentHeads = "latent_heads.csv";
+
+    /// <summary><see cref="Phase2Summary"/>.</summary>
+    public const string Summary = "phase2_summary.json";
+
+    /// <summary>The summary in canonical form (what pins hold).</summary>
+    public const string CanonicalSummary = "phase2_summary.canonical.json";
+
+    /// <summary>Reads the Phase 2 summary.</summary>
+    public static Phase2Summary ReadSummary(string path) => ArtifactJson.Read<Phase2Summary>(path);
+
+    /// <summary>The seed per-head metrics of an aggregate's float16 mean.</summary>
+    public static List<SeedHead> SeedHeads(string seedAvgPath, ExtractMetadata info) => HeadMetrics.Seed(Npy.Read(seedAvgPath).Values, info.Layers, info.Heads);
+
+    /// <summary>The latent per-head metrics of an extraction's per-problem array.</summary>
+    public static List<LatentHead> LatentHeadMetrics(string latentRawPath, ExtractMetadata info) =>
+        HeadMetrics.Latent(Npy.Read(latentRawPath).Values, info.Problems, info.Layers, info.Heads, info.Latents);
+}
