@@ -10,21 +10,27 @@ internal static class ModelCommands
     public static Command Trace(CommandIO io)
     {
         var folder = ModelFolder();
-        var question = new Option<string[]>("--question") { Description = "a question (repeatable; the JSON is then a list)", Required = true, AllowMultipleArgumentsPerToken = false };
+        var question = new Option<string[]>("--question")
+            { Description = "a question (repeatable; the JSON is then a list)", Required = true, AllowMultipleArgumentsPerToken = false };
         var maxNew = new Option<int>("--max-new-tokens") { Description = "answer tokens at most", DefaultValueFactory = _ => 256 };
-        var dtype = new Option<string>("--dtype") { Description = "compute dtype: float32 or bfloat16", DefaultValueFactory = _ => "float32" };
-        var device = new Option<string>("--device") { Description = "cpu or cuda (cuda needs a CUDA libtorch: --libtorch)", DefaultValueFactory = _ => "cpu" };
+        var dtype = new Option<string>("--dtype")
+            { Description = "compute dtype: float32 or bfloat16", DefaultValueFactory = _ => "float32" };
+        var device = new Option<string>("--device")
+            { Description = "cpu or cuda (cuda needs a CUDA libtorch: --libtorch)", DefaultValueFactory = _ => "cpu" };
         var tokenizer = new Option<string?>("--tokenizer") { Description = "folder with the tokenizer files (default: MODEL_DIR)" };
         var json = new Option<string?>("--json") { Description = "write the trace JSON (docs/model-folder.md#trace-json) to this file" };
-        var noNormalize = new Option<bool>("--no-normalize") { Description = "use the question as given (default: strip and collapse double spaces, as the official code)" };
+        var noNormalize = new Option<bool>("--no-normalize")
+            { Description = "use the question as given (default: strip and collapse double spaces, as the official code)" };
         var (checkpoint, loraR, loraAlpha, numLatent, eos) = LoadOptions();
-        var command = new Command("trace", "Run the CODI loop on questions and write the attention of BOT and every continuous thought, the logit lens and the answer.")
+        var command = new Command("trace",
+            "Run the CODI loop on questions and write the attention of BOT and every continuous thought, the logit lens and the answer.")
             { folder, question, maxNew, dtype, device, tokenizer, json, noNormalize, checkpoint, loraR, loraAlpha, numLatent, eos };
         command.SetAction(parse =>
         {
             io.Runtime(parse);
             var options = new CodiOptions(parse.GetValue(tokenizer), Load(parse, checkpoint, loraR, loraAlpha),
-                DTypes.Parse(parse.GetValue(dtype)!, "--dtype"), parse.GetValue(device)!, parse.GetValue(numLatent), parse.GetValue(eos) is { Length: > 0 } e ? e : null);
+                DTypes.Parse(parse.GetValue(dtype)!, "--dtype"), parse.GetValue(device)!, parse.GetValue(numLatent),
+                parse.GetValue(eos) is { Length: > 0 } e ? e : null);
             using var model = CodiModel.Load(parse.GetValue(folder)!, options);
             var traces = new List<TraceResult>();
             foreach (var q in parse.GetValue(question)!)
@@ -33,7 +39,8 @@ internal static class ModelCommands
                 var text = parse.GetValue(noNormalize) ? q : CodiLab.Models.Tokenizers.CodiTokenizer.NormalizeQuestion(q);
                 var trace = model.TraceIds(text, model.PromptIdsAsGiven(text), parse.GetValue(maxNew));
                 traces.Add(trace);
-                io.Out.WriteLine($"{trace.InputIds.Count} prompt tokens; logit lens [{string.Join(", ", trace.LogitLensTop1)}]; answer {trace.AnswerIds.Count} tokens: {trace.AnswerText.Trim()}");
+                io.Out.WriteLine($"{trace.InputIds.Count} prompt tokens; logit lens [{string.Join(", ", trace.LogitLensTop1)}]; "
+                    + $"answer {trace.AnswerIds.Count} tokens: {trace.AnswerText.Trim()}");
             }
             if (parse.GetValue(json) is { } path)
             {
@@ -49,24 +56,26 @@ internal static class ModelCommands
     {
         var folder = ModelFolder();
         var (checkpoint, loraR, loraAlpha, _, _) = LoadOptions();
-        var command = new Command("inspect", "Load a model folder and print every checkpoint key: shape, dtype, what it became, and the totals.") { folder, checkpoint, loraR, loraAlpha };
+        var command = new Command("inspect",
+            "Load a model folder and print every checkpoint key: shape, dtype, what it became, and the totals.")
+            { folder, checkpoint, loraR, loraAlpha };
         command.SetAction(parse =>
         {
             io.Runtime(parse);
-            var loaded = CodiLoader.Load(parse.GetValue(folder)!, Load(parse, checkpoint, loraR, loraAlpha));
-            using var network = loaded.Network;
-            var c = loaded.Config;
-            io.Out.WriteLine($"checkpoint {loaded.CheckpointPath}");
-            io.Out.WriteLine($"config     {c.Arch}: {c.Layers} layers, hidden {c.Hidden}, {c.Heads} heads ({c.KvHeads} kv, head dim {c.HeadDim}), mlp {c.Intermediate}, vocab {c.VocabSize} (+3: pad {c.VocabSize}, bot {c.VocabSize + 1}, eot {c.VocabSize + 2})");
-            var width = loaded.Keys.Max(k => k.Key.Length);
-            foreach (var k in loaded.Keys)
-                io.Out.WriteLine($"{k.Key.PadRight(width)}  {k.Type,-8} {k.Shape.Aggregate("", (s, d) => s + (s.Length == 0 ? "" : "×") + d),-12} {k.Role,-20} {k.Target}{(k.Note is null ? "" : "  (" + k.Note + ")")}");
-            foreach (var note in loaded.Notes) io.Out.WriteLine("note: " + note);
-            var parameters = network.named_parameters().ToList();
-            var elements = parameters.Sum(p => p.parameter.numel());
-            io.Out.WriteLine($"totals: {loaded.Keys.Count} keys, {loaded.Keys.Count} consumed, 0 unused ("
-                + string.Join(", ", loaded.Keys.GroupBy(k => k.Role).OrderBy(g => g.Key).Select(g => $"{g.Count()} {g.Key}")) + $"); "
-                + $"{parameters.Count} network parameters filled, {elements:N0} values");
+            var report = InspectReport.Load(parse.GetValue(folder)!, Load(parse, checkpoint, loraR, loraAlpha));
+            var c = report.Config;
+            io.Out.WriteLine($"checkpoint {report.CheckpointPath}");
+            io.Out.WriteLine($"config     {c.Arch}: {c.Layers} layers, hidden {c.Hidden}, "
+                + $"{c.Heads} heads ({c.KvHeads} kv, head dim {c.HeadDim}), mlp {c.Intermediate}, "
+                + $"vocab {c.VocabSize} (+3: pad {c.VocabSize}, bot {c.VocabSize + 1}, eot {c.VocabSize + 2})");
+            var width = report.Keys.Max(k => k.Key.Length);
+            foreach (var k in report.Keys)
+                io.Out.WriteLine($"{k.Key.PadRight(width)}  {k.Type,-8} {string.Join('×', k.Shape),-12} {k.Role,-20} {k.Target}"
+                    + (k.Note is null ? "" : "  (" + k.Note + ")"));
+            foreach (var note in report.Notes) io.Out.WriteLine("note: " + note);
+            io.Out.WriteLine($"totals: {report.TotalKeys} keys, {report.Consumed} consumed, {report.Unused} unused ("
+                + string.Join(", ", report.RoleCounts.Select(r => $"{r.Count} {r.Role}")) + "); "
+                + $"{report.ParametersFilled} network parameters filled, {report.Values:N0} values");
             return 0;
         });
         return command;
@@ -74,16 +83,21 @@ internal static class ModelCommands
 
     public static Command MakeModel(CommandIO io)
     {
+        var presets = string.Join(", ", TinyShape.Presets.Keys);
         var arch = new Option<string>("--arch") { Description = "llama or gpt2", Required = true };
         var seed = new Option<int>("--seed") { Description = "weights seed", DefaultValueFactory = _ => 42 };
         var output = new Option<string>("--out") { Description = "folder to write", Required = true };
-        var preset = new Option<string>("--preset") { Description = $"shape: {string.Join(", ", TinyShape.Presets.Keys)} (real bodies, 512-rank vocabulary)", DefaultValueFactory = _ => "tiny" };
-        var command = new Command("make-model", "Write a random CODI model folder in the official layout, with an offline tokenizer (deterministic per seed).") { arch, seed, output, preset };
+        var preset = new Option<string>("--preset")
+            { Description = $"shape: {presets} (real bodies, 512-rank vocabulary)", DefaultValueFactory = _ => "tiny" };
+        var command = new Command("make-model",
+            "Write a random CODI model folder in the official layout, with an offline tokenizer (deterministic per seed).")
+            { arch, seed, output, preset };
         command.SetAction(parse =>
         {
             io.Runtime(parse);
             if (!TinyShape.Presets.TryGetValue(parse.GetValue(preset)!, out var shape))
-                throw new CodiLabException($"there is no preset '{parse.GetValue(preset)}'.", "--preset", $"use one of: {string.Join(", ", TinyShape.Presets.Keys)}.", ExitCodes.InvalidSpec);
+                throw new CodiLabException($"there is no preset '{parse.GetValue(preset)}'.", "--preset", $"use one of: {presets}.",
+                    ExitCodes.InvalidSpec);
             var sha = TinyModel.Write(parse.GetValue(arch)!, parse.GetValue(seed), parse.GetValue(output)!, shape);
             io.Out.WriteLine($"wrote {parse.GetValue(output)} (model.safetensors sha256 {sha})");
             return 0;
@@ -91,14 +105,18 @@ internal static class ModelCommands
         return command;
     }
 
-    private static Argument<string> ModelFolder() => new("model-dir") { Description = "a CODI model folder (config.json, checkpoint, tokenizer files)" };
+    private static Argument<string> ModelFolder() =>
+        new("model-dir") { Description = "a CODI model folder (config.json, checkpoint, tokenizer files)" };
 
-    private static (Option<string?> Checkpoint, Option<int?> LoraR, Option<double?> LoraAlpha, Option<int?> NumLatent, Option<int[]> Eos) LoadOptions() => (
-        new Option<string?>("--checkpoint") { Description = "checkpoint file in the folder (default: model.safetensors, else pytorch_model.bin)" },
+    private static (Option<string?> Checkpoint, Option<int?> LoraR, Option<double?> LoraAlpha, Option<int?> NumLatent, Option<int[]> Eos)
+        LoadOptions() => (
+        new Option<string?>("--checkpoint")
+            { Description = "checkpoint file in the folder (default: model.safetensors, else pytorch_model.bin)" },
         new Option<int?>("--lora-r") { Description = "LoRA rank (default: codi.json / adapter_config.json, else 128)" },
         new Option<double?>("--lora-alpha") { Description = "LoRA alpha (default: codi.json / adapter_config.json, else 32)" },
         new Option<int?>("--num-latent") { Description = "continuous thoughts (default: codi.json, else 6)" },
-        new Option<int[]>("--eos") { Description = "EOS ids (default: the tokenizer's end tokens)", AllowMultipleArgumentsPerToken = true });
+        new Option<int[]>("--eos")
+            { Description = "EOS ids (default: the tokenizer's end tokens)", AllowMultipleArgumentsPerToken = true });
 
     private static LoadOptions Load(ParseResult parse, Option<string?> checkpoint, Option<int?> loraR, Option<double?> loraAlpha) =>
         new(parse.GetValue(loraR), parse.GetValue(loraAlpha), parse.GetValue(checkpoint));

@@ -52,17 +52,18 @@ internal static class CompareCommand
 /// <summary><c>parity</c>: a model folder against its reference.json (codi_reference.py's outputs).</summary>
 internal static class ParityCommand
 {
-    /// <summary>Absolute tolerance on attention probabilities (docs/model-folder.md#trace-json).</summary>
-    public const double Tolerance = 1e-4;
-
     public static Command Create(CommandIO io)
     {
-        var folder = new Argument<string>("model-dir") { Description = "a folder written by codi_reference.py (config, checkpoint, tokenizer, reference.json)" };
+        var tolerance = CodiLab.Models.Codi.ParityTolerance.Default;
+        var folder = new Argument<string>("model-dir")
+            { Description = "a folder written by codi_reference.py (config, checkpoint, tokenizer, reference.json)" };
         var reference = new Option<string?>("--reference") { Description = "the reference file (default: MODEL_DIR/reference.json)" };
-        var checkpoint = new Option<string?>("--checkpoint") { Description = "model.safetensors or pytorch_model.bin (default: safetensors first)" };
+        var checkpoint = new Option<string?>("--checkpoint")
+            { Description = "model.safetensors or pytorch_model.bin (default: safetensors first)" };
         var dtype = new Option<string>("--dtype") { Description = "compute dtype", DefaultValueFactory = _ => "float32" };
         var device = new Option<string>("--device") { Description = "cpu or cuda", DefaultValueFactory = _ => "cpu" };
-        var command = new Command("parity", $"Trace every question of a reference.json and compare: ids exact, attention within {Tolerance} (exit 1 if not).")
+        var command = new Command("parity",
+            $"Trace every question of a reference.json and compare: ids exact, attention within {tolerance.Attention} (exit 1 if not).")
             { folder, reference, checkpoint, dtype, device };
         command.SetAction(parse =>
         {
@@ -70,26 +71,25 @@ internal static class ParityCommand
             var dir = parse.GetValue(folder)!;
             var references = CodiLab.Models.Codi.TraceJson.Read(parse.GetValue(reference) ?? Path.Combine(dir, "reference.json"));
             using var model = CodiLab.Models.Codi.CodiModel.Load(dir, new CodiLab.Models.Codi.CodiOptions(null,
-                new CodiLab.Models.Codi.LoadOptions(CheckpointFile: parse.GetValue(checkpoint)), CodiLab.Models.DTypes.Parse(parse.GetValue(dtype)!, "--dtype"), parse.GetValue(device)!));
-            var (worst, failures) = (0.0, 0);
-            for (int i = 0; i < references.Count; i++)
-            {
-                var r = references[i];
-                // reference.json holds the question after the official normalisation: encode it as it is (normalising
-                // again would change the 48 GSM8K train questions with runs of 3+ spaces).
-                var t = model.TraceIds(r.Question, model.PromptIdsAsGiven(r.Question), r.AnswerIds.Count);
-                var diff = CodiLab.Models.Codi.TraceComparison.WorstAttentionDifference(r, t);
-                var ids = r.InputIds.SequenceEqual(t.InputIds);
-                var lens = r.LogitLensTop1.SequenceEqual(t.LogitLensTop1);
-                var answer = r.AnswerIds.SequenceEqual(t.AnswerIds);
-                worst = Math.Max(worst, diff);
-                var ok = ids && lens && answer && diff <= Tolerance;
-                if (!ok) failures++;
-                io.Out.WriteLine(System.FormattableString.Invariant($"question {i}: input ids {(ids ? "equal" : "DIFFER")}, logit lens {(lens ? "equal" : "DIFFER")}, answer ids {(answer ? "equal" : "DIFFER")}, worst attention difference {diff:E2}{(ok ? "" : "  <-- FAIL")}"));
-            }
-            io.Out.WriteLine(System.FormattableString.Invariant($"{references.Count - failures}/{references.Count} questions match ({parse.GetValue(dtype)} on {parse.GetValue(device)}); worst attention difference {worst:E2} (tolerance {Tolerance:E0})"));
-            return failures == 0 ? 0 : CodiLab.ExitCodes.Failure;
+                new CodiLab.Models.Codi.LoadOptions(CheckpointFile: parse.GetValue(checkpoint)),
+                CodiLab.Models.DTypes.Parse(parse.GetValue(dtype)!, "--dtype"), parse.GetValue(device)!));
+            var report = CodiLab.Models.Codi.ParityCheck.Run(model, references, tolerance, row => io.Out.WriteLine(Line(row)));
+            io.Out.WriteLine(System.FormattableString.Invariant(
+                $"{report.PassedCount}/{report.Count} questions match ({parse.GetValue(dtype)} on {parse.GetValue(device)}); ")
+                + System.FormattableString.Invariant(
+                $"worst attention difference {report.WorstAttentionDifference:E2} (tolerance {report.Tolerance.Attention:E0})"));
+            return report.AllPassed ? 0 : CodiLab.ExitCodes.Failure;
         });
         return command;
+    }
+
+    private static string Line(CodiLab.Models.Codi.ParityRow row)
+    {
+        static string Same(bool equal) => equal ? "equal" : "DIFFER";
+        var attention = row.WorstAttentionDifference is { } worst
+            ? System.FormattableString.Invariant($"worst attention difference {worst:E2}")
+            : $"attention not comparable ({row.LayoutProblem})";
+        return $"question {row.Index}: input ids {Same(row.InputIdsEqual)}, logit lens {Same(row.LogitLensEqual)}, "
+            + $"answer ids {Same(row.AnswerIdsEqual)}, {attention}{(row.Passed ? "" : "  <-- FAIL")}";
     }
 }

@@ -1,5 +1,10 @@
+using System.Globalization;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using CodiLab.Cli;
+using CodiLab.Models.Architectures;
+using CodiLab.Models.Checkpoints;
+using CodiLab.Models.Tokenizers;
 using CodiLab.Tests.Support;
 using Xunit;
 
@@ -107,12 +112,13 @@ public sealed class CliTests : IDisposable
     }
 
     [SharedFact]
-    public void Inspect_reports_every_key_consumed()
+    public void Inspect_counts_the_stored_tied_head_as_unused()
     {
         var (code, output, error) = Invoke("inspect", TestPaths.Fixture("tiny-llama"), "--checkpoint", "pytorch_model.bin");
 
         Assert.True(code == 0, error);
-        Assert.Contains("totals: 55 keys, 55 consumed, 0 unused", output, StringComparison.Ordinal);
+        // lm_head.weight is only checked against the embedding, which serves as the head: read, not put into the network.
+        Assert.Contains("totals: 55 keys, 54 consumed, 1 unused (26 Parameter, 28 LoraFactor, 1 TiedHead)", output, StringComparison.Ordinal);
         Assert.Contains("lm_head.weight equals the embedding (tied)", output, StringComparison.Ordinal);
     }
 
@@ -126,13 +132,75 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
-    public void Make_model_then_trace_round_trips()
+    public void Inspect_counts_a_dropped_legacy_buffer_as_unused()
     {
         var model = Path.Combine(_dir.Path, "tiny");
+        Assert.Equal(0, Invoke("make-model", "--arch", "gpt2", "--seed", "5", "--out", model).Code);
+        var before = Totals(Invoke("inspect", model).Out);
+        // An older transformers version saved attn.masked_bias (a float scalar) with the weights; the loader drops it.
+        var checkpoint = Path.Combine(model, "model.safetensors");
+        var tensors = new Dictionary<string, RawTensor>(SafeTensors.Read(checkpoint), StringComparer.Ordinal)
+        {
+            ["codi.base_model.model.transformer.h.0.attn.masked_bias"] = new(StoredType.Float32, [], BitConverter.GetBytes(-1e4f)),
+        };
+        SafeTensors.Write(checkpoint, tensors);
+
+        var (code, output, error) = Invoke("inspect", model);
+
+        Assert.True(code == 0, error);
+        var after = Totals(output);
+        Assert.Equal((before.Keys + 1, before.Consumed, before.Unused + 1), after);
+        Assert.Equal(after.Keys, after.Consumed + after.Unused);
+        Assert.Matches(@"h\.0\.attn\.masked_bias\s+Float32\s+LegacyBuffer", output);
+    }
+
+    private static (int Keys, int Consumed, int Unused) Totals(string output)
+    {
+        var m = System.Text.RegularExpressions.Regex.Match(output, @"^totals: (\d+) keys, (\d+) consumed, (\d+) unused", System.Text.RegularExpressions.RegexOptions.Multiline);
+        Assert.True(m.Success, output);
+        return (int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture), int.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture),
+            int.Parse(m.Groups[3].Value, CultureInfo.InvariantCulture));
+    }
+
+    [Fact]
+    public void Make_model_then_trace_writes_a_consistent_trace()
+    {
+        const string question = "What is 3 plus 4?";
+        var model = Path.Combine(_dir.Path, "tiny");
+        var json = Path.Combine(_dir.Path, "trace.json");
         Assert.Equal(0, Invoke("make-model", "--arch", "gpt2", "--seed", "3", "--out", model).Code);
-        var (code, output, error) = Invoke("trace", model, "--question", "What is 3 plus 4?", "--max-new-tokens", "3");
+
+        var (code, output, error) = Invoke("trace", model, "--question", question, "--max-new-tokens", "3", "--json", json);
+
         Assert.True(code == 0, error);
         Assert.Contains("logit lens [", output, StringComparison.Ordinal);
+        var config = ModelConfig.Read(model);
+        var tokenizer = CodiTokenizer.Load(model, config.Arch, config.VocabSize);
+        var trace = JsonDocument.Parse(File.ReadAllText(json)).RootElement;
+        var inputIds = trace.GetProperty("input_ids").EnumerateArray().Select(e => e.GetInt32()).ToList();
+        // The prompt is the question as the folder's tokenizer encodes it, then BOT (= vocab size + 1).
+        Assert.Equal([.. tokenizer.Encode(question), config.VocabSize + 1], inputIds);
+        var attention = trace.GetProperty("attention");
+        Assert.Equal(["bot", "z1", "z2", "z3", "z4", "z5", "z6"], attention.EnumerateObject().Select(p => p.Name));
+        foreach (var (query, step) in attention.EnumerateObject().Select((p, k) => (p, k)))
+        {
+            var layers = query.Value.EnumerateArray().ToList();
+            Assert.Equal(config.Layers, layers.Count);
+            foreach (var row in layers.SelectMany(heads => heads.EnumerateArray()))
+            {
+                // Each query attends to every key up to itself: the prompt, then one more per continuous thought.
+                var values = row.EnumerateArray().Select(v => v.GetDouble()).ToList();
+                Assert.Equal(inputIds.Count + step, values.Count);
+                Assert.All(values, v => Assert.InRange(v, 0, 1));
+                Assert.InRange(values.Sum(), 1 - 1e-5, 1 + 1e-5);
+            }
+            Assert.All(layers, heads => Assert.Equal(config.Heads, heads.GetArrayLength()));
+        }
+        var norms = trace.GetProperty("latent_norms").EnumerateArray().Select(v => v.GetDouble()).ToList();
+        Assert.Equal(6, norms.Count);
+        Assert.All(norms, n => Assert.True(double.IsFinite(n) && n > 0, $"latent norm {n}"));
+        Assert.Equal(7, trace.GetProperty("logit_lens_top1").GetArrayLength());
+        Assert.InRange(trace.GetProperty("answer_ids").GetArrayLength(), 1, 3);
     }
 
     [SharedFact]
@@ -143,5 +211,22 @@ public sealed class CliTests : IDisposable
         Assert.True(code == 0, error + output);
         Assert.Contains("8/8 questions match (float32 on cpu)", output, StringComparison.Ordinal);
         Assert.DoesNotContain("FAIL", output, StringComparison.Ordinal);
+    }
+
+    [SharedFact]
+    public void Parity_fails_with_exit_1_and_names_the_question_that_differs()
+    {
+        var folder = TestPaths.Fixture("tiny-gpt2");
+        var root = JsonNode.Parse(File.ReadAllText(Path.Combine(folder, "reference.json")))!;
+        var answer = root["questions"]![2]!["answer_ids"]!.AsArray();
+        answer[0] = answer[0]!.GetValue<int>() + 1;
+        var reference = _dir.Write("reference.json", root.ToJsonString());
+
+        var (code, output, _) = Invoke("parity", folder, "--checkpoint", "pytorch_model.bin", "--reference", reference);
+
+        Assert.Equal(ExitCodes.Failure, code);
+        Assert.Contains("question 2: input ids equal, logit lens equal, answer ids DIFFER, worst attention difference", output, StringComparison.Ordinal);
+        Assert.Single(output.Split('\n'), line => line.Contains("<-- FAIL", StringComparison.Ordinal));
+        Assert.Contains("7/8 questions match (float32 on cpu)", output, StringComparison.Ordinal);
     }
 }
