@@ -48,8 +48,10 @@ internal static class Phase1Inputs
             ? new(i, $"id_{i}", 20, false, "boom", 0, [])
             : new(i, $"id_{i}", 20, true, null, 24, [1, 2, 3, 4, 5, 6, 7]);
         var layouts = new ConventionLayouts(
-            new SeedLayout("attention_patterns_raw.npy", "[N, L, H, 6, 6]", Conventions.SeedRowsReally, Conventions.SeedColumnsReally, "M[s, j]"),
-            new LatentLayout("latent_attention_raw.npy", "[N, L, H, K+1, K+3]", Conventions.LatentRows(K), Conventions.LatentColumns(K), "A"));
+            new SeedLayout("attention_patterns_raw.npy", "[N, L, H, 6, 6]", Conventions.SeedRowsReally, Conventions.SeedColumnsReally,
+                "M[s, j]"),
+            new LatentLayout("latent_attention_raw.npy", "[N, L, H, K+1, K+3]", Conventions.LatentRows(K), Conventions.LatentColumns(K),
+                "A"));
         return new ExtractMetadata("tiny", null, 4, Layers, Heads, [.. Enumerable.Range(21, K)], "dataset.json",
             [.. Enumerable.Range(0, 4).Select(Problem)], K, accuracy is null ? 0 : 32, accuracy, "float32", "cpu", layouts);
     }
@@ -83,8 +85,10 @@ internal static class Phase1Inputs
             hub, "z6", "z5", new SinkRates(0.3, 0.75, 0.25, 0));
     }
 
-    public static LatentStats LatentStats() => new("tiny", "latent", 4, Layers, Heads, Conventions.LatentRows(K), Conventions.LatentColumns(K),
-        new LatentConsistency(0.0812, 0.3, 0.001, "visible cells only", true), new Dictionary<string, IReadOnlyDictionary<string, double?>>(),
+    public static LatentStats LatentStats() => new(
+        "tiny", "latent", 4, Layers, Heads, Conventions.LatentRows(K), Conventions.LatentColumns(K),
+        new LatentConsistency(0.0812, 0.3, 0.001, "visible cells only", true),
+        new Dictionary<string, IReadOnlyDictionary<string, double?>>(),
         LatentTop, LatentTop);
 
     public static Phase1RunFacts Run(IReadOnlyList<ResolvedField>? spec = null) => new(
@@ -93,7 +97,9 @@ internal static class Phase1Inputs
         [("sample", "k-sample"), ("extract", "k-extract")],
         spec ?? [new ResolvedField("name", "tiny <exp>", "specs/tiny.yaml:1:7"), new ResolvedField("description", "a | b", "default")]);
 
-    public static Phase1ReportInput Report(Accuracy? accuracy = null) => new(Run(), Info(accuracy), Seed(), Stats(), Latent(), LatentStats());
+    public static Phase1ReportInput Report(Accuracy? accuracy = null) =>
+        new(Run(), Info(accuracy), Seed(), Stats(), Latent(), LatentStats());
 
-    public static Phase1FigureInput Figures() => new("tiny", Info(), SeedAvg(), Stats(), Seed(nanHub: false), LatentAvg(), LatentStats(), Latent(), 0.3, 0.1);
+    public static Phase1FigureInput Figures() =>
+        new("tiny", Info(), SeedAvg(), Stats(), Seed(nanHub: false), LatentAvg(), LatentStats(), Latent(), 0.3, 0.1);
 }
