@@ -78,9 +78,6 @@ public static class SeedAnalysis
         return (incoming, outgoing);
     }
 
-    /// <summary>The mean re-rounded through float16, as the seed saved attention_patterns_avg.npy.</summary>
-    public static float[] RoundHalf(float[] values) => [.. values.Select(v => (float)(Half)v)];
-
     /// <summary>attention_stats.json (docs/experiment.md#aggregation).</summary>
     public static SeedStats Stats(string model, int n, int layers, int heads, float[] mean, float[] std, int top)
     {

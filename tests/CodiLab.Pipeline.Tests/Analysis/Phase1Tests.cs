@@ -144,10 +144,15 @@ public sealed class Phase1Tests : IDisposable
         var spec = SpecLoader.Load("default:" + name);
         var outcomes = StageCatalog.Runner(env).Run(spec, "Phase1");
         Assert.Equal(["sample", "model", "extract", "aggregate", "analyze", "figures", "report"], outcomes.Select(o => o.Stage));
-        foreach (var file in Phase1Figures.Names)
+        // Every figure decodes to its panel grid with each panel drawn: top heads in rows of at most 5, one panel
+        // per representative layer, three charts.
+        var info = Phase1Files.ReadMetadata(View(name, Phase1Files.Metadata));
+        var (top, layers) = (Math.Min(spec.Analysis.TopHeads, info.Layers * info.Heads), Phase1Figures.RepresentativeLayers(info.Layers).Length);
+        foreach (var convention in new[] { "seed", "latent" })
         {
-            Assert.True(new FileInfo(View(name, $"figures/seed/{file}")).Length > 10_000);
-            Assert.True(new FileInfo(View(name, $"figures/latent/{file}")).Length > 10_000);
+            PngAssert.PanelGrid(View(name, $"figures/{convention}/{Phase1Figures.Names[0]}"), top, Math.Min(5, top));
+            PngAssert.PanelGrid(View(name, $"figures/{convention}/{Phase1Figures.Names[1]}"), layers, layers);
+            PngAssert.PanelGrid(View(name, $"figures/{convention}/{Phase1Figures.Names[2]}"), 3, 3);
         }
         // A second run reuses everything.
         Assert.All(StageCatalog.Runner(env).Run(spec, "Phase1"), o => Assert.False(o.Executed));

@@ -32,7 +32,12 @@ public sealed class Phase2Tests : IDisposable
         foreach (var spec in specs)
         {
             var phase2 = Path.Combine(env.ExperimentRoot(spec.Name), "Phase2");
-            foreach (var file in Phase2Figures.Files) Assert.True(new FileInfo(Path.Combine(phase2, file)).Length > 10_000, file);
+            // Each figure decodes to its panel grid, every panel drawn: top 10 (rows of 5), top 3, four charts, top 10, four charts.
+            var info = Phase1Files.ReadMetadata(Path.Combine(env.ExperimentRoot(spec.Name), "Phase1", Phase1Files.Metadata));
+            var top10 = Math.Min(10, info.Layers * info.Heads);
+            (int Panels, int Columns)[] grids = [(top10, 5), (Math.Min(3, info.Layers * info.Heads), 3), (4, 4), (top10, 5), (4, 4)];
+            for (int f = 0; f < Phase2Figures.Files.Length; f++)
+                PngAssert.PanelGrid(Path.Combine(phase2, Phase2Figures.Files[f]), grids[f].Panels, grids[f].Columns);
             Assert.Contains("flow is 1 for", File.ReadAllText(Path.Combine(phase2, Phase2Report.Markdown)), StringComparison.Ordinal);
             Pins.Match(File.ReadAllText(Path.Combine(phase2, Phase2Files.CanonicalSummary)), spec.Name);
         }
