@@ -106,7 +106,7 @@ public sealed class PipelineRunner(PipelineEnvironment env, Func<ExperimentSpec,
         var clock = Stopwatch.StartNew();
         var temp = _cache.NewTempFolder();
         var upstreamDirs = stage.Upstream.ToDictionary(u => u, u => _cache.EntryPath(lockFile.Stages[u].Key));
-        var context = new StageContext(spec, env, temp, upstreamDirs, plan.Externals.ToDictionary(x => x.Name), key);
+        var context = new StageContext(spec, plan.Parameters, env, temp, upstreamDirs, plan.Externals.ToDictionary(x => x.Name), key);
         try
         {
             stage.Execute(context);
@@ -171,8 +171,7 @@ public sealed class PipelineRunner(PipelineEnvironment env, Func<ExperimentSpec,
 
     private void Record(ExperimentSpec spec, StagePlan plan, CacheManifest manifest, LockFile lockFile)
     {
-        lockFile.Stages[plan.Stage.Name] = new LockedStage(plan.Stage.Phase, plan.Stage.Version, env.HarnessVersion, plan.Key!, plan.Fields, plan.Inputs,
-            new SortedDictionary<string, FileDigest>(manifest.Files, StringComparer.Ordinal));
+        lockFile.Stages[plan.Stage.Name] = plan.Fingerprint(env.HarnessVersion).LockEntry(plan.Stage.Phase, manifest);
         lockFile.Write(env.ExperimentRoot(spec.Name));
     }
 }

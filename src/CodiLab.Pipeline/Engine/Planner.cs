@@ -1,4 +1,3 @@
-using System.Text.Json;
 using CodiLab.Specs;
 
 namespace CodiLab.Pipeline.Engine;
@@ -22,12 +21,16 @@ public sealed record StagePlan(
     StageState State,
     string? Reason,
     string? Key,
+    object Parameters,
     SortedDictionary<string, string> Fields,
     SortedDictionary<string, string> Inputs,
     IReadOnlyList<ExternalInput> Externals,
     CacheManifest? Entry,
     CodiLabException? Blocker)
 {
+    /// <summary>The key material and lock entry of a stage whose inputs are all known.</summary>
+    public StageFingerprint Fingerprint(string harness) => new(harness, Stage.Name, Stage.Version, Fields, Inputs);
+
     /// <summary>The one-line status shown by <c>codilab plan</c>.</summary>
     public string Status => State switch
     {
@@ -41,20 +44,6 @@ public sealed record StagePlan(
 /// <summary>Computes keys and states for a spec's stages, in dependency order, without running anything.</summary>
 public static class Planner
 {
-    /// <summary>The cache key: SHA-256 over the harness version, the stage's name and version, the fields it reads and its input hashes.</summary>
-    public static string Key(Stage stage, string harness, SortedDictionary<string, string> fields, SortedDictionary<string, string> inputs)
-    {
-        var material = new SortedDictionary<string, object>(StringComparer.Ordinal)
-        {
-            ["harness"] = harness,
-            ["stage"] = stage.Name,
-            ["version"] = stage.Version,
-            ["fields"] = fields,
-            ["inputs"] = inputs,
-        };
-        return Hashing.Sha256(JsonSerializer.Serialize(material));
-    }
-
     /// <summary>Plans the given stages (which must be closed under <see cref="Stage.Upstream"/> and in dependency order).</summary>
     public static IReadOnlyList<StagePlan> Plan(ExperimentSpec spec, IReadOnlyList<Stage> stages, PipelineEnvironment env, LockFile lockFile, ArtifactCache cache)
     {
@@ -72,8 +61,8 @@ public static class Planner
     /// <summary>Plans one stage given the plans of its upstream stages (which must all be present).</summary>
     public static StagePlan PlanOne(ExperimentSpec spec, Stage stage, PipelineEnvironment env, LockedStage? locked, ArtifactCache cache, IReadOnlyDictionary<string, StagePlan> upstream)
     {
-        var fields = new SortedDictionary<string, string>(StringComparer.Ordinal);
-        foreach (var path in stage.Reads) fields[path] = spec.CanonicalOf(path);
+        var parameters = stage.Parameters(spec);
+        var fields = SpecCanonical.Fields(parameters);
         var reasons = new List<string>();
         if (locked is not null)
         {
@@ -92,7 +81,7 @@ public static class Planner
         }
         catch (CodiLabException e)
         {
-            return new StagePlan(stage, StageState.Blocked, e.What, null, fields, inputs, externals, null, e);
+            return new StagePlan(stage, StageState.Blocked, e.What, null, parameters, fields, inputs, externals, null, e);
         }
         foreach (var x in externals) inputs[x.Name] = x.Hash;
 
@@ -101,17 +90,17 @@ public static class Planner
         {
             reasons.AddRange(notReady.Select(u => $"upstream {u}"));
             return locked is null
-                ? new StagePlan(stage, StageState.Missing, null, null, fields, inputs, externals, null, null)
-                : new StagePlan(stage, StageState.Stale, string.Join("; ", reasons), null, fields, inputs, externals, null, null);
+                ? new StagePlan(stage, StageState.Missing, null, null, parameters, fields, inputs, externals, null, null)
+                : new StagePlan(stage, StageState.Stale, string.Join("; ", reasons), null, parameters, fields, inputs, externals, null, null);
         }
         foreach (var u in stage.Upstream)
             foreach (var (file, digest) in upstream[u].Entry!.Files)
                 inputs[$"{u}/{file}"] = digest.Sha256;
 
-        var key = Key(stage, env.HarnessVersion, fields, inputs);
+        var key = new StageFingerprint(env.HarnessVersion, stage.Name, stage.Version, fields, inputs).Key;
         var entry = cache.TryOpen(key);
-        if (entry is not null) return new StagePlan(stage, StageState.Cached, null, key, fields, inputs, externals, entry, null);
-        if (locked is null) return new StagePlan(stage, StageState.Missing, null, key, fields, inputs, externals, null, null);
+        if (entry is not null) return new StagePlan(stage, StageState.Cached, null, key, parameters, fields, inputs, externals, entry, null);
+        if (locked is null) return new StagePlan(stage, StageState.Missing, null, key, parameters, fields, inputs, externals, null, null);
 
         foreach (var (name, hash) in inputs)
         {
@@ -124,7 +113,7 @@ public static class Planner
         if (locked.Version != stage.Version) reasons.Add($"stage version {locked.Version}→{stage.Version}");
         if (locked.Harness != env.HarnessVersion) reasons.Add($"harness {locked.Harness}→{env.HarnessVersion}");
         if (reasons.Count == 0) reasons.Add("cache entry missing (removed, or found corrupt by verify)");
-        return new StagePlan(stage, StageState.Stale, string.Join("; ", reasons), key, fields, inputs, externals, null, null);
+        return new StagePlan(stage, StageState.Stale, string.Join("; ", reasons), key, parameters, fields, inputs, externals, null, null);
     }
 
     private static string Short(string? hash) => hash is null ? "(none)" : hash.Length > 12 ? hash[..12] : hash;

@@ -6,14 +6,15 @@ namespace CodiLab.Pipeline.Engine;
 public sealed record ExternalInput(string Name, string Hash, string? Path);
 
 /// <summary>
-/// A stage is a value: its name and version, the spec fields it reads, the stages whose outputs it consumes,
-/// its external inputs and the files it writes. Its cache key is derived from exactly these (plus the harness
-/// version); nothing else decides whether it is fresh.
+/// A stage is a value: its name and version, the typed parameters it takes from the spec, the stages whose outputs
+/// it consumes, its external inputs and the files it writes. Its cache key is derived from exactly these (plus the
+/// harness version); nothing else decides whether it is fresh, and its code receives nothing from the spec but its
+/// parameters record.
 /// </summary>
 /// <param name="Name">Stage name, unique within a spec (e.g. <c>sample</c>).</param>
 /// <param name="Phase">The phase it belongs to (its outputs are shown under <c>artifacts/&lt;experiment&gt;/&lt;phase&gt;/</c>).</param>
 /// <param name="Version">Bump when the stage's code changes what it writes.</param>
-/// <param name="Reads">The spec fields that go into the key.</param>
+/// <param name="Parameters">Builds the stage's parameters record from a spec; its <see cref="SpecFieldAttribute"/> properties are the key's field material.</param>
 /// <param name="Upstream">Stages whose output files are inputs.</param>
 /// <param name="Outputs">The files the stage writes.</param>
 /// <param name="Externals">Resolves and hashes external inputs; throws a <see cref="CodiLabException"/> when one is missing or wrong.</param>
@@ -22,11 +23,21 @@ public sealed record Stage(
     string Name,
     string Phase,
     int Version,
-    IReadOnlyList<string> Reads,
+    Func<ExperimentSpec, object> Parameters,
     IReadOnlyList<string> Upstream,
     IReadOnlyList<string> Outputs,
     Func<ExperimentSpec, PipelineEnvironment, IReadOnlyList<ExternalInput>> Externals,
-    Action<StageContext> Execute);
+    Action<StageContext> Execute)
+{
+    /// <summary>A stage whose code receives its parameters record typed.</summary>
+    public static Stage Create<TParams>(string name, string phase, int version, Func<ExperimentSpec, TParams> parameters, IReadOnlyList<string> upstream,
+        IReadOnlyList<string> outputs, Action<StageContext, TParams> execute,
+        Func<ExperimentSpec, PipelineEnvironment, IReadOnlyList<ExternalInput>>? externals = null) where TParams : class =>
+        new(name, phase, version, parameters, upstream, outputs, externals ?? NoExternals, ctx => execute(ctx, (TParams)ctx.Parameters));
+
+    /// <summary>For stages that read nothing from outside the cache.</summary>
+    public static IReadOnlyList<ExternalInput> NoExternals(ExperimentSpec spec, PipelineEnvironment env) => [];
+}
 
 /// <summary>Where a run reads and writes, and what it reports to.</summary>
 public sealed record PipelineEnvironment(string ArtifactsRoot, string DataRoot, TextWriter Log, string HarnessVersion)
@@ -49,12 +60,15 @@ public sealed record PipelineEnvironment(string ArtifactsRoot, string DataRoot, 
 /// <summary>What a running stage sees.</summary>
 public sealed class StageContext
 {
-    internal StageContext(ExperimentSpec spec, PipelineEnvironment environment, string outputDirectory,
+    private readonly ExperimentSpec _spec;
+
+    internal StageContext(ExperimentSpec spec, object parameters, PipelineEnvironment environment, string outputDirectory,
         IReadOnlyDictionary<string, string> upstreamDirectories, IReadOnlyDictionary<string, ExternalInput> externals, string key)
     {
         Key = key;
         ScratchDirectory = Path.Combine(environment.CacheRoot, ".partial", key);
-        Spec = spec;
+        _spec = spec;
+        Parameters = parameters;
         Environment = environment;
         OutputDirectory = outputDirectory;
         UpstreamDirectories = upstreamDirectories;
@@ -70,8 +84,14 @@ public sealed class StageContext
     /// </summary>
     public string ScratchDirectory { get; }
 
-    /// <summary>The spec being run.</summary>
-    public ExperimentSpec Spec { get; }
+    /// <summary>The stage's parameters record (what its key was built from).</summary>
+    public object Parameters { get; }
+
+    /// <summary>The experiment's name, for log lines (not part of the key unless a stage declares <c>name</c>).</summary>
+    public string Experiment => _spec.Name;
+
+    /// <summary>Where a spec field was written, for error messages only.</summary>
+    public string Where(string path) => _spec.MarkOf(path).ToString();
 
     /// <summary>Roots and log.</summary>
     public PipelineEnvironment Environment { get; }

@@ -18,45 +18,38 @@ namespace CodiLab.Pipeline.Stages;
 public static class ExtractStage
 {
     /// <summary>The stage for a spec.</summary>
-    public static Stage For(ExperimentSpec spec) => new(
-        Name: "extract",
-        Phase: "Phase1",
-        Version: 1,
-        Reads: ["model.arch", "model.source", "model.path", "model.lora.r", "model.lora.alpha", "model.num_latent", "model.dtype", "model.device",
-            "extraction.batch_size", "extraction.max_new_tokens"],
-        Upstream: spec.Model.IsGenerated ? ["sample", "model"] : ["sample"],
-        Outputs: [Phase1Files.SeedRaw, Phase1Files.LatentRaw, Phase1Files.Metadata],
-        Externals: ModelStage.Resolve,
-        Execute: Run);
+    public static Stage For(ExperimentSpec spec) => Stage.Create("extract", "Phase1", 1, ExtractParameters.From,
+        upstream: spec.Model.IsGenerated ? ["sample", "model"] : ["sample"], outputs: [Phase1Files.SeedRaw, Phase1Files.LatentRaw, Phase1Files.Metadata],
+        execute: Run, externals: ModelStage.Resolve);
 
-    /// <summary>Loads the spec's model.</summary>
-    public static CodiModel LoadModel(StageContext ctx) =>
-        ModelSetup.Load(ModelStage.FolderOf(ctx), ctx.Externals.TryGetValue("tokenizer", out var tok) ? tok.Path : null, ctx.Spec.Model,
-            ctx.Spec.MarkOf("model.dtype").ToString());
+    /// <summary>Loads the stage's model.</summary>
+    public static CodiModel LoadModel(StageContext ctx, ExtractParameters p) =>
+        ModelSetup.Load(ModelStage.FolderOf(ctx), ctx.Externals.TryGetValue("tokenizer", out var tok) ? tok.Path : null, p.Model, ctx.Where("model.dtype"));
 
-    private static void Run(StageContext ctx)
+    private static void Run(StageContext ctx, ExtractParameters p)
     {
-        var (spec, log) = (ctx.Spec, ctx.Environment.Log);
+        var log = ctx.Environment.Log;
         var problems = ExtractionDriver.ReadDataset(ctx.Input("sample", Phase1Files.Dataset));
-        using var model = LoadModel(ctx);
-        var batch = ModelSetup.BatchSize(spec.Extraction.BatchSize, model, problems.Max(p => model.PromptIdsAsGiven(p.Question).Count));
-        if (spec.Extraction.BatchSize is BatchSize.Auto) log.WriteLine($"[{spec.Name}] extract: batch_size auto -> {batch}");
-        var decode = spec.Extraction.MaxNewTokens;
-        var result = new ExtractionDriver(model, batch, decode, log, $"[{spec.Name}]").Run(problems, ctx.ScratchDirectory);
+        using var model = LoadModel(ctx, p);
+        var batch = ModelSetup.BatchSize(p.BatchSize, model, problems.Max(q => model.PromptIdsAsGiven(q.Question).Count));
+        if (p.BatchSize is BatchSize.Auto) log.WriteLine($"[{ctx.Experiment}] extract: batch_size auto -> {batch}");
+        var result = new ExtractionDriver(model, batch, p.MaxNewTokens, log, $"[{ctx.Experiment}]").Run(problems, ctx.ScratchDirectory);
         var (layers, heads, k) = (model.Loaded.Config.Layers, model.Loaded.Config.Heads, model.NumLatent);
         Npy.Write(ctx.Output(Phase1Files.SeedRaw), [problems.Count, layers, heads, Conventions.SeedSize, Conventions.SeedSize], result.Seed, half: true);
         Npy.Write(ctx.Output(Phase1Files.LatentRaw), [problems.Count, layers, heads, k + 1, k + 3], result.Latent, half: false);
-        ArtifactJson.Write(ctx.Output(Phase1Files.Metadata), Metadata(spec, result.Problems, layers, heads, k, decode));
+        var name = p.Source == ModelSource.Generated
+            ? $"generated-{p.Arch.Word()}-seed{p.Seed}"
+            : Path.GetFileName(Path.TrimEndingDirectorySeparator(ModelStage.FolderOf(ctx)));
+        ArtifactJson.Write(ctx.Output(Phase1Files.Metadata), Metadata(p, name, result.Problems, layers, heads, k));
     }
 
-    private static ExtractMetadata Metadata(ExperimentSpec spec, IReadOnlyList<ProblemRecord> records, int layers, int heads, int k, int decode)
+    private static ExtractMetadata Metadata(ExtractParameters p, string name, IReadOnlyList<ProblemRecord> records, int layers, int heads, int k)
     {
-        var m = spec.Model;
-        var name = m.IsGenerated ? $"generated-{m.Arch.Word()}-seed{spec.Seed}" : Path.GetFileName(Path.TrimEndingDirectorySeparator(m.FullPath!));
+        var decode = p.MaxNewTokens;
         var accuracy = decode > 0 ? new Accuracy(records.Count(r => r.Answer?.Correct == true), records.Count) : null;
-        return new ExtractMetadata(name, m.IsGenerated ? "generated" : m.Path, records.Count, layers, heads,
-            [.. Enumerable.Range(0, Conventions.SeedSize)], Phase1Files.Dataset, records, k, decode, accuracy, m.DType.Word(),
-            ModelSetup.Device(m.Device), Layouts(k));
+        return new ExtractMetadata(name, p.Source == ModelSource.Generated ? "generated" : p.Path, records.Count, layers, heads,
+            [.. Enumerable.Range(0, Conventions.SeedSize)], Phase1Files.Dataset, records, k, decode, accuracy, p.DType.Word(),
+            ModelSetup.Device(p.Device), Layouts(k));
     }
 
     private static ConventionLayouts Layouts(int k) => new(

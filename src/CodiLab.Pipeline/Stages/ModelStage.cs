@@ -19,22 +19,14 @@ public static class ModelStage
     public static Stage For(ExperimentSpec spec)
     {
         string[] tokenizer = spec.Model.Arch == Arch.Llama ? ["original/tokenizer.model"] : ["vocab.json", "merges.txt"];
-        return new Stage(
-            Name: "model",
-            Phase: "Phase1",
-            Version: 1,
-            Reads: ["seed", "model.arch", "model.lora.r", "model.lora.alpha", "model.num_latent"],
-            Upstream: [],
-            Outputs: [.. new[] { "config.json", "codi.json", "model.safetensors" }.Concat(tokenizer).Select(f => $"{Folder}/{f}")],
-            Externals: (_, _) => [],
-            Execute: ctx =>
-            {
-                TorchRuntime.Initialize();
-                var (s, m) = (ctx.Spec, ctx.Spec.Model);
-                var shape = TinyShape.Default with { LoraR = m.Lora.R, LoraAlpha = m.Lora.Alpha };
-                var sha = TinyModel.Write(m.Arch.Word(), checked((int)s.Seed), Path.Combine(ctx.OutputDirectory, Folder), shape, m.NumLatent);
-                ctx.Environment.Log.WriteLine($"[{s.Name}] model: generated a tiny {m.Arch.Word()} CODI model from seed {s.Seed} (model.safetensors {sha[..12]})");
-            });
+        string[] files = ["config.json", "codi.json", "model.safetensors", .. tokenizer];
+        return Stage.Create("model", "Phase1", 1, ModelParameters.From, upstream: [], outputs: [.. files.Select(f => $"{Folder}/{f}")], execute: (ctx, m) =>
+        {
+            TorchRuntime.Initialize();
+            var shape = TinyShape.Default with { LoraR = m.LoraR, LoraAlpha = m.LoraAlpha };
+            var sha = TinyModel.Write(m.Arch.Word(), checked((int)m.Seed), Path.Combine(ctx.OutputDirectory, Folder), shape, m.NumLatent);
+            ctx.Environment.Log.WriteLine($"[{ctx.Experiment}] model: generated a tiny {m.Arch.Word()} CODI model from seed {m.Seed} (model.safetensors {sha[..12]})");
+        });
     }
 
     /// <summary>The checkpoint folder of a <c>checkpoint</c> spec as an external input (hash of its files), or nothing.</summary>
@@ -63,7 +55,7 @@ public static class ModelStage
 
     /// <summary>The model folder a running stage should load.</summary>
     public static string FolderOf(StageContext ctx) =>
-        ctx.Spec.Model.IsGenerated ? ctx.Input("model", Folder) : ctx.Externals["model"].Path!;
+        ctx.Externals.TryGetValue("model", out var external) ? external.Path! : ctx.Input("model", Folder);
 
 
     // The files that decide what the folder computes: config, checkpoint, tokenizer, CODI settings.

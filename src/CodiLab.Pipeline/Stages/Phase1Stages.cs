@@ -20,16 +20,11 @@ public static class Phase1Stages
     public static void WriteJson(string path, JsonNode node) => File.WriteAllText(path, node.ToJsonString(Indented));
 
     /// <summary>The aggregate stage.</summary>
-    public static Stage Aggregate() => new(
-        Name: "aggregate", Phase: "Phase1", Version: 1,
-        Reads: ["analysis.top_heads"],
-        Upstream: ["extract"],
-        Outputs: [Phase1Files.SeedAvg, Phase1Files.SeedStats, Phase1Files.LatentAvg, Phase1Files.LatentStats],
-        Externals: (_, _) => [],
-        Execute: ctx =>
+    public static Stage Aggregate() => Stage.Create("aggregate", "Phase1", 1, AggregateParameters.From, upstream: ["extract"],
+        outputs: [Phase1Files.SeedAvg, Phase1Files.SeedStats, Phase1Files.LatentAvg, Phase1Files.LatentStats], execute: (ctx, p) =>
         {
             var info = Phase1Files.ReadMetadata(ctx.Input("extract", Phase1Files.Metadata));
-            var top = ctx.Spec.Analysis.TopHeads;
+            var top = p.TopHeads;
             var (mean, std) = SeedAnalysis.MeanStd(Npy.Read(ctx.Input("extract", Phase1Files.SeedRaw)).Values, info.Problems);
             Npy.Write(ctx.Output(Phase1Files.SeedAvg), [info.Layers, info.Heads, Conventions.SeedSize, Conventions.SeedSize], mean, half: true);
             var stats = SeedAnalysis.Stats(info.Model, info.Problems, info.Layers, info.Heads, mean, std, Math.Min(top, info.Layers * info.Heads));
@@ -41,15 +36,9 @@ public static class Phase1Stages
         });
 
     /// <summary>The analyze stage.</summary>
-    public static Stage Analyze() => new(
-        Name: "analyze", Phase: "Phase1", Version: 1,
-        Reads: ["name", "analysis.hub_ratio_threshold", "analysis.sequential_threshold", "analysis.skip_threshold"], // name: in the canonical summary
-        Upstream: ["extract", "aggregate"],
-        Outputs: [Phase1Files.SeedSummary, Phase1Files.LatentSummary, Phase1Files.CanonicalSummary],
-        Externals: (_, _) => [],
-        Execute: ctx =>
+    public static Stage Analyze() => Stage.Create("analyze", "Phase1", 1, AnalyzeParameters.From, upstream: ["extract", "aggregate"],
+        outputs: [Phase1Files.SeedSummary, Phase1Files.LatentSummary, Phase1Files.CanonicalSummary], execute: (ctx, thresholds) =>
         {
-            var (s, thresholds) = (ctx.Spec, ctx.Spec.Analysis);
             var info = Phase1Files.ReadMetadata(ctx.Input("extract", Phase1Files.Metadata));
             var rounded = Npy.Read(ctx.Input("aggregate", Phase1Files.SeedAvg)).Values;
             var scores = SeedAnalysis.Analyze(rounded, info.Layers * info.Heads);
@@ -61,7 +50,7 @@ public static class Phase1Stages
             var latentStats = Phase1Files.ReadLatentStats(ctx.Input("aggregate", Phase1Files.LatentStats));
             File.WriteAllText(ctx.Output(Phase1Files.CanonicalSummary), CanonicalJson.Text(new JsonObject
             {
-                ["experiment"] = s.Name,
+                ["experiment"] = thresholds.Name,
                 ["seed"] = new JsonObject { ["attention_summary"] = ArtifactJson.Node(seed), ["attention_stats"] = ArtifactJson.Node(stats) },
                 ["latent"] = new JsonObject
                 {

@@ -14,13 +14,9 @@ namespace CodiLab.Pipeline.Stages;
 public static class Phase2Stages
 {
     /// <summary>Per-head metrics.</summary>
-    public static Stage Heads() => new(
-        Name: "heads", Phase: "Phase2", Version: 1,
-        Reads: ["name"], // in the canonical summary
-        Upstream: ["extract", "aggregate"],
-        Outputs: [.. Phase2Files.SeedCsv, Phase2Files.Findings, Phase2Files.LatentHeads, Phase2Files.Summary, Phase2Files.CanonicalSummary],
-        Externals: (_, _) => [],
-        Execute: ctx =>
+    public static Stage Heads() => Stage.Create("heads", "Phase2", 1, NameParameters.From, upstream: ["extract", "aggregate"],
+        outputs: [.. Phase2Files.SeedCsv, Phase2Files.Findings, Phase2Files.LatentHeads, Phase2Files.Summary, Phase2Files.CanonicalSummary],
+        execute: (ctx, p) =>
         {
             var info = Phase1Files.ReadMetadata(ctx.Input("extract", Phase1Files.Metadata));
             var seed = Phase2Files.SeedHeads(ctx.Input("aggregate", Phase1Files.SeedAvg), info);
@@ -30,37 +26,27 @@ public static class Phase2Stages
             File.WriteAllText(ctx.Output(Phase2Files.LatentHeads), HeadMetrics.LatentCsv(latent, info.Layers));
             var summary = Phase2Summaries.Build(info.Model, info.Layers, info.Heads, seed, latent);
             ArtifactJson.Write(ctx.Output(Phase2Files.Summary), summary);
-            var canonical = new JsonObject { ["experiment"] = ctx.Spec.Name, ["phase2"] = ArtifactJson.Node(summary) };
+            var canonical = new JsonObject { ["experiment"] = p.Name, ["phase2"] = ArtifactJson.Node(summary) };
             File.WriteAllText(ctx.Output(Phase2Files.CanonicalSummary), CanonicalJson.Text(canonical));
         });
 
     /// <summary>Critical-head figures for both views.</summary>
-    public static Stage Figures() => new(
-        Name: "heads-figures", Phase: "Phase2", Version: 1,
-        Reads: ["name"], // in every title
-        Upstream: ["extract", "aggregate", "heads"],
-        Outputs: Phase2Figures.Files,
-        Externals: (_, _) => [],
-        Execute: ctx =>
+    public static Stage Figures() => Stage.Create("heads-figures", "Phase2", 1, NameParameters.From, upstream: ["extract", "aggregate", "heads"],
+        outputs: Phase2Figures.Files, execute: (ctx, p) =>
         {
             var info = Phase1Files.ReadMetadata(ctx.Input("extract", Phase1Files.Metadata));
-            var input = new Phase2FigureInput(ctx.Spec.Name, info, Npy.Read(ctx.Input("aggregate", Phase1Files.SeedAvg)).Values,
+            var input = new Phase2FigureInput(p.Name, info, Npy.Read(ctx.Input("aggregate", Phase1Files.SeedAvg)).Values,
                 Phase2Files.SeedHeads(ctx.Input("aggregate", Phase1Files.SeedAvg), info), Npy.Read(ctx.Input("aggregate", Phase1Files.LatentAvg)).Values,
                 Phase2Files.LatentHeadMetrics(ctx.Input("extract", Phase1Files.LatentRaw), info));
             foreach (var (file, png) in Phase2Figures.Render(input)) File.WriteAllBytes(ctx.Output(file), png);
         });
 
     /// <summary>The Phase 2 report.</summary>
-    public static Stage ReportStage() => new(
-        Name: "heads-report", Phase: "Phase2", Version: 1,
-        Reads: ["name"],
-        Upstream: ["heads", "heads-figures"],
-        Outputs: [Phase2Report.Markdown],
-        Externals: (_, _) => [],
-        Execute: ctx =>
+    public static Stage ReportStage() => Stage.Create("heads-report", "Phase2", 1, NameParameters.From, upstream: ["heads", "heads-figures"],
+        outputs: [Phase2Report.Markdown], execute: (ctx, p) =>
         {
             var summary = Phase2Files.ReadSummary(ctx.Input("heads", Phase2Files.Summary));
             var (heads, figures) = (Path.GetFileName(ctx.UpstreamDirectories["heads"]), Path.GetFileName(ctx.UpstreamDirectories["heads-figures"]));
-            File.WriteAllText(ctx.Output(Phase2Report.Markdown), Phase2Report.Render(ctx.Spec.Name, summary, heads, figures));
+            File.WriteAllText(ctx.Output(Phase2Report.Markdown), Phase2Report.Render(p.Name, summary, heads, figures));
         });
 }

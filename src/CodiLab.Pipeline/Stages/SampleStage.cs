@@ -12,15 +12,8 @@ namespace CodiLab.Pipeline.Stages;
 public static class SampleStage
 {
     /// <summary>The stage value.</summary>
-    public static readonly Stage Definition = new(
-        Name: "sample",
-        Phase: "Phase1",
-        Version: 1,
-        Reads: ["seed", "dataset.source", "dataset.split", "dataset.size", "dataset.sample"],
-        Upstream: [],
-        Outputs: [Phase1Files.Dataset],
-        Externals: ResolveDataset,
-        Execute: Run);
+    public static readonly Stage Definition = Stage.Create(
+        "sample", "Phase1", 1, SampleParameters.From, upstream: [], outputs: [Phase1Files.Dataset], execute: Run, externals: ResolveDataset);
 
     /// <summary>The JSONL file a gsm8k spec reads: data root + dataset.path.</summary>
     public static string DatasetPath(ExperimentSpec spec, PipelineEnvironment env)
@@ -46,18 +39,18 @@ public static class SampleStage
         return [new ExternalInput("dataset", actual, path)];
     }
 
-    private static void Run(StageContext ctx)
+    private static void Run(StageContext ctx, SampleParameters d)
     {
-        var (spec, d) = (ctx.Spec, ctx.Spec.Dataset);
-        var problems = d.IsSynthetic
-            ? SyntheticGsm8k.Generate(spec.Seed, d.Size)
+        var synthetic = d.Source == DatasetSource.Synthetic;
+        var problems = synthetic
+            ? SyntheticGsm8k.Generate(d.Seed, d.Size)
             : Gsm8k.ReadJsonl(ctx.Externals["dataset"].Path!);
         long? k = d.Sample.OrNull;
         if (k > problems.Count)
-            throw new CodiLabException($"cannot sample {k} problems from {problems.Count}.", spec.MarkOf("dataset.sample").ToString(),
+            throw new CodiLabException($"cannot sample {k} problems from {problems.Count}.", ctx.Where("dataset.sample"),
                 $"set dataset.sample to at most {problems.Count}, or to 'all'.", ExitCodes.InvalidSpec);
-        var indices = Gsm8k.SampleIndices(spec.Seed, problems.Count, k);
-        var split = d.IsSynthetic ? "synthetic" : d.Split.Word();
+        var indices = Gsm8k.SampleIndices(d.Seed, problems.Count, k);
+        var split = synthetic ? "synthetic" : d.Split.Word();
         var records = Gsm8k.Records(problems, indices, split);
         Validate(records);
         File.WriteAllText(ctx.Output(Phase1Files.Dataset), Gsm8k.DatasetJson(records));

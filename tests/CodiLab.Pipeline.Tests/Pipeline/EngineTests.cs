@@ -25,19 +25,24 @@ public sealed class EngineTests : IDisposable
 
     private ExperimentSpec Spec(string text = SpecText) => SpecLoader.Load(WriteSpec(text));
 
+    private sealed record AlphaParameters([property: SpecField("analysis.top_heads")] int TopHeads);
+
+    private sealed record BetaParameters([property: SpecField("analysis.skip_threshold")] double SkipThreshold);
+
     // alpha reads analysis.top_heads; beta reads analysis.skip_threshold and alpha's output.
     private IReadOnlyList<Stage> Graph(ExperimentSpec _) =>
     [
-        new("alpha", "Phase1", 1, ["analysis.top_heads"], [], ["a.txt"], (_, _) => [], ctx =>
+        Stage.Create("alpha", "Phase1", 1, s => new AlphaParameters(s.Analysis.TopHeads), [], ["a.txt"], (ctx, p) =>
         {
             _executed.Add("alpha");
-            File.WriteAllText(ctx.Output("a.txt"), $"top={ctx.Spec.Analysis.TopHeads}");
+            File.WriteAllText(ctx.Output("a.txt"), $"top={p.TopHeads}");
         }),
-        new("beta", "Phase1", 1, ["analysis.skip_threshold"], ["alpha"], ["b.txt"], (_, _) => [], ctx =>
+        Stage.Create("beta", "Phase1", 1, s => new BetaParameters(s.Analysis.SkipThreshold), ["alpha"], ["b.txt"], (ctx, p) =>
         {
             _executed.Add("beta");
             _betaHook?.Invoke(ctx);
-            File.WriteAllText(ctx.Output("b.txt"), File.ReadAllText(ctx.Input("alpha", "a.txt")) + $" skip={ctx.Spec.Analysis.SkipThreshold.ToString(System.Globalization.CultureInfo.InvariantCulture)}");
+            var skip = p.SkipThreshold.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            File.WriteAllText(ctx.Output("b.txt"), File.ReadAllText(ctx.Input("alpha", "a.txt")) + $" skip={skip}");
         }),
     ];
 
