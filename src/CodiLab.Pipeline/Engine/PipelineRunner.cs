@@ -54,32 +54,57 @@ public sealed class PipelineRunner(PipelineEnvironment env, Func<ExperimentSpec,
     /// <summary>Runs the selected stages; with <paramref name="force"/> the targeted ones rerun even if cached.</summary>
     public IReadOnlyList<StageOutcome> Run(ExperimentSpec spec, string? phase = null, string? stageName = null, bool force = false, TimeSpan? wait = null)
     {
-        var root = env.ExperimentRoot(spec.Name);
+        var owner = new Owner(spec.Name, env.ExperimentRoot(spec.Name), spec.Reference, spec, Flat: false);
         var stages = Select(spec, phase, stageName, out var targets);
         // Bad input (a missing dataset, a hash mismatch) fails here, before anything is written.
         foreach (var stage in stages) stage.Externals(spec, env);
-        using var runLock = ExperimentLock.Acquire(root, spec.Name, wait ?? TimeSpan.Zero);
+        using var runLock = ExperimentLock.Acquire(owner.Root, spec.Name, wait ?? TimeSpan.Zero);
         _cache.RemoveAbandonedTempFolders();
-        var lockFile = LockFile.Read(root, spec.Name, spec.Reference) with { Spec = spec.Reference };
+        var lockFile = LockFile.Read(owner.Root, spec.Name, spec.Reference) with { Spec = spec.Reference };
         var outcomes = new List<StageOutcome>();
         var plans = new Dictionary<string, StagePlan>(StringComparer.Ordinal);
         foreach (var stage in stages)
         {
             // Planned only now, after its upstream ran: its key depends on their output hashes.
             var plan = Planner.PlanOne(spec, stage, env, lockFile.Stages.GetValueOrDefault(stage.Name), _cache, plans);
-            if (plan.Blocker is not null) throw plan.Blocker;
-            var rerun = force && targets.Contains(stage.Name);
-            var outcome = plan.State == StageState.Cached && !rerun ? Reuse(spec, plan, lockFile) : null;
-            outcome ??= Execute(spec, plan, lockFile, replace: rerun);
+            var outcome = RunPlanned(owner, plan, lockFile, rerun: force && targets.Contains(stage.Name));
             plans[stage.Name] = plan with { State = StageState.Cached, Entry = _cache.TryOpen(outcome.Key) };
             outcomes.Add(outcome);
         }
         return outcomes;
     }
 
-    private StageOutcome? Reuse(ExperimentSpec spec, StagePlan plan, LockFile lockFile)
+    /// <summary>
+    /// Runs one stage whose inputs are other experiments' outputs (its externals) and whose view is a folder of its
+    /// own, e.g. a comparison: cached by the same key rule, committed to the same cache, with a lock entry and
+    /// provenance in <paramref name="root"/>. <paramref name="spec"/> is only what the stage's closures are given.
+    /// </summary>
+    public StageOutcome RunDerived(string name, string root, string reference, Stage stage, ExperimentSpec spec, TimeSpan? wait = null)
     {
-        var view = ViewFolder(spec, plan.Stage);
+        var owner = new Owner(name, root, reference, spec, Flat: true);
+        using var runLock = ExperimentLock.Acquire(root, name, wait ?? TimeSpan.Zero);
+        _cache.RemoveAbandonedTempFolders();
+        var lockFile = LockFile.Read(root, name, reference) with { Spec = reference };
+        var plan = Planner.PlanOne(spec, stage, env, lockFile.Stages.GetValueOrDefault(stage.Name), _cache, new Dictionary<string, StagePlan>());
+        return RunPlanned(owner, plan, lockFile, rerun: false);
+    }
+
+    // Who a stage runs for: the folder holding its lock file and provenance, and its view (Root/phase, or Root itself).
+    private sealed record Owner(string Name, string Root, string Reference, ExperimentSpec Spec, bool Flat)
+    {
+        public string View(Stage stage) => Flat ? Root : Path.Combine(Root, stage.Phase);
+    }
+
+    private StageOutcome RunPlanned(Owner owner, StagePlan plan, LockFile lockFile, bool rerun)
+    {
+        if (plan.Blocker is not null) throw plan.Blocker;
+        var outcome = plan.State == StageState.Cached && !rerun ? Reuse(owner, plan, lockFile) : null;
+        return outcome ?? Execute(owner, plan, lockFile, replace: rerun);
+    }
+
+    private StageOutcome? Reuse(Owner owner, StagePlan plan, LockFile lockFile)
+    {
+        var view = owner.View(plan.Stage);
         var locked = lockFile.Stages.GetValueOrDefault(plan.Stage.Name);
         var current = locked is not null && locked.Key == plan.Key && plan.Entry!.Files.All(f =>
             new FileInfo(Path.Combine(view, f.Key)) is { Exists: true } info && info.Length == f.Value.Size);
@@ -87,26 +112,25 @@ public sealed class PipelineRunner(PipelineEnvironment env, Func<ExperimentSpec,
         {
             if (!Materialize(plan, view))
             {
-                env.Log.WriteLine($"[{spec.Name}] {plan.Stage.Name}: cache entry {plan.Key![..12]} is corrupt; moved to cache/.corrupt and rebuilding");
+                env.Log.WriteLine($"[{owner.Name}] {plan.Stage.Name}: cache entry {plan.Key![..12]} is corrupt; moved to cache/.corrupt and rebuilding");
                 _cache.Quarantine(plan.Key!);
                 return null;
             }
-            Record(spec, plan, plan.Entry!, lockFile);
+            Record(owner, plan, plan.Entry!, lockFile);
         }
-        env.Log.WriteLine($"[{spec.Name}] {plan.Stage.Name}: cached ({plan.Key![..12]})");
+        env.Log.WriteLine($"[{owner.Name}] {plan.Stage.Name}: cached ({plan.Key![..12]})");
         return new StageOutcome(plan.Stage.Name, plan.Stage.Phase, false, plan.Key!, 0, ViewFiles(view, plan.Entry!));
     }
 
-    private StageOutcome Execute(ExperimentSpec spec, StagePlan plan, LockFile lockFile, bool replace)
+    private StageOutcome Execute(Owner owner, StagePlan plan, LockFile lockFile, bool replace)
     {
-        if (plan.Blocker is not null) throw plan.Blocker;
         var stage = plan.Stage;
         var key = plan.Key ?? throw new InvalidOperationException($"stage {stage.Name} has no key although its upstream ran");
         var started = DateTimeOffset.UtcNow;
         var clock = Stopwatch.StartNew();
         var temp = _cache.NewTempFolder();
         var upstreamDirs = stage.Upstream.ToDictionary(u => u, u => _cache.EntryPath(lockFile.Stages[u].Key));
-        var context = new StageContext(spec, plan.Parameters, env, temp, upstreamDirs, plan.Externals.ToDictionary(x => x.Name), key);
+        var context = new StageContext(owner.Spec, plan.Parameters, env, temp, upstreamDirs, plan.Externals.ToDictionary(x => x.Name), key);
         try
         {
             stage.Execute(context);
@@ -119,20 +143,24 @@ public sealed class PipelineRunner(PipelineEnvironment env, Func<ExperimentSpec,
         var manifest = _cache.Commit(temp, key, stage, replace);
         clock.Stop();
         if (Directory.Exists(context.ScratchDirectory)) Directory.Delete(context.ScratchDirectory, recursive: true);
-        var view = ViewFolder(spec, stage);
+        var view = owner.View(stage);
         if (!Materialize(plan with { Entry = manifest }, view))
             throw new InvalidOperationException($"the entry just written for {stage.Name} does not match its manifest");
-        Record(spec, plan, manifest, lockFile);
-        var provenance = Provenance.Read(env.ExperimentRoot(spec.Name));
-        provenance.Stages[stage.Name] = new StageProvenance(key, started, DateTimeOffset.UtcNow, Math.Round(clock.Elapsed.TotalSeconds, 3),
-            Environment.MachineName, HarnessInfo.GitCommit(Directory.GetCurrentDirectory()), env.HarnessVersion,
-            System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription, System.Runtime.InteropServices.RuntimeInformation.OSDescription);
-        provenance.Write(env.ExperimentRoot(spec.Name));
-        env.Log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"[{spec.Name}] {stage.Name}: ran in {clock.Elapsed.TotalSeconds:0.00} s ({key[..12]}) -> {Path.GetRelativePath(Directory.GetCurrentDirectory(), view)}"));
+        Record(owner, plan, manifest, lockFile);
+        WriteProvenance(owner, stage.Name, key, started, clock.Elapsed.TotalSeconds);
+        var where = Path.GetRelativePath(Directory.GetCurrentDirectory(), view);
+        env.Log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"[{owner.Name}] {stage.Name}: ran in {clock.Elapsed.TotalSeconds:0.00} s ({key[..12]}) -> {where}"));
         return new StageOutcome(stage.Name, stage.Phase, true, key, clock.Elapsed.TotalSeconds, ViewFiles(view, manifest));
     }
 
-    private string ViewFolder(ExperimentSpec spec, Stage stage) => Path.Combine(env.ExperimentRoot(spec.Name), stage.Phase);
+    private void WriteProvenance(Owner owner, string stage, string key, DateTimeOffset started, double seconds)
+    {
+        var provenance = Provenance.Read(owner.Root);
+        provenance.Stages[stage] = new StageProvenance(key, started, DateTimeOffset.UtcNow, Math.Round(seconds, 3),
+            Environment.MachineName, HarnessInfo.GitCommit(Directory.GetCurrentDirectory()), env.HarnessVersion,
+            System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription, System.Runtime.InteropServices.RuntimeInformation.OSDescription);
+        provenance.Write(owner.Root);
+    }
 
     private static List<string> ViewFiles(string view, CacheManifest manifest) => manifest.Files.Keys.Select(f => Path.Combine(view, f)).ToList();
 
@@ -169,9 +197,9 @@ public sealed class PipelineRunner(PipelineEnvironment env, Func<ExperimentSpec,
         return true;
     }
 
-    private void Record(ExperimentSpec spec, StagePlan plan, CacheManifest manifest, LockFile lockFile)
+    private void Record(Owner owner, StagePlan plan, CacheManifest manifest, LockFile lockFile)
     {
         lockFile.Stages[plan.Stage.Name] = plan.Fingerprint(env.HarnessVersion).LockEntry(plan.Stage.Phase, manifest);
-        lockFile.Write(env.ExperimentRoot(spec.Name));
+        lockFile.Write(owner.Root);
     }
 }

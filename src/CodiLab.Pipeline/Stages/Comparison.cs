@@ -1,5 +1,3 @@
-using System.Text.Json;
-using System.Text.Json.Nodes;
 using CodiLab.Analysis;
 using CodiLab.Pipeline.Artifacts;
 using CodiLab.Pipeline.Data;
@@ -9,17 +7,29 @@ using CodiLab.Specs;
 
 namespace CodiLab.Pipeline.Stages;
 
+/// <summary>What a comparison depends on: both experiments' names, spec references and resolved fields (prefixed a/ and b/).</summary>
+public sealed record CompareParameters(
+    [property: SpecField("a")] string A, [property: SpecField("a.spec")] string AReference,
+    [property: SpecField("b")] string B, [property: SpecField("b.spec")] string BReference, IReadOnlyList<ResolvedField> Fields)
+{
+    /// <summary>From two specs.</summary>
+    public static CompareParameters From(ExperimentSpec a, ExperimentSpec b) => new(a.Name, a.Reference, b.Name, b.Reference,
+        [.. a.Resolved().Select(f => f with { Path = "a/" + f.Path }), .. b.Resolved().Select(f => f with { Path = "b/" + f.Path })]);
+
+    /// <summary>One side's resolved fields, unprefixed.</summary>
+    public IReadOnlyList<ResolvedField> Side(string prefix) =>
+        [.. Fields.Where(f => f.Path.StartsWith(prefix + "/", StringComparison.Ordinal)).Select(f => f with { Path = f.Path[(prefix.Length + 1)..] })];
+}
+
 /// <summary>
-/// Compares two experiments (seed script 8, for any two specs): runs or reuses their Phase 1–2 stages, then writes
-/// <c>artifacts/compare/&lt;A&gt;-vs-&lt;B&gt;/</c>: <c>compare.json</c> (params diff through <c>extends</c>, every
-/// summary value of both with deltas, the seed's <c>model_comparison.json</c> fields), <c>compare.md</c> and
-/// side-by-side figures on one shared colour range. Cached: reran only when either side's artifacts change.
+/// Compares two experiments (seed script 8, for any two specs): runs or reuses their Phase 1–2 stages, then runs the
+/// <c>compare</c> stage through the same cache, whose view is <c>artifacts/compare/&lt;A&gt;-vs-&lt;B&gt;/</c>:
+/// <c>compare.json</c> (params diff through <c>extends</c>, every summary value of both with deltas, the seed's
+/// <c>model_comparison.json</c> fields), <c>compare.md</c> and side-by-side figures on one shared colour range, with its
+/// own lock entry and provenance. Its inputs are both sides' files, hashed: it reruns only when either changes.
 /// </summary>
 public static class Comparison
 {
-    /// <summary>Bump when the comparison's output changes.</summary>
-    public const int Version = 1;
-
     /// <summary>The folder of a pair.</summary>
     public static string Folder(PipelineEnvironment env, ExperimentSpec a, ExperimentSpec b) => Path.Combine(env.ArtifactsRoot, "compare", $"{a.Name}-vs-{b.Name}");
 
@@ -27,60 +37,59 @@ public static class Comparison
     public static (string Folder, bool Cached) Run(ExperimentSpec a, ExperimentSpec b, PipelineEnvironment env)
     {
         if (a.Name == b.Name)
-            throw new CodiLabException($"both specs are named '{a.Name}'.", b.Reference, "compare two different experiments (give one of them another name).", ExitCodes.InvalidSpec);
+            throw new CodiLabException($"both specs are named '{a.Name}'.", b.Reference, "compare two different experiments (give one of them another name).",
+                ExitCodes.InvalidSpec);
         var runner = StageCatalog.Runner(env);
         foreach (var spec in new[] { a, b })
             foreach (var phase in new[] { Phase.Phase1, Phase.Phase2 }.Where(spec.Phases.Contains).Select(p => p.Word()))
                 runner.Run(spec, phase);
-        var (sideA, fingerprintA) = ReadSide(a, env);
-        var (sideB, fingerprintB) = ReadSide(b, env);
         var folder = Folder(env, a, b);
-        var key = Hashing.Sha256(string.Join("\n", new[] { $"compare v{Version}", env.HarnessVersion, fingerprintA, fingerprintB }));
-        var jsonPath = Path.Combine(folder, CompareFiles.Json);
-        if (File.Exists(jsonPath) && StoredKey(jsonPath) == key && CompareFiles.All.All(f => File.Exists(Path.Combine(folder, f))))
+        var stage = Stage.Create("compare", "Compare", 1, _ => CompareParameters.From(a, b), upstream: [], outputs: CompareFiles.All, execute: Execute,
+            externals: (_, e) => [.. Inputs(a, "a", e), .. Inputs(b, "b", e)]);
+        var outcome = runner.RunDerived($"{a.Name}-vs-{b.Name}", folder, $"{a.Reference} vs {b.Reference}", stage, a);
+        return (folder, !outcome.Executed);
+    }
+
+    // Every file of one side that the comparison reads, hashed: the stage's external inputs.
+    private static IEnumerable<ExternalInput> Inputs(ExperimentSpec spec, string side, PipelineEnvironment env)
+    {
+        var root = env.ExperimentRoot(spec.Name);
+        string[] files = [Phase1Files.CanonicalSummary, Phase1Files.SeedAvg, Phase1Files.LatentAvg, Phase1Files.Metadata, Phase1Files.SeedSummary];
+        foreach (var file in files)
         {
-            env.Log.WriteLine($"[compare] {a.Name} vs {b.Name}: cached ({key[..12]})");
-            return (folder, true);
+            var path = Path.Combine(root, "Phase1", file);
+            if (!File.Exists(path))
+                throw new CodiLabException($"{spec.Name} has no Phase 1 output {file}.", path, $"run './build.sh --target=Phase1 --spec={spec.Reference}' first.",
+                    ExitCodes.BadInput);
+            yield return new ExternalInput($"{side}/Phase1/{file}", Hashing.File(path).Sha256, path);
         }
-        // Write into a temporary sibling, then swap, so an interrupted comparison leaves the old one whole.
-        var temp = folder + ".tmp-" + Environment.ProcessId;
-        if (Directory.Exists(temp)) Directory.Delete(temp, true);
-        Directory.CreateDirectory(Path.Combine(temp, "figures"));
-        var result = Comparisons.Build(sideA, sideB, key);
-        CompareFiles.Write(Path.Combine(temp, CompareFiles.Json), result);
-        foreach (var (file, png) in CompareFigures.Render([sideA, sideB])) File.WriteAllBytes(Path.Combine(temp, file), png);
-        File.WriteAllText(Path.Combine(temp, CompareFiles.Markdown), CompareReport.Render(result, [sideA, sideB]));
-        if (Directory.Exists(folder)) Directory.Delete(folder, true);
-        Directory.CreateDirectory(Path.GetDirectoryName(folder)!);
-        Directory.Move(temp, folder);
-        env.Log.WriteLine($"[compare] {a.Name} vs {b.Name}: wrote {Path.GetRelativePath(Directory.GetCurrentDirectory(), folder)} ({key[..12]})");
-        return (folder, false);
+        var phase2 = Path.Combine(root, "Phase2", Phase2Files.CanonicalSummary);
+        if (spec.Phases.Contains(Phase.Phase2) && File.Exists(phase2))
+            yield return new ExternalInput($"{side}/Phase2/{Phase2Files.CanonicalSummary}", Hashing.File(phase2).Sha256, phase2);
     }
 
-    private static string? StoredKey(string path)
+    private static void Execute(StageContext ctx, CompareParameters p)
     {
-        using var doc = JsonDocument.Parse(File.ReadAllText(path));
-        return doc.RootElement.TryGetProperty("key", out var k) ? k.GetString() : null;
+        var sides = new[] { Side(ctx, p, "a", p.A, p.AReference), Side(ctx, p, "b", p.B, p.BReference) };
+        var result = Comparisons.Build(sides[0], sides[1], ctx.Key);
+        CompareFiles.Write(ctx.Output(CompareFiles.Json), result);
+        foreach (var (file, png) in CompareFigures.Render(sides)) File.WriteAllBytes(ctx.Output(file), png);
+        File.WriteAllText(ctx.Output(CompareFiles.Markdown), CompareReport.Render(result, sides));
     }
 
-    // One experiment's artifacts from its views, and a fingerprint of the spec and every file read.
-    private static (CompareSide Side, string Fingerprint) ReadSide(ExperimentSpec spec, PipelineEnvironment env)
+    private static CompareSide Side(StageContext ctx, CompareParameters p, string side, string name, string reference)
     {
-        string P1(string f) => Path.Combine(env.ExperimentRoot(spec.Name), "Phase1", f);
-        var p2 = Path.Combine(env.ExperimentRoot(spec.Name), "Phase2", Phase2Files.CanonicalSummary);
-        var hasPhase2 = File.Exists(p2);
-        string[] files = [P1(Phase1Files.CanonicalSummary), P1(Phase1Files.SeedAvg), P1(Phase1Files.LatentAvg), P1(Phase1Files.Metadata), .. hasPhase2 ? new[] { p2 } : []];
-        var fingerprint = spec.Name + " " + string.Join(" ", spec.Resolved().OrderBy(f => f.Path, StringComparer.Ordinal).Select(f => $"{f.Path}={f.Value}"))
-            + " " + string.Join(" ", files.Select(f => Hashing.File(f).Sha256));
-        var leaves = new SortedDictionary<string, JsonNode?>(StringComparer.Ordinal);
+        string P1(string file) => ctx.Externals[$"{side}/Phase1/{file}"].Path!;
+        var leaves = new SortedDictionary<string, System.Text.Json.Nodes.JsonNode?>(StringComparer.Ordinal);
         var phase1 = CanonicalFiles.ReadPhase1(P1(Phase1Files.CanonicalSummary));
         Comparisons.Flatten("phase1.seed", phase1.Seed, leaves);
         Comparisons.Flatten("phase1.latent", phase1.Latent, leaves);
-        var phase2 = hasPhase2 ? CanonicalFiles.ReadPhase2(p2) : null;
+        var phase2 = ctx.Externals.TryGetValue($"{side}/Phase2/{Phase2Files.CanonicalSummary}", out var p2) ? CanonicalFiles.ReadPhase2(p2.Path!) : null;
         if (phase2 is not null) Comparisons.Flatten("phase2", phase2.Body, leaves);
-        var side = new CompareSide(spec.Name, spec.Reference, spec.Model.Arch, spec.Resolved(), Phase1Files.ReadMetadata(P1(Phase1Files.Metadata)), leaves,
+        var spec = p.Side(side);
+        var arch = SpecWords.Parse<Arch>(spec.Single(f => f.Path == "model.arch").Value);
+        return new CompareSide(name, reference, arch, spec, Phase1Files.ReadMetadata(P1(Phase1Files.Metadata)), leaves,
             Phase1Files.ReadSeedSummary(P1(Phase1Files.SeedSummary)), phase2?.Seed, Npy.Read(P1(Phase1Files.SeedAvg)).Values,
             Npy.Read(P1(Phase1Files.LatentAvg)).Values);
-        return (side, fingerprint);
     }
 }
