@@ -17,9 +17,9 @@ internal static class BenchCommand
         {
             io.Runtime(parse);
             var loaded = CodiLab.Specs.SpecLoader.Load(parse.GetValue(spec)!);
-            var result = CodiLab.Pipeline.Stages.Bench.Run(loaded, io.Environment(parse),
-                new CodiLab.Pipeline.Stages.BenchOptions(parse.GetValue(problems), parse.GetValue(batch), parse.GetValue(model), parse.GetValue(peer)));
-            io.Out.WriteLine(result.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
+            var result = CodiLab.Pipeline.Features.Bench.Run(loaded, io.Environment(parse),
+                new CodiLab.Pipeline.Features.BenchOptions(parse.GetValue(problems), parse.GetValue(batch), parse.GetValue(model), parse.GetValue(peer)));
+            io.Out.WriteLine(System.Text.Json.JsonSerializer.Serialize(result, CodiLab.Pipeline.Artifacts.ArtifactJson.Options));
             return 0;
         });
         return command;
@@ -41,7 +41,7 @@ internal static class CompareCommand
             if ((first is null) != (second is null))
                 throw new CodiLabException("compare needs two specs (or none, for the default pair).", "command line", "give two specs: codilab compare A.yaml B.yaml", ExitCodes.InvalidSpec);
             var specs = CodiLab.Specs.SpecLoader.LoadAll(first is null ? CodiLab.Specs.SpecLoader.DefaultSpecs : [first, second!]);
-            var (folder, _) = CodiLab.Pipeline.Stages.Comparison.Run(specs[0], specs[1], io.Environment(parse));
+            var (folder, _) = CodiLab.Pipeline.Features.Comparison.Run(specs[0], specs[1], io.Environment(parse));
             io.Out.WriteLine(Path.Combine(folder, "compare.md"));
             return 0;
         });

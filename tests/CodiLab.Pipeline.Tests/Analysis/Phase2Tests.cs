@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using CodiLab.Analysis;
 using CodiLab.Pipeline.Artifacts;
 using CodiLab.Pipeline.Engine;
+using CodiLab.Pipeline.Features;
 using CodiLab.Pipeline.Stages;
 using CodiLab.Reports;
 using CodiLab.Specs;

@@ -2,10 +2,12 @@ using CodiLab.Analysis;
 using CodiLab.Pipeline.Artifacts;
 using CodiLab.Pipeline.Data;
 using CodiLab.Pipeline.Engine;
+using CodiLab.Pipeline.Features;
+using CodiLab.Pipeline.Stages;
 using CodiLab.Reports;
 using CodiLab.Specs;
 
-namespace CodiLab.Pipeline.Stages;
+namespace CodiLab.Pipeline.Features;
 
 /// <summary>What a comparison depends on: both experiments' names, spec references and resolved fields (prefixed a/ and b/).</summary>
 public sealed record CompareParameters(
