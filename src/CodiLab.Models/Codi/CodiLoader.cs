@@ -1,6 +1,5 @@
 using CodiLab.Models.Architectures;
 using CodiLab.Models.Checkpoints;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace CodiLab.Models.Codi;

@@ -1,5 +1,4 @@
 using CodiLab.Models.Architectures;
-using TorchSharp;
 using TorchSharp.Modules;
 using TorchSharp.Utils;
 using static TorchSharp.torch;

@@ -5,7 +5,6 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using CodiLab.Models.Architectures;
 using CodiLab.Models.Checkpoints;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace CodiLab.Models.Codi;

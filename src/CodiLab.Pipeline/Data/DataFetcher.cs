@@ -1,4 +1,3 @@
-using CodiLab.Pipeline.Engine;
 using CodiLab.Specs;
 
 namespace CodiLab.Pipeline.Data;

@@ -2,7 +2,6 @@ using CodiLab.Analysis;
 using CodiLab.Pipeline.Artifacts;
 using CodiLab.Pipeline.Data;
 using CodiLab.Pipeline.Engine;
-using CodiLab.Pipeline.Features;
 using CodiLab.Pipeline.Stages;
 using CodiLab.Reports;
 using CodiLab.Specs;

@@ -4,7 +4,6 @@ using CodiLab.Analysis;
 using CodiLab.Pipeline.Artifacts;
 using CodiLab.Pipeline.Data;
 using CodiLab.Pipeline.Engine;
-using CodiLab.Specs;
 
 namespace CodiLab.Pipeline.Stages;
 

@@ -1,7 +1,6 @@
 using CodiLab.Models;
 using CodiLab.Models.Checkpoints;
 using CodiLab.Models.Codi;
-using CodiLab.Specs;
 using CodiLab.Tests.Support;
 using Xunit;
 

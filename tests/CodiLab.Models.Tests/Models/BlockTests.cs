@@ -2,7 +2,6 @@ using CodiLab.Models;
 using CodiLab.Models.Architectures;
 using CodiLab.Models.Codi;
 using CodiLab.Tests.Support;
-using TorchSharp;
 using Xunit;
 using static TorchSharp.torch;
 

@@ -1,4 +1,3 @@
-using System.Text;
 using System.Text.Json.Nodes;
 using CodiLab.Models.Tokenizers;
 using CodiLab.Tests.Support;

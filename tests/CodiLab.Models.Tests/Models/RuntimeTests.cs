@@ -1,6 +1,5 @@
 using CodiLab.Models;
 using CodiLab.Models.Architectures;
-using CodiLab.Models.Checkpoints;
 using CodiLab.Models.Codi;
 using CodiLab.Models.Tokenizers;
 using CodiLab.Tests.Support;

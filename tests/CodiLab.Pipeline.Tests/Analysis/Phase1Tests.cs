@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using CodiLab.Reports;
 using CodiLab.Models.Codi;
-using CodiLab.Analysis;
 using CodiLab.Pipeline.Artifacts;
 using CodiLab.Pipeline.Data;
 using CodiLab.Pipeline.Engine;
@@ -10,8 +9,6 @@ using CodiLab.Pipeline.Features;
 using CodiLab.Pipeline.Stages;
 using CodiLab.Specs;
 using CodiLab.Tests.Support;
-using Snapshooter;
-using Snapshooter.Xunit;
 using Xunit;
 
 namespace CodiLab.Tests.Analysis;

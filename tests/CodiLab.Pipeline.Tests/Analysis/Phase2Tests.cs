@@ -3,12 +3,9 @@ using CodiLab.Analysis;
 using CodiLab.Pipeline.Artifacts;
 using CodiLab.Pipeline.Engine;
 using CodiLab.Pipeline.Features;
-using CodiLab.Pipeline.Stages;
 using CodiLab.Reports;
 using CodiLab.Specs;
 using CodiLab.Tests.Support;
-using Snapshooter;
-using Snapshooter.Xunit;
 using Xunit;
 
 namespace CodiLab.Tests.Analysis;

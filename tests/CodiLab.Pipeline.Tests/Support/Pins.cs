@@ -1,7 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Text.Json.Nodes;
 using CodiLab.Analysis;
-using CodiLab.Pipeline.Artifacts;
 using Snapshooter;
 using Snapshooter.Xunit;
 
