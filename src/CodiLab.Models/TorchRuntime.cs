@@ -27,8 +27,11 @@ public static class TorchRuntime
             if (!string.IsNullOrEmpty(libtorchFolder))
             {
                 if (!Directory.Exists(libtorchFolder))
-                    throw new CodiLabException($"the libtorch folder {libtorchFolder} (from --libtorch or {LibTorchVariable}) does not exist.", libtorchFolder,
-                        "name a folder holding libtorch's libraries (libc10.so, libtorch_cpu.so, …), e.g. a Python PyTorch install's torch/lib.", ExitCodes.BadInput);
+                    throw new CodiLabException(
+                        $"the libtorch folder {libtorchFolder} (from --libtorch or {LibTorchVariable}) does not exist.", libtorchFolder,
+                        "name a folder holding libtorch's libraries (libc10.so, libtorch_cpu.so, …), "
+                        + "e.g. a Python PyTorch install's torch/lib.",
+                        ExitCodes.BadInput);
                 foreach (var lib in new[] { "libc10.so", "libtorch_cpu.so", "libc10_cuda.so", "libtorch_cuda.so", "libtorch.so" })
                 {
                     var path = Path.Combine(libtorchFolder, lib);
@@ -42,12 +45,18 @@ public static class TorchRuntime
             try
             {
                 if (cuda) torch.InitializeDeviceType(DeviceType.CUDA);
-                _description = $"TorchSharp {typeof(torch).Assembly.GetName().Version}, libtorch {(string.IsNullOrEmpty(libtorchFolder) ? "from the NuGet backend" : libtorchFolder)}, CUDA {(torch.cuda.is_available() ? "available" : "not available")}";
+                _description = $"TorchSharp {typeof(torch).Assembly.GetName().Version}, "
+                    + $"libtorch {(string.IsNullOrEmpty(libtorchFolder) ? "from the NuGet backend" : libtorchFolder)}, "
+                    + $"CUDA {(torch.cuda.is_available() ? "available" : "not available")}";
             }
-            catch (Exception e) when (e is NotSupportedException or DllNotFoundException or TypeInitializationException or InvalidOperationException)
+            catch (Exception e)
+                when (e is NotSupportedException or DllNotFoundException or TypeInitializationException or InvalidOperationException)
             {
-                throw new CodiLabException($"libtorch could not be loaded ({e.GetBaseException().Message.Split('\n')[0].Trim()}).", libtorchFolder ?? "the NuGet backend",
-                    $"builds with TorchBackend=external carry no libtorch: set {LibTorchVariable} or --libtorch to a libtorch folder (e.g. a Python PyTorch install's torch/lib); otherwise rebuild with the default TorchBackend=cpu.",
+                throw new CodiLabException(
+                    $"libtorch could not be loaded ({e.GetBaseException().Message.Split('\n')[0].Trim()}).",
+                    libtorchFolder ?? "the NuGet backend",
+                    $"builds with TorchBackend=external carry no libtorch: set {LibTorchVariable} or --libtorch to a libtorch folder "
+                    + "(e.g. a Python PyTorch install's torch/lib); otherwise rebuild with the default TorchBackend=cpu.",
                     ExitCodes.Failure, e);
             }
             return _description;

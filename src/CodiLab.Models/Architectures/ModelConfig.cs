@@ -28,7 +28,8 @@ public sealed record ModelConfig(
     {
         var path = Path.Combine(folder, "config.json");
         if (!File.Exists(path))
-            throw new ModelFormatException("config.json is missing.", folder, "copy the base model's config.json (GPT-2 or Llama-3.2-1B-Instruct) into the model folder.");
+            throw new ModelFormatException("config.json is missing.", folder,
+                "copy the base model's config.json (GPT-2 or Llama-3.2-1B-Instruct) into the model folder.");
         try
         {
             using var doc = JsonDocument.Parse(File.ReadAllText(path));
@@ -36,16 +37,17 @@ public sealed record ModelConfig(
             var type = r.TryGetProperty("model_type", out var mt) ? mt.GetString() : null;
             int Int(string name, int? fallback = null) =>
                 r.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number ? v.GetInt32()
-                : fallback ?? throw new ModelFormatException($"config.json has no '{name}'.", path, "use the base model's own config.json.");
-            double Num(JsonElement e, string name, double fallback) =>
-                e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number ? v.GetDouble() : fallback;
+                : fallback
+                    ?? throw new ModelFormatException($"config.json has no '{name}'.", path, "use the base model's own config.json.");
             switch (type)
             {
                 case "gpt2":
                 {
                     var hidden = Int("n_embd");
                     var heads = Int("n_head");
-                    var inner = r.TryGetProperty("n_inner", out var ni) && ni.ValueKind == JsonValueKind.Number ? ni.GetInt32() : 4 * hidden;
+                    var inner = r.TryGetProperty("n_inner", out var ni) && ni.ValueKind == JsonValueKind.Number
+                        ? ni.GetInt32()
+                        : 4 * hidden;
                     return new ModelConfig("gpt2", Int("vocab_size"), hidden, Int("n_layer"), heads, heads, hidden / heads, inner,
                         Int("n_positions", Int("n_ctx", 1024)), Num(r, "layer_norm_epsilon", 1e-5), 0, null);
                 }
@@ -57,29 +59,44 @@ public sealed record ModelConfig(
                     var rope = r.TryGetProperty("rope_parameters", out var rp) && rp.ValueKind == JsonValueKind.Object ? rp
                         : r.TryGetProperty("rope_scaling", out var rs) && rs.ValueKind == JsonValueKind.Object ? rs : (JsonElement?)null;
                     var theta = Num(r, "rope_theta", rope is { } rt ? Num(rt, "rope_theta", 10000) : 10000);
-                    RopeScaling? scaling = null;
-                    if (rope is { } s)
-                    {
-                        var kind = s.TryGetProperty("rope_type", out var k) ? k.GetString() : s.TryGetProperty("type", out var k2) ? k2.GetString() : "default";
-                        if (kind == "llama3")
-                            scaling = new RopeScaling(Num(s, "factor", 8), Num(s, "low_freq_factor", 1), Num(s, "high_freq_factor", 4), (int)Num(s, "original_max_position_embeddings", 8192));
-                        else if (kind is not ("default" or null))
-                            throw new ModelFormatException($"rope type '{kind}' is not supported (llama3 and default are).", path, "use a Llama-3.x config.json.");
-                    }
-                    return new ModelConfig("llama", Int("vocab_size"), hidden, Int("num_hidden_layers"), heads, Int("num_key_value_heads", heads),
-                        Int("head_dim", hidden / heads), Int("intermediate_size"), Int("max_position_embeddings", 131072), Num(r, "rms_norm_eps", 1e-5), theta, scaling);
+                    var scaling = rope is { } s ? ReadScaling(s, path) : null;
+                    return new ModelConfig("llama", Int("vocab_size"), hidden, Int("num_hidden_layers"), heads,
+                        Int("num_key_value_heads", heads), Int("head_dim", hidden / heads), Int("intermediate_size"),
+                        Int("max_position_embeddings", 131072), Num(r, "rms_norm_eps", 1e-5), theta, scaling);
                 }
                 default:
-                    throw new ModelFormatException($"model_type '{type}' is not supported.", path, "CodiLab runs CODI models on GPT-2 ('gpt2') and LLaMA-3.x ('llama') bases.");
+                    throw new ModelFormatException($"model_type '{type}' is not supported.", path,
+                        "CodiLab runs CODI models on GPT-2 ('gpt2') and LLaMA-3.x ('llama') bases.");
             }
         }
         catch (JsonException e)
         {
-            throw new ModelFormatException($"config.json is not valid JSON ({e.Message}).", path, "restore the base model's config.json.", e);
+            throw new ModelFormatException(
+                $"config.json is not valid JSON ({e.Message}).", path, "restore the base model's config.json.", e);
         }
     }
 
-    /// <summary>The RoPE inverse frequencies, with llama3 scaling when configured (HF's formula, in float64 here, rounded to float32 by the caller).</summary>
+    private static double Num(JsonElement e, string name, double fallback) =>
+        e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number ? v.GetDouble() : fallback;
+
+    // The rope_scaling (or rope_parameters) object: llama3 scaling, none for the default type, else an error.
+    private static RopeScaling? ReadScaling(JsonElement s, string path)
+    {
+        var kind = s.TryGetProperty("rope_type", out var k) ? k.GetString()
+            : s.TryGetProperty("type", out var k2) ? k2.GetString()
+            : "default";
+        if (kind == "llama3")
+            return new RopeScaling(Num(s, "factor", 8), Num(s, "low_freq_factor", 1), Num(s, "high_freq_factor", 4),
+                (int)Num(s, "original_max_position_embeddings", 8192));
+        if (kind is not ("default" or null))
+            throw new ModelFormatException(
+                $"rope type '{kind}' is not supported (llama3 and default are).", path, "use a Llama-3.x config.json.");
+        return null;
+    }
+
+    /// <summary>
+    /// The RoPE inverse frequencies, with llama3 scaling when configured (HF's formula, in float64 here, rounded to float32 by the caller).
+    /// </summary>
     public double[] RopeInverseFrequencies()
     {
         var n = HeadDim / 2;

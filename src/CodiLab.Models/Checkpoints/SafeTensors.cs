@@ -29,7 +29,8 @@ public static class SafeTensors
         file.ReadExactly(prefix);
         var headerLength = BitConverter.ToUInt64(prefix, 0);
         if (headerLength > (ulong)size - 8 || headerLength > 100_000_000)
-            throw new ModelFormatException($"the header claims {headerLength} bytes but the file holds {size}: it is truncated or not safetensors.", path, fix);
+            throw new ModelFormatException(
+                $"the header claims {headerLength} bytes but the file holds {size}: it is truncated or not safetensors.", path, fix);
         var headerBytes = new byte[headerLength];
         file.ReadExactly(headerBytes);
         var result = new Dictionary<string, RawTensor>(StringComparer.Ordinal);
@@ -42,15 +43,22 @@ public static class SafeTensors
                 if (entry.Name == "__metadata__") continue;
                 var dtype = entry.Value.GetProperty("dtype").GetString()!;
                 if (!Types.TryGetValue(dtype, out var type))
-                    throw new ModelFormatException($"tensor '{entry.Name}' has dtype {dtype}, which CodiLab does not read.", path, "store weights as F32, BF16 or F16.");
+                    throw new ModelFormatException(
+                        $"tensor '{entry.Name}' has dtype {dtype}, which CodiLab does not read.", path,
+                        "store weights as F32, BF16 or F16.");
                 var shape = entry.Value.GetProperty("shape").EnumerateArray().Select(e => e.GetInt64()).ToArray();
                 var offsets = entry.Value.GetProperty("data_offsets").EnumerateArray().Select(e => e.GetInt64()).ToArray();
                 var length = offsets[1] - offsets[0];
                 var expected = shape.Aggregate(1L, (a, b) => a * b) * RawTensor.SizeOf(type);
                 if (length != expected)
-                    throw new ModelFormatException($"tensor '{entry.Name}' spans {length} bytes but its shape [{string.Join(", ", shape)}] and dtype {dtype} need {expected}.", path, fix);
+                    throw new ModelFormatException(
+                        $"tensor '{entry.Name}' spans {length} bytes "
+                        + $"but its shape [{string.Join(", ", shape)}] and dtype {dtype} need {expected}.",
+                        path, fix);
                 if (dataStart + offsets[1] > size)
-                    throw new ModelFormatException($"tensor '{entry.Name}' ends at byte {dataStart + offsets[1]} but the file has {size}: the file is truncated.", path, fix);
+                    throw new ModelFormatException(
+                        $"tensor '{entry.Name}' ends at byte {dataStart + offsets[1]} but the file has {size}: the file is truncated.",
+                        path, fix);
                 var data = new byte[length];
                 file.Position = dataStart + offsets[0];
                 file.ReadExactly(data);

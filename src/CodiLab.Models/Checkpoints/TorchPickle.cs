@@ -31,11 +31,14 @@ public static class TorchPickle
         }
         catch (InvalidDataException e)
         {
-            throw new ModelFormatException("it is not a zip archive (torch.save's format since PyTorch 1.6); it may be truncated or in the legacy format.", path, Fix, e);
+            throw new ModelFormatException(
+                "it is not a zip archive (torch.save's format since PyTorch 1.6); it may be truncated or in the legacy format.",
+                path, Fix, e);
         }
         using (zip)
         {
-            var pkl = zip.Entries.FirstOrDefault(e => e.FullName.EndsWith("/data.pkl", StringComparison.Ordinal) || e.FullName == "data.pkl")
+            var pkl = zip.Entries.FirstOrDefault(e =>
+                    e.FullName.EndsWith("/data.pkl", StringComparison.Ordinal) || e.FullName == "data.pkl")
                 ?? throw new ModelFormatException("the archive holds no data.pkl.", path, Fix);
             var root = pkl.FullName[..^"data.pkl".Length];
             object? value;
@@ -43,7 +46,8 @@ public static class TorchPickle
             {
                 value = new Unpickler(ReadAll(pkl), path).Load();
             }
-            catch (Exception e) when (e is EndOfStreamException or IndexOutOfRangeException or ArgumentOutOfRangeException or InvalidCastException)
+            catch (Exception e)
+                when (e is EndOfStreamException or IndexOutOfRangeException or ArgumentOutOfRangeException or InvalidCastException)
             {
                 throw new ModelFormatException($"data.pkl is malformed ({e.Message}).", path, Fix, e);
             }
@@ -57,7 +61,8 @@ public static class TorchPickle
                 if (!storages.TryGetValue(call.Storage.Key, out var bytes))
                 {
                     var entry = zip.GetEntry(root + "data/" + call.Storage.Key)
-                        ?? throw new ModelFormatException($"the storage of '{name}' (data/{call.Storage.Key}) is missing from the archive.", path, Fix);
+                        ?? throw new ModelFormatException(
+                            $"the storage of '{name}' (data/{call.Storage.Key}) is missing from the archive.", path, Fix);
                     bytes = ReadAll(entry);
                     storages[call.Storage.Key] = bytes;
                 }
@@ -78,7 +83,8 @@ public static class TorchPickle
         }
         catch (InvalidDataException e)
         {
-            throw new ModelFormatException($"the archive entry {entry.FullName} cannot be read ({e.Message}).", entry.Archive.Entries.Count > 0 ? entry.FullName : "", Fix, e);
+            throw new ModelFormatException($"the archive entry {entry.FullName} cannot be read ({e.Message}).",
+                entry.Archive.Entries.Count > 0 ? entry.FullName : "", Fix, e);
         }
     }
 
@@ -87,7 +93,9 @@ public static class TorchPickle
         var size = RawTensor.SizeOf(call.Storage.Type);
         var count = call.Shape.Aggregate(1L, (a, b) => a * b);
         if (storage.Length != call.Storage.Count * size)
-            throw new ModelFormatException($"the storage of '{name}' has {storage.Length} bytes, {call.Storage.Count * size} expected: the file is truncated.", path, Fix);
+            throw new ModelFormatException(
+                $"the storage of '{name}' has {storage.Length} bytes, {call.Storage.Count * size} expected: the file is truncated.",
+                path, Fix);
         var data = new byte[count * size];
         var contiguous = true;
         long expectStride = 1;
@@ -144,6 +152,33 @@ public static class TorchPickle
             return items;
         }
 
+        // A 4-byte little-endian length (BINUNICODE, BINSTRING).
+        private int UInt32Length() => (int)BinaryPrimitives.ReadUInt32LittleEndian(Take(4));
+
+        // STACK_GLOBAL: the name on top, its module below it.
+        private PyGlobal StackGlobal()
+        {
+            var n = (string)_stack.Pop()!;
+            var m = (string)_stack.Pop()!;
+            return new PyGlobal(m, n);
+        }
+
+        private object?[] Tuple3()
+        {
+            var c = _stack.Pop();
+            var b = _stack.Pop();
+            var a = _stack.Pop();
+            return new[] { a, b, c };
+        }
+
+        // REDUCE: the argument tuple on top, the callable below it.
+        private object ReduceTop()
+        {
+            var args = (object?[])_stack.Pop()!;
+            var f = (PyGlobal)_stack.Pop()!;
+            return Reduce(f, args);
+        }
+
         public object? Load()
         {
             while (true)
@@ -167,21 +202,21 @@ public static class TorchPickle
                     case 0x4a: _stack.Push((long)BinaryPrimitives.ReadInt32LittleEndian(Take(4))); break; // BININT
                     case 0x8a: _stack.Push(Long1(Take(Byte()))); break; // LONG1
                     case 0x47: _stack.Push(BinaryPrimitives.ReadDoubleBigEndian(Take(8))); break; // BINFLOAT
-                    case 0x58: _stack.Push(Encoding.UTF8.GetString(Take((int)BinaryPrimitives.ReadUInt32LittleEndian(Take(4))))); break; // BINUNICODE
+                    case 0x58: _stack.Push(Encoding.UTF8.GetString(Take(UInt32Length()))); break; // BINUNICODE
                     case 0x8c: _stack.Push(Encoding.UTF8.GetString(Take(Byte()))); break; // SHORT_BINUNICODE
                     case 0x55: _stack.Push(Encoding.Latin1.GetString(Take(Byte()))); break; // SHORT_BINSTRING
-                    case 0x54: _stack.Push(Encoding.Latin1.GetString(Take((int)BinaryPrimitives.ReadUInt32LittleEndian(Take(4))))); break; // BINSTRING
+                    case 0x54: _stack.Push(Encoding.Latin1.GetString(Take(UInt32Length()))); break; // BINSTRING
                     case 0x71: _memo[Byte()] = _stack.Peek(); break; // BINPUT
                     case 0x72: _memo[BinaryPrimitives.ReadUInt32LittleEndian(Take(4))] = _stack.Peek(); break; // LONG_BINPUT
                     case 0x94: _memo[_memo.Count] = _stack.Peek(); break; // MEMOIZE
                     case 0x68: _stack.Push(_memo[Byte()]); break; // BINGET
                     case 0x6a: _stack.Push(_memo[BinaryPrimitives.ReadUInt32LittleEndian(Take(4))]); break; // LONG_BINGET
                     case 0x63: _stack.Push(new PyGlobal(Line(), Line())); break; // GLOBAL
-                    case 0x93: { var n = (string)_stack.Pop()!; var m = (string)_stack.Pop()!; _stack.Push(new PyGlobal(m, n)); break; } // STACK_GLOBAL
+                    case 0x93: _stack.Push(StackGlobal()); break; // STACK_GLOBAL
                     case 0x74: _stack.Push(PopToMark().ToArray()); break; // TUPLE
                     case 0x85: _stack.Push(new[] { _stack.Pop() }); break; // TUPLE1
                     case 0x86: { var b = _stack.Pop(); var a = _stack.Pop(); _stack.Push(new[] { a, b }); break; } // TUPLE2
-                    case 0x87: { var c = _stack.Pop(); var b = _stack.Pop(); var a = _stack.Pop(); _stack.Push(new[] { a, b, c }); break; } // TUPLE3
+                    case 0x87: _stack.Push(Tuple3()); break; // TUPLE3
                     case 0x61: { var v = _stack.Pop(); ((List<object?>)_stack.Peek()!).Add(v); break; } // APPEND
                     case 0x65: { var items = PopToMark(); ((List<object?>)_stack.Peek()!).AddRange(items); break; } // APPENDS
                     case 0x73: { var v = _stack.Pop(); var k = _stack.Pop(); ((PyDict)_stack.Peek()!).Add(new(k!, v)); break; } // SETITEM
@@ -194,9 +229,11 @@ public static class TorchPickle
                     }
                     case 0x62: _stack.Pop(); break; // BUILD: state (e.g. an OrderedDict's _metadata) is not needed
                     case 0x51: _stack.Push(PersistentLoad(_stack.Pop())); break; // BINPERSID
-                    case 0x52: { var args = (object?[])_stack.Pop()!; var f = (PyGlobal)_stack.Pop()!; _stack.Push(Reduce(f, args)); break; } // REDUCE
+                    case 0x52: _stack.Push(ReduceTop()); break; // REDUCE
                     default:
-                        throw new ModelFormatException($"data.pkl uses pickle opcode 0x{op:x2} at byte {_pos - 1}, which a torch.save state dict does not need.", path, Fix);
+                        throw new ModelFormatException(
+                            $"data.pkl uses pickle opcode 0x{op:x2} at byte {_pos - 1}, which a torch.save state dict does not need.",
+                            path, Fix);
                 }
             }
         }
@@ -232,7 +269,8 @@ public static class TorchPickle
                     "IntStorage" => StoredType.Int32,
                     "ByteStorage" => StoredType.UInt8,
                     "BoolStorage" => StoredType.Bool,
-                    _ => throw new ModelFormatException($"storage type {g.Module}.{g.Name} is not supported.", path, "store weights as float32, bfloat16 or float16."),
+                    _ => throw new ModelFormatException(
+                        $"storage type {g.Module}.{g.Name} is not supported.", path, "store weights as float32, bfloat16 or float16."),
                 };
                 return new StorageRef(type, key, count);
             }
@@ -243,9 +281,13 @@ public static class TorchPickle
         {
             ("collections", "OrderedDict") => new PyDict(),
             ("torch._utils", "_rebuild_tensor_v2") or ("torch._utils", "_rebuild_tensor") => new TensorCall(
-                (StorageRef)args[0]!, (long)args[1]!, ((object?[])args[2]!).Select(x => (long)x!).ToArray(), ((object?[])args[3]!).Select(x => (long)x!).ToArray()),
+                (StorageRef)args[0]!,
+                (long)args[1]!,
+                ((object?[])args[2]!).Select(x => (long)x!).ToArray(),
+                ((object?[])args[3]!).Select(x => (long)x!).ToArray()),
             ("torch._utils", "_rebuild_parameter") => args[0]!,
-            _ => throw new ModelFormatException($"data.pkl calls {f.Module}.{f.Name}, which a state dict of tensors does not need.", path, Fix),
+            _ => throw new ModelFormatException(
+                $"data.pkl calls {f.Module}.{f.Name}, which a state dict of tensors does not need.", path, Fix),
         };
     }
 }

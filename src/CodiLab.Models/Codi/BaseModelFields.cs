@@ -49,7 +49,10 @@ public sealed record BaseModelFields(
             First(config, r => Text(r, "torch_dtype") ?? Text(r, "dtype")),
             First(config, r => Int(r, "pretraining_tp")),
             First(config, r => Text(r, "transformers_version")),
-            First(config, r => r.TryGetProperty("tie_word_embeddings", out var t) && t.ValueKind is JsonValueKind.True or JsonValueKind.False ? t.GetBoolean() : (bool?)null),
+            First(config, r => r.TryGetProperty("tie_word_embeddings", out var t)
+                && t.ValueKind is JsonValueKind.True or JsonValueKind.False
+                ? t.GetBoolean()
+                : (bool?)null),
             configs.FirstOrDefault(),
             generations.FirstOrDefault());
     }
@@ -67,7 +70,8 @@ public sealed record BaseModelFields(
         }
         catch (JsonException e)
         {
-            throw new ModelFormatException($"{Path.GetFileName(path)} is not valid JSON ({e.Message}).", path, "restore the base model's file.", e);
+            throw new ModelFormatException(
+                $"{Path.GetFileName(path)} is not valid JSON ({e.Message}).", path, "restore the base model's file.", e);
         }
     }
 
@@ -108,9 +112,13 @@ public static class EosRule
     {
         if (explicitIds is { Count: > 0 }) return new EosChoice(explicitIds, "given explicitly (--eos / model.eos)");
         if (tokenizer.Eos.Count > 0) return new EosChoice(tokenizer.Eos, tokenizer.EosSource);
-        if (fields.GenerationEos.Count > 0) return new EosChoice(fields.GenerationEos, $"{fields.GenerationConfigPath} eos_token_id (the tokenizer names no end token)");
-        if (fields.ConfigEos.Count > 0) return new EosChoice(fields.ConfigEos, $"{fields.ConfigPath} eos_token_id (the tokenizer names no end token)");
-        throw new ModelFormatException("no end-of-sequence token: the tokenizer names none and neither generation_config.json nor config.json has eos_token_id.",
-            where, "give the EOS ids explicitly (model.eos in the spec, --eos on the command line), or use the base model's own tokenizer files.");
+        if (fields.GenerationEos.Count > 0)
+            return new EosChoice(fields.GenerationEos, $"{fields.GenerationConfigPath} eos_token_id (the tokenizer names no end token)");
+        if (fields.ConfigEos.Count > 0)
+            return new EosChoice(fields.ConfigEos, $"{fields.ConfigPath} eos_token_id (the tokenizer names no end token)");
+        throw new ModelFormatException(
+            "no end-of-sequence token: the tokenizer names none and neither generation_config.json nor config.json has eos_token_id.",
+            where,
+            "give the EOS ids explicitly (model.eos in the spec, --eos on the command line), or use the base model's own tokenizer files.");
     }
 }

@@ -54,9 +54,11 @@ public sealed record FolderSettings(int LoraR, double LoraAlpha, int NumLatent, 
                     node["num_latent"]?.GetValue<int>() ?? Defaults.NumLatent,
                     path);
             }
-            catch (Exception e) when (e is System.Text.Json.JsonException or InvalidOperationException or FormatException or NullReferenceException)
+            catch (Exception e)
+                when (e is System.Text.Json.JsonException or InvalidOperationException or FormatException or NullReferenceException)
             {
-                throw new ModelFormatException($"{name} is not valid: {e.Message}", path, $"fix the file (numbers for {r}, {alpha}, num_latent) or remove it.");
+                throw new ModelFormatException($"{name} is not valid: {e.Message}", path,
+                    $"fix the file (numbers for {r}, {alpha}, num_latent) or remove it.");
             }
         }
         return Defaults;
@@ -64,7 +66,8 @@ public sealed record FolderSettings(int LoraR, double LoraAlpha, int NumLatent, 
 }
 
 /// <summary>A loaded network and the inventory of every checkpoint key.</summary>
-public sealed record LoadedCheckpoint(CodiNetwork Network, ModelConfig Config, string CheckpointPath, IReadOnlyList<KeyReport> Keys, IReadOnlyList<string> Notes);
+public sealed record LoadedCheckpoint(
+    CodiNetwork Network, ModelConfig Config, string CheckpointPath, IReadOnlyList<KeyReport> Keys, IReadOnlyList<string> Notes);
 
 /// <summary>
 /// The one place that maps checkpoint keys onto the network (docs/model-folder.md#the-checkpoint): strips <c>codi.</c> /
@@ -84,7 +87,8 @@ public static class CodiLoader
         foreach (var name in new[] { "model.safetensors", "pytorch_model.bin" })
             if (File.Exists(Path.Combine(folder, name))) return Path.Combine(folder, name);
         throw new ModelFormatException("the folder holds neither model.safetensors nor pytorch_model.bin.", folder,
-            "put the CODI checkpoint (as the official training code saves it) in this folder, with the base model's config.json and tokenizer files.");
+            "put the CODI checkpoint (as the official training code saves it) in this folder, "
+            + "with the base model's config.json and tokenizer files.");
     }
 
     /// <summary>Reads a checkpoint file of either format.</summary>
@@ -96,10 +100,13 @@ public static class CodiLoader
     {
         options ??= new LoadOptions();
         if (!Directory.Exists(folder))
-            throw new ModelFormatException("the model folder does not exist.", folder, "put the CODI checkpoint folder there, or point model.path (or the command's MODEL_DIR) at it.");
+            throw new ModelFormatException("the model folder does not exist.", folder,
+                "put the CODI checkpoint folder there, or point model.path (or the command's MODEL_DIR) at it.");
         var config = ModelConfig.Read(folder);
         var path = FindCheckpoint(folder, options.CheckpointFile);
-        if (!File.Exists(path)) throw new ModelFormatException("the checkpoint file does not exist.", path, "name an existing model.safetensors or pytorch_model.bin.");
+        if (!File.Exists(path))
+            throw new ModelFormatException(
+                "the checkpoint file does not exist.", path, "name an existing model.safetensors or pytorch_model.bin.");
         var settings = FolderSettings.Read(folder);
         options = options with { LoraR = options.LoraR ?? settings.LoraR, LoraAlpha = options.LoraAlpha ?? settings.LoraAlpha };
         var raw = new Dictionary<string, RawTensor>(ReadTensors(path), StringComparer.Ordinal);
@@ -121,7 +128,8 @@ public static class CodiLoader
         foreach (var p in Prefixes)
             if (key.StartsWith(p, StringComparison.Ordinal)) return key[p.Length..];
         // Plain HF GPT-2 checkpoints name the body's tensors without "transformer.".
-        if (arch == "gpt2" && (key.StartsWith("h.", StringComparison.Ordinal) || key is "wte.weight" or "wpe.weight" or "ln_f.weight" or "ln_f.bias"))
+        if (arch == "gpt2"
+            && (key.StartsWith("h.", StringComparison.Ordinal) || key is "wte.weight" or "wpe.weight" or "ln_f.weight" or "ln_f.bias"))
             return "transformer." + key;
         return key;
     }
@@ -132,130 +140,192 @@ public static class CodiLoader
         CodiNetwork network, ModelConfig config, Dictionary<string, RawTensor> raw, string path, LoadOptions options)
     {
         using var _ = no_grad();
-        var parameters = network.named_parameters().ToDictionary(p => p.name, p => p.parameter);
-        var filled = new HashSet<string>(StringComparer.Ordinal);
-        var unexpected = new List<string>();
-        var reports = new List<KeyReport>();
-        var notes = new List<string>();
-        var lora = new Dictionary<string, (string? A, string? B)>(StringComparer.Ordinal);
-        var embName = "lm." + EmbeddingName(config);
-        string? headKey = null;
-        var hasPrj = false;
+        var fill = new CheckpointFill(network, config, raw, path);
+        foreach (var key in raw.Keys.Order(StringComparer.Ordinal).ToList())
+            fill.Place(key);
+        fill.CheckComplete();
+        fill.MergeLora(options);
+        fill.CheckTiedHead();
+        return (fill.Reports, fill.Notes);
+    }
 
-        void Copy(string name, string key, Tensor value)
+    private static string EmbeddingName(ModelConfig config) =>
+        config.Arch == "gpt2" ? "transformer.wte.weight" : "model.embed_tokens.weight";
+
+    // Our parameter names back to the checkpoint's: lm.X -> codi.base_model.model.X.
+    private static string Describe(string name) => name.StartsWith("lm.", StringComparison.Ordinal) ? Prefixes[0] + name[3..] : name;
+
+    // One Fill in progress: the network's parameters, which of them are filled, the keys the network has no place
+    // for, the LoRA factor pairs kept until the merge, the tied-head key kept for its check, the inventory and notes.
+    private sealed class CheckpointFill(CodiNetwork network, ModelConfig config, Dictionary<string, RawTensor> raw, string path)
+    {
+        private readonly Dictionary<string, TorchSharp.Modules.Parameter> _parameters =
+            network.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+        private readonly HashSet<string> _filled = new(StringComparer.Ordinal);
+        private readonly List<string> _unexpected = [];
+        private readonly Dictionary<string, (string? A, string? B)> _lora = new(StringComparer.Ordinal);
+        private readonly string _embName = "lm." + EmbeddingName(config);
+        private string? _headKey;
+        private bool _hasPrj;
+
+        public List<KeyReport> Reports { get; } = [];
+
+        public List<string> Notes { get; } = [];
+
+        // Classifies one key: prj weight, LoRA factor, tied head, legacy buffer, or a base weight copied in.
+        public void Place(string key)
         {
-            if (!parameters.TryGetValue(name, out var p))
+            var t = raw[key];
+            if (t.Type is not (StoredType.Float32 or StoredType.BFloat16 or StoredType.Float16 or StoredType.Float64))
+                throw new ModelFormatException($"key '{key}' holds {t.Type} values; weights must be floating point.", path,
+                    "re-save the checkpoint with float weights (bf16, fp16 or fp32).");
+            if (key.StartsWith("prj.", StringComparison.Ordinal))
             {
-                unexpected.Add(name);
+                _hasPrj = true;
+                using (var value = t.ToTensor()) Copy(key, key, value);
+                Reports.Add(new KeyReport(key, t.Type, t.Shape, KeyRole.Parameter, key, null));
+                raw.Remove(key);
                 return;
             }
-            if (name == embName && value.dim() == 2 && value.shape[0] == config.VocabSize && p.shape[0] == config.CodiVocab && value.shape[1] == p.shape[1])
+            var k = Strip(key, config.Arch);
+            if (k.EndsWith(".lora_A.default.weight", StringComparison.Ordinal)
+                || k.EndsWith(".lora_B.default.weight", StringComparison.Ordinal))
+            {
+                var module = k[..k.IndexOf(".lora_", StringComparison.Ordinal)];
+                var entry = _lora.GetValueOrDefault(module);
+                _lora[module] = k.Contains(".lora_A.", StringComparison.Ordinal) ? entry with { A = key } : entry with { B = key };
+                Reports.Add(new KeyReport(key, t.Type, t.Shape, KeyRole.LoraFactor, "lm." + module + ".weight", null));
+                return; // kept until the merge
+            }
+            if (k == "lm_head.weight")
+            {
+                _headKey = key;
+                Reports.Add(new KeyReport(key, t.Type, t.Shape, KeyRole.TiedHead, _embName, null));
+                return; // kept for the tie check
+            }
+            if (k.EndsWith(".attn.bias", StringComparison.Ordinal) || k.EndsWith(".attn.masked_bias", StringComparison.Ordinal)
+                || k.EndsWith("rotary_emb.inv_freq", StringComparison.Ordinal))
+            {
+                Reports.Add(new KeyReport(key, t.Type, t.Shape, KeyRole.LegacyBuffer, "-",
+                    "buffer of an older transformers version; not a weight"));
+                raw.Remove(key);
+                return;
+            }
+            PlaceWeight(key, k.Replace(".base_layer.", ".", StringComparison.Ordinal), t);
+        }
+
+        // A base weight under its stripped name k; GPT-2's Conv1D weights are transposed to the Linear layout.
+        private void PlaceWeight(string key, string k, RawTensor t)
+        {
+            var transposed = config.Arch == "gpt2" && k.EndsWith(".weight", StringComparison.Ordinal)
+                && Conv1D.Any(c => k.EndsWith(c + ".weight", StringComparison.Ordinal));
+            using (var value = t.ToTensor())
+            {
+                if (transposed && value.dim() != 2)
+                    throw new ModelFormatException($"key '{key}' should be a 2-D Conv1D weight, found shape {t.ShapeText}.", path,
+                        "check that the checkpoint matches config.json.");
+                using var oriented = transposed ? value.t() : value.alias();
+                Copy("lm." + k, key, oriented);
+            }
+            var role = transposed ? KeyRole.TransposedParameter : KeyRole.Parameter;
+            Reports.Add(new KeyReport(key, t.Type, t.Shape, role, "lm." + k, null));
+            raw.Remove(key);
+        }
+
+        private void Copy(string name, string key, Tensor value)
+        {
+            if (!_parameters.TryGetValue(name, out var p))
+            {
+                _unexpected.Add(name);
+                return;
+            }
+            if (name == _embName && value.dim() == 2 && value.shape[0] == config.VocabSize && p.shape[0] == config.CodiVocab
+                && value.shape[1] == p.shape[1])
             {
                 // A plain base checkpoint lacks CODI's three appended rows; fill them with the mean row, as transformers' resize does.
                 p[TensorIndex.Slice(0, config.VocabSize)].copy_(value);
                 using var mean = value.mean([0], keepdim: true);
                 p[TensorIndex.Slice(config.VocabSize, null)].copy_(mean.expand(3, -1));
-                notes.Add("embedding has no pad/bot/eot rows: appended the mean row three times");
+                Notes.Add("embedding has no pad/bot/eot rows: appended the mean row three times");
             }
             else if (!value.shape.SequenceEqual(p.shape))
-                throw new ModelFormatException($"key '{key}' has shape [{string.Join(", ", value.shape)}] but the model expects [{string.Join(", ", p.shape)}].", path,
-                    "the checkpoint does not match config.json (hidden size, vocab size + 3, heads); use the base model's own config.json.");
+                throw new ModelFormatException(
+                    $"key '{key}' has shape [{string.Join(", ", value.shape)}] but the model expects [{string.Join(", ", p.shape)}].", path,
+                    "the checkpoint does not match config.json (hidden size, vocab size + 3, heads); "
+                    + "use the base model's own config.json.");
             else p.copy_(value);
-            filled.Add(name);
+            _filled.Add(name);
         }
 
-        foreach (var key in raw.Keys.Order(StringComparer.Ordinal).ToList())
+        // After every key is placed: prj present, every parameter filled, no key left without a place.
+        public void CheckComplete()
         {
-            var t = raw[key];
-            if (t.Type is not (StoredType.Float32 or StoredType.BFloat16 or StoredType.Float16 or StoredType.Float64))
-                throw new ModelFormatException($"key '{key}' holds {t.Type} values; weights must be floating point.", path, "re-save the checkpoint with float weights (bf16, fp16 or fp32).");
-            if (key.StartsWith("prj.", StringComparison.Ordinal))
+            if (!_hasPrj)
+                throw new ModelFormatException("the checkpoint has no prj.* keys, so it cannot produce continuous thoughts.", path,
+                    "load a CODI checkpoint (the official training code saves prj with the model).");
+            var missing = _parameters.Keys.Where(k => !_filled.Contains(k)).Order(StringComparer.Ordinal).ToList();
+            if (missing.Count > 0)
             {
-                hasPrj = true;
-                using (var value = t.ToTensor()) Copy(key, key, value);
-                reports.Add(new KeyReport(key, t.Type, t.Shape, KeyRole.Parameter, key, null));
-                raw.Remove(key);
-                continue;
+                var first = Describe(missing[0]);
+                var others = missing.Count > 1
+                    ? $" (and {string.Join(", ", missing.Skip(1).Take(3).Select(Describe))}{(missing.Count > 4 ? ", …" : "")})"
+                    : "";
+                throw new ModelFormatException($"the checkpoint lacks {missing.Count} weight(s), e.g. '{first}'{others}.",
+                    path,
+                    "the file is incomplete or for another architecture/size than config.json says; save it again or fix config.json.");
             }
-            var k = Strip(key, config.Arch);
-            if (k.EndsWith(".lora_A.default.weight", StringComparison.Ordinal) || k.EndsWith(".lora_B.default.weight", StringComparison.Ordinal))
-            {
-                var module = k[..k.IndexOf(".lora_", StringComparison.Ordinal)];
-                var entry = lora.GetValueOrDefault(module);
-                lora[module] = k.Contains(".lora_A.", StringComparison.Ordinal) ? entry with { A = key } : entry with { B = key };
-                reports.Add(new KeyReport(key, t.Type, t.Shape, KeyRole.LoraFactor, "lm." + module + ".weight", null));
-                continue; // kept until the merge
-            }
-            if (k == "lm_head.weight")
-            {
-                headKey = key;
-                reports.Add(new KeyReport(key, t.Type, t.Shape, KeyRole.TiedHead, embName, null));
-                continue; // kept for the tie check
-            }
-            if (k.EndsWith(".attn.bias", StringComparison.Ordinal) || k.EndsWith(".attn.masked_bias", StringComparison.Ordinal) || k.EndsWith("rotary_emb.inv_freq", StringComparison.Ordinal))
-            {
-                reports.Add(new KeyReport(key, t.Type, t.Shape, KeyRole.LegacyBuffer, "-", "buffer of an older transformers version; not a weight"));
-                raw.Remove(key);
-                continue;
-            }
-            k = k.Replace(".base_layer.", ".", StringComparison.Ordinal);
-            var transposed = config.Arch == "gpt2" && k.EndsWith(".weight", StringComparison.Ordinal) && Conv1D.Any(c => k.EndsWith(c + ".weight", StringComparison.Ordinal));
-            using (var value = t.ToTensor())
-            {
-                if (transposed && value.dim() != 2)
-                    throw new ModelFormatException($"key '{key}' should be a 2-D Conv1D weight, found shape {t.ShapeText}.", path, "check that the checkpoint matches config.json.");
-                using var oriented = transposed ? value.t() : value.alias();
-                Copy("lm." + k, key, oriented);
-            }
-            reports.Add(new KeyReport(key, t.Type, t.Shape, transposed ? KeyRole.TransposedParameter : KeyRole.Parameter, "lm." + k, null));
-            raw.Remove(key);
+            if (_unexpected.Count > 0)
+                throw new ModelFormatException(
+                    $"the checkpoint has {_unexpected.Count} key(s) this model does not use, "
+                    + $"e.g. '{Describe(_unexpected.Order(StringComparer.Ordinal).First())}'.", path,
+                    "check that config.json describes this checkpoint (layer count, architecture).");
         }
 
-        if (!hasPrj)
-            throw new ModelFormatException("the checkpoint has no prj.* keys, so it cannot produce continuous thoughts.", path,
-                "load a CODI checkpoint (the official training code saves prj with the model).");
-        var missing = parameters.Keys.Where(k => !filled.Contains(k)).Order(StringComparer.Ordinal).ToList();
-        if (missing.Count > 0)
-            throw new ModelFormatException($"the checkpoint lacks {missing.Count} weight(s), e.g. '{Describe(missing[0])}'{(missing.Count > 1 ? $" (and {string.Join(", ", missing.Skip(1).Take(3).Select(Describe))}{(missing.Count > 4 ? ", …" : "")})" : "")}.",
-                path, "the file is incomplete or for another architecture/size than config.json says; save it again or fix config.json.");
-        if (unexpected.Count > 0)
-            throw new ModelFormatException($"the checkpoint has {unexpected.Count} key(s) this model does not use, e.g. '{Describe(unexpected.Order(StringComparer.Ordinal).First())}'.", path,
-                "check that config.json describes this checkpoint (layer count, architecture).");
-
-        var (rank, alphaValue) = (options.LoraR ?? FolderSettings.Defaults.LoraR, options.LoraAlpha ?? FolderSettings.Defaults.LoraAlpha);
-        var scale = alphaValue / rank;
-        foreach (var (module, (a, b)) in lora)
+        // W += alpha/r · B·A for every LoRA pair, in place; the first note says what was merged.
+        public void MergeLora(LoadOptions options)
         {
-            if (a is null || b is null)
-                throw new ModelFormatException($"LoRA module '{module}' has only its {(a is null ? "lora_B" : "lora_A")} factor.", path, "the checkpoint is incomplete; save it again.");
-            if (!parameters.TryGetValue("lm." + module + ".weight", out var weight))
-                throw new ModelFormatException($"LoRA factors '{a}' have no base weight '{module}.base_layer.weight'.", path, "the checkpoint is incomplete; save it again.");
-            using var A = raw[a].ToTensor();
-            using var B = raw[b].ToTensor();
-            if (A.shape[0] != rank)
-                throw new ModelFormatException($"key '{a}' has LoRA rank {A.shape[0]}, but model.lora.r is {rank}.", path,
-                    $"set model.lora.r: {A.shape[0]} (and the matching alpha) in the spec.");
-            // B·A is [out, in], the Linear layout; added in place (no temporaries of the weight's size).
-            if (A.dim() != 2 || B.dim() != 2 || B.shape[1] != A.shape[0] || B.shape[0] != weight.shape[0] || A.shape[1] != weight.shape[1])
-                throw new ModelFormatException($"LoRA factors of '{module}' ([{string.Join(", ", B.shape)}]·[{string.Join(", ", A.shape)}]) do not fit a [{string.Join(", ", weight.shape)}] weight.", path, "check that the checkpoint matches config.json.");
-            weight.addmm_(B, A, beta: 1, alpha: (float)scale);
-            raw.Remove(a);
-            raw.Remove(b);
+            var (rank, alphaValue) = (
+                options.LoraR ?? FolderSettings.Defaults.LoraR, options.LoraAlpha ?? FolderSettings.Defaults.LoraAlpha);
+            var scale = alphaValue / rank;
+            foreach (var (module, (a, b)) in _lora)
+            {
+                if (a is null || b is null)
+                    throw new ModelFormatException($"LoRA module '{module}' has only its {(a is null ? "lora_B" : "lora_A")} factor.", path,
+                        "the checkpoint is incomplete; save it again.");
+                if (!_parameters.TryGetValue("lm." + module + ".weight", out var weight))
+                    throw new ModelFormatException($"LoRA factors '{a}' have no base weight '{module}.base_layer.weight'.", path,
+                        "the checkpoint is incomplete; save it again.");
+                using var A = raw[a].ToTensor();
+                using var B = raw[b].ToTensor();
+                if (A.shape[0] != rank)
+                    throw new ModelFormatException($"key '{a}' has LoRA rank {A.shape[0]}, but model.lora.r is {rank}.", path,
+                        $"set model.lora.r: {A.shape[0]} (and the matching alpha) in the spec.");
+                // B·A is [out, in], the Linear layout; added in place (no temporaries of the weight's size).
+                if (A.dim() != 2 || B.dim() != 2 || B.shape[1] != A.shape[0]
+                    || B.shape[0] != weight.shape[0] || A.shape[1] != weight.shape[1])
+                    throw new ModelFormatException(
+                        $"LoRA factors of '{module}' ([{string.Join(", ", B.shape)}]·[{string.Join(", ", A.shape)}]) "
+                        + $"do not fit a [{string.Join(", ", weight.shape)}] weight.", path,
+                        "check that the checkpoint matches config.json.");
+                weight.addmm_(B, A, beta: 1, alpha: (float)scale);
+                raw.Remove(a);
+                raw.Remove(b);
+            }
+            Notes.Insert(0, _lora.Count > 0
+                ? $"merged LoRA into {_lora.Count} modules (r={rank}, alpha={alphaValue}, scale {scale}) in float32"
+                : "no LoRA factors: a plain base-model checkpoint");
         }
-        notes.Insert(0, lora.Count > 0 ? $"merged LoRA into {lora.Count} modules (r={rank}, alpha={alphaValue}, scale {scale}) in float32" : "no LoRA factors: a plain base-model checkpoint");
 
-        if (headKey is not null)
+        // A stored lm_head.weight is never loaded (the embedding is the head); the note says whether it agreed.
+        public void CheckTiedHead()
         {
-            using var head = raw[headKey].ToTensor();
-            var table = parameters[embName];
+            if (_headKey is null) return;
+            using var head = raw[_headKey].ToTensor();
+            var table = _parameters[_embName];
             var same = head.shape.SequenceEqual(table.shape) && head.allclose(table, 0, 0);
-            notes.Add(same ? "lm_head.weight equals the embedding (tied)" : "lm_head.weight differs from the embedding; the embedding is used as the head (tied, as tie_weights() does)");
+            Notes.Add(same
+                ? "lm_head.weight equals the embedding (tied)"
+                : "lm_head.weight differs from the embedding; the embedding is used as the head (tied, as tie_weights() does)");
         }
-        return (reports, notes);
     }
-
-    private static string EmbeddingName(ModelConfig config) => config.Arch == "gpt2" ? "transformer.wte.weight" : "model.embed_tokens.weight";
-
-    // Our parameter names back to the checkpoint's: lm.X -> codi.base_model.model.X.
-    private static string Describe(string name) => name.StartsWith("lm.", StringComparison.Ordinal) ? Prefixes[0] + name[3..] : name;
 }

@@ -21,7 +21,10 @@ public sealed record CodiOptions(
     int? NumLatent = null,
     IReadOnlyList<int>? Eos = null);
 
-/// <summary>The CODI special ids (docs/model-folder.md#special-ids): pad = V, bot = V+1, eot = V+2, EOS by <see cref="EosRule"/> (and where it came from).</summary>
+/// <summary>
+/// The CODI special ids (docs/model-folder.md#special-ids): pad = V, bot = V+1, eot = V+2, EOS by <see cref="EosRule"/>
+/// (and where it came from).
+/// </summary>
 public sealed record SpecialIds(int Pad, int Bot, int Eot, IReadOnlyList<int> Eos, int? Bos, string EosSource = "");
 
 /// <summary>
@@ -85,7 +88,8 @@ public sealed partial class CodiModel : IDisposable
         try
         {
             var fields = BaseModelFields.Read(folder, options.TokenizerFolder);
-            tokenizer = CodiTokenizer.Load(options.TokenizerFolder ?? folder, loaded.Config.Arch, loaded.Config.VocabSize, fields.ConfigStart);
+            tokenizer = CodiTokenizer.Load(
+                options.TokenizerFolder ?? folder, loaded.Config.Arch, loaded.Config.VocabSize, fields.ConfigStart);
             eos = EosRule.Resolve(options.Eos, tokenizer, fields, options.TokenizerFolder ?? folder);
         }
         catch
@@ -106,7 +110,8 @@ public sealed partial class CodiModel : IDisposable
         var v = loaded.Config.VocabSize;
         loaded.Network.eval();
         var options = new CodiOptions(NumLatent: FolderSettings.Read(folder).NumLatent);
-        return new CodiModel(loaded, tokenizer, options, new SpecialIds(v, v + 1, v + 2, eos.Ids, tokenizer.Bos, eos.Source), new Device("cpu"));
+        var ids = new SpecialIds(v, v + 1, v + 2, eos.Ids, tokenizer.Bos, eos.Source);
+        return new CodiModel(loaded, tokenizer, options, ids, new Device("cpu"));
     }
 
     /// <summary>Prompt ids of a raw question: normalised as the official code does, [BOS] tokens BOT.</summary>
@@ -127,7 +132,8 @@ public sealed partial class CodiModel : IDisposable
     /// results in the given order; a batch that throws is retried one prompt at a time and a prompt that still
     /// fails gives null (its error goes to <paramref name="onError"/>).
     /// </summary>
-    public IReadOnlyList<TraceResult?> TraceMany(IReadOnlyList<Prompt> prompts, int batchSize, int maxNewTokens, Action<Prompt, Exception>? onError = null)
+    public IReadOnlyList<TraceResult?> TraceMany(
+        IReadOnlyList<Prompt> prompts, int batchSize, int maxNewTokens, Action<Prompt, Exception>? onError = null)
     {
         var results = new TraceResult?[prompts.Count];
         var order = Enumerable.Range(0, prompts.Count).OrderBy(i => prompts[i].Ids.Count).ToArray();
@@ -166,7 +172,8 @@ public sealed partial class CodiModel : IDisposable
     {
         var c = Loaded.Config;
         long t = maxPromptTokens + NumLatent + 1;
-        var perRow = 4L * (4L * c.Heads * t * t + 3L * t * c.Intermediate + 8L * t * c.Hidden + 2L * c.Layers * c.KvHeads * c.HeadDim * t + 2L * c.Heads * c.HeadDim * t);
+        var perRow = 4L * (4L * c.Heads * t * t + 3L * t * c.Intermediate + 8L * t * c.Hidden
+            + 2L * c.Layers * c.KvHeads * c.HeadDim * t + 2L * c.Heads * c.HeadDim * t);
         return (int)Math.Clamp(budgetBytes / perRow, 1, 256);
     }
 
@@ -187,15 +194,36 @@ public sealed partial class CodiModel : IDisposable
         var lengths = prompts.Select(p => p.Ids.Count).ToArray();
         var width = lengths.Max();
         var offsets = lengths.Select(p => width - p).ToArray();
-        var padded = offsets.Any(o => o > 0);
-        var dtype = Lm.EmbeddingTable.dtype;
-        var lensLimit = Ids.Eot; // ids < V+2: the official code masks only EOT
         var rows = Enumerable.Range(0, b).Select(_ => new Dictionary<string, float[][][]>(StringComparer.Ordinal)).ToArray();
         var lens = Enumerable.Range(0, b).Select(_ => new List<int>()).ToArray();
         var latents = Enumerable.Range(0, b).Select(_ => new List<float[]>()).ToArray();
 
         // Key-padding mask of the prompt [b, 1, 1, width] (0 visible, dtype's most negative finite value for pads).
-        var padKeys = padded ? PadMask(offsets, width, dtype) : null;
+        var padKeys = offsets.Any(o => o > 0) ? PadMask(offsets, width, Lm.EmbeddingTable.dtype) : null;
+        var batch = new BatchLayout(lengths, offsets, width, padKeys, cache);
+        var hidden = RunPrompts(prompts, batch, rows, lens);
+        RunLatents(hidden, batch, rows, lens, latents);
+        var answers = DecodeAnswers(batch, maxNewTokens);
+        return [.. Enumerable.Range(0, b).Select(i => new TraceResult(prompts[i].Question, prompts[i].Ids, rows[i], lens[i], answers[i],
+            Tokenizer.Decode(answers[i], Lm.Config.VocabSize), [.. latents[i].Select(z => (float)Math.Sqrt(z.Sum(x => (double)x * x)))],
+            latents[i]))];
+    }
+
+    // One TraceBatch's shape: each row's prompt length and left padding, the padded width, the pad-key mask
+    // (null when no row is padded) and the KV cache every step appends to.
+    private sealed record BatchLayout(int[] Lengths, int[] Offsets, int Width, Tensor? PadKeys, KvCache Cache)
+    {
+        public int Rows => Lengths.Length;
+    }
+
+    // Logit-lens and answer argmax run over ids < V+2: the official code masks only EOT.
+    private int LensLimit => Ids.Eot;
+
+    // The left-padded prompts in one pass (BOT last): the BOT query's attention rows and logit lens; returns the
+    // last position's hidden state [b, 1, d].
+    private Tensor RunPrompts(IReadOnlyList<Prompt> prompts, BatchLayout batch, Dictionary<string, float[][][]>[] rows, List<int>[] lens)
+    {
+        var (b, width, offsets) = (batch.Rows, batch.Width, batch.Offsets);
         var flat = new long[b * width];
         var positions = new long[b * width];
         for (int i = 0; i < b; i++)
@@ -206,15 +234,25 @@ public sealed partial class CodiModel : IDisposable
             }
         using var ids = tensor(flat, [b, width], device: Device);
         Tensor? promptMask = null, promptPositions = null;
-        if (padded)
+        if (batch.PadKeys is not null)
         {
-            promptMask = Attention.Causal(0, width, dtype, Device)!.add(padKeys!).clamp_min(Attention.MinValue(dtype)); // [b, 1, width, width]
+            var dtype = Lm.EmbeddingTable.dtype;
+            // [b, 1, width, width]
+            promptMask = Attention.Causal(0, width, dtype, Device)!.add(batch.PadKeys).clamp_min(Attention.MinValue(dtype));
             promptPositions = tensor(positions, [b, width], device: Device);
         }
-        var output = Lm.call(new LmInput(Lm.Embed(ids), cache, AttentionCapture.LastRow, promptMask, promptPositions));
+        var output = Lm.call(new LmInput(Lm.Embed(ids), batch.Cache, AttentionCapture.LastRow, promptMask, promptPositions));
         Scatter(rows, "bot", output.Attention!, offsets);
         var hidden = output.Hidden[.., TensorIndex.Slice(-1), ..]; // [b, 1, d]
-        AddArgmax(lens, Lm.Logits(hidden), lensLimit);
+        AddArgmax(lens, Lm.Logits(hidden), LensLimit);
+        return hidden;
+    }
+
+    // z_k = prj(hidden) fed back NumLatent times: each thought kept per row, its attention rows and logit lens.
+    private void RunLatents(
+        Tensor hidden, BatchLayout batch, Dictionary<string, float[][][]>[] rows, List<int>[] lens, List<float[]>[] latents)
+    {
+        var b = batch.Rows;
         for (int k = 1; k <= NumLatent; k++)
         {
             using var step = NewDisposeScope();
@@ -222,12 +260,17 @@ public sealed partial class CodiModel : IDisposable
             var zs = z.to_type(ScalarType.Float32).cpu().data<float>().ToArray();
             var d = zs.Length / b;
             for (int i = 0; i < b; i++) latents[i].Add(zs.AsSpan(i * d, d).ToArray());
-            output = Lm.call(StepInput(z, cache, AttentionCapture.LastRow, padKeys, lengths, k - 1));
-            Scatter(rows, $"z{k}", output.Attention!, offsets);
+            var output = Lm.call(StepInput(z, batch.Cache, AttentionCapture.LastRow, batch.PadKeys, batch.Lengths, k - 1));
+            Scatter(rows, $"z{k}", output.Attention!, batch.Offsets);
             hidden = output.Hidden.MoveToOuterDisposeScope();
-            AddArgmax(lens, Lm.Logits(hidden), lensLimit);
+            AddArgmax(lens, Lm.Logits(hidden), LensLimit);
         }
+    }
 
+    // EOT, then greedy decoding per row until that row's EOS or maxNewTokens.
+    private List<int>[] DecodeAnswers(BatchLayout batch, int maxNewTokens)
+    {
+        var b = batch.Rows;
         var answers = Enumerable.Range(0, b).Select(_ => new List<int>()).ToArray();
         var done = new bool[b];
         var next = Enumerable.Repeat((long)Ids.Eot, b).ToArray();
@@ -235,8 +278,9 @@ public sealed partial class CodiModel : IDisposable
         {
             using var step = NewDisposeScope();
             using var token = tensor(next, [b, 1], device: Device);
-            output = Lm.call(StepInput(Lm.Embed(token), cache, AttentionCapture.None, padKeys, lengths, NumLatent + n));
-            var logits = Lm.Logits(output.Hidden)[.., -1, TensorIndex.Slice(0, lensLimit)];
+            var output = Lm.call(
+                StepInput(Lm.Embed(token), batch.Cache, AttentionCapture.None, batch.PadKeys, batch.Lengths, NumLatent + n));
+            var logits = Lm.Logits(output.Hidden)[.., -1, TensorIndex.Slice(0, LensLimit)];
             var chosen = logits.argmax(-1).cpu().data<long>().ToArray();
             for (int i = 0; i < b; i++)
             {
@@ -246,8 +290,7 @@ public sealed partial class CodiModel : IDisposable
                 done[i] = Ids.Eos.Contains((int)chosen[i]);
             }
         }
-        return [.. Enumerable.Range(0, b).Select(i => new TraceResult(prompts[i].Question, prompts[i].Ids, rows[i], lens[i], answers[i],
-            Tokenizer.Decode(answers[i], Lm.Config.VocabSize), [.. latents[i].Select(z => (float)Math.Sqrt(z.Sum(x => (double)x * x)))], latents[i]))];
+        return answers;
     }
 
     // One new position per row after the prompt and `after` earlier steps: position P−1+after+1, pads masked.
@@ -287,7 +330,8 @@ public sealed partial class CodiModel : IDisposable
             var (b, h, t) = ((int)all.shape[0], (int)all.shape[1], (int)all.shape[3]);
             var flat = all.data<float>().ToArray();
             for (int i = 0; i < b; i++)
-                rows[i][query][l] = [.. Enumerable.Range(0, h).Select(hh => flat.AsSpan((i * h + hh) * t + offsets[i], t - offsets[i]).ToArray())];
+                rows[i][query][l] = [.. Enumerable.Range(0, h)
+                    .Select(hh => flat.AsSpan((i * h + hh) * t + offsets[i], t - offsets[i]).ToArray())];
         }
     }
 

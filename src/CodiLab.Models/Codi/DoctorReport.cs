@@ -36,7 +36,8 @@ public sealed record DoctorReport(string ModelFolder, string TokenizerFolder, IR
     public IReadOnlyList<string> ToLines()
     {
         var width = Checks.Max(c => c.Name.Length);
-        var lines = new List<string> { $"doctor {ModelFolder}" + (TokenizerFolder == ModelFolder ? "" : $" (tokenizer: {TokenizerFolder})") };
+        var tokenizer = TokenizerFolder == ModelFolder ? "" : $" (tokenizer: {TokenizerFolder})";
+        var lines = new List<string> { $"doctor {ModelFolder}" + tokenizer };
         foreach (var c in Checks)
         {
             var mark = c.Status switch { CheckStatus.Pass => "ok  ", CheckStatus.Fail => "FAIL", _ => "skip" };

@@ -18,7 +18,9 @@ namespace CodiLab.Models.Codi;
 /// <param name="Ranks">BPE ranks taken from cl100k_base (the first 256 are the single bytes).</param>
 /// <param name="LoraR">LoRA rank.</param>
 /// <param name="LoraAlpha">LoRA alpha.</param>
-public sealed record TinyShape(int Layers = 4, int Hidden = 64, int Heads = 4, int KvHeads = 2, int Intermediate = 256, int Ranks = 512, int LoraR = 128, double LoraAlpha = 32)
+public sealed record TinyShape(
+    int Layers = 4, int Hidden = 64, int Heads = 4, int KvHeads = 2, int Intermediate = 256, int Ranks = 512, int LoraR = 128,
+    double LoraAlpha = 32)
 {
     /// <summary>The embedded default shape.</summary>
     public static TinyShape Default { get; } = new();
@@ -61,7 +63,8 @@ public static class TinyModel
         {
             vocab = ranks.Count + Llama3Specials;
             Directory.CreateDirectory(Path.Combine(folder, "original"));
-            WriteText(Path.Combine(folder, "original", "tokenizer.model"), string.Concat(ranks.Select((bytes, i) => $"{Convert.ToBase64String(bytes)} {i}\n")));
+            WriteText(Path.Combine(folder, "original", "tokenizer.model"),
+                string.Concat(ranks.Select((bytes, i) => $"{Convert.ToBase64String(bytes)} {i}\n")));
         }
         else
         {
@@ -79,7 +82,8 @@ public static class TinyModel
             ["arch"] = arch, ["lora_r"] = shape.LoraR, ["lora_alpha"] = shape.LoraAlpha, ["num_latent"] = numLatent,
             ["vocab_size"] = vocab, ["pad"] = vocab, ["bot"] = vocab + 1, ["eot"] = vocab + 2, ["seed"] = seed,
             ["generator"] = "codilab make-model",
-            ["tokenizer"] = $"first {ranks.Count} ranks of cl100k_base (Microsoft.ML.Tokenizers.Data.Cl100kBase)" + (arch == "llama" ? " + 256 Llama-3 special tokens" : " + <|endoftext|>"),
+            ["tokenizer"] = $"first {ranks.Count} ranks of cl100k_base (Microsoft.ML.Tokenizers.Data.Cl100kBase)"
+                + (arch == "llama" ? " + 256 Llama-3 special tokens" : " + <|endoftext|>"),
         };
         WriteText(Path.Combine(folder, "codi.json"), meta.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
         using var sha = System.Security.Cryptography.SHA256.Create();
@@ -97,11 +101,18 @@ public static class TinyModel
         }
         : new JsonObject
         {
-            ["model_type"] = "llama", ["architectures"] = new JsonArray("LlamaForCausalLM"), ["vocab_size"] = vocab, ["hidden_size"] = s.Hidden,
-            ["num_hidden_layers"] = s.Layers, ["num_attention_heads"] = s.Heads, ["num_key_value_heads"] = s.KvHeads, ["head_dim"] = s.Hidden / s.Heads,
-            ["intermediate_size"] = s.Intermediate, ["max_position_embeddings"] = 131072, ["rms_norm_eps"] = 1e-5, ["rope_theta"] = 500000.0,
-            ["rope_scaling"] = new JsonObject { ["rope_type"] = "llama3", ["factor"] = 32.0, ["low_freq_factor"] = 1.0, ["high_freq_factor"] = 4.0, ["original_max_position_embeddings"] = 8192 },
-            ["hidden_act"] = "silu", ["bos_token_id"] = vocab - Llama3Specials, ["eos_token_id"] = new JsonArray(vocab - Llama3Specials + 1, vocab - Llama3Specials + 8, vocab - Llama3Specials + 9),
+            ["model_type"] = "llama", ["architectures"] = new JsonArray("LlamaForCausalLM"), ["vocab_size"] = vocab,
+            ["hidden_size"] = s.Hidden, ["num_hidden_layers"] = s.Layers, ["num_attention_heads"] = s.Heads,
+            ["num_key_value_heads"] = s.KvHeads, ["head_dim"] = s.Hidden / s.Heads,
+            ["intermediate_size"] = s.Intermediate, ["max_position_embeddings"] = 131072, ["rms_norm_eps"] = 1e-5,
+            ["rope_theta"] = 500000.0,
+            ["rope_scaling"] = new JsonObject
+            {
+                ["rope_type"] = "llama3", ["factor"] = 32.0, ["low_freq_factor"] = 1.0, ["high_freq_factor"] = 4.0,
+                ["original_max_position_embeddings"] = 8192,
+            },
+            ["hidden_act"] = "silu", ["bos_token_id"] = vocab - Llama3Specials,
+            ["eos_token_id"] = new JsonArray(vocab - Llama3Specials + 1, vocab - Llama3Specials + 8, vocab - Llama3Specials + 9),
             ["tie_word_embeddings"] = true,
         };
 
@@ -119,16 +130,20 @@ public static class TinyModel
             var isNorm = name.Contains("ln", StringComparison.Ordinal) || name.Contains("norm", StringComparison.Ordinal);
             if (name.StartsWith("prj.", StringComparison.Ordinal))
             {
-                result[name] = Uniform(random, dims, isNorm && name.EndsWith(".weight", StringComparison.Ordinal) ? 1.0 : 0.0, isNorm ? 0.1 : FanIn(dims), StoredType.Float32);
+                var center = isNorm && name.EndsWith(".weight", StringComparison.Ordinal) ? 1.0 : 0.0;
+                result[name] = Uniform(random, dims, center, isNorm ? 0.1 : FanIn(dims), StoredType.Float32);
                 continue;
             }
             var hf = name[3..]; // drop "lm."
             var module = hf[..hf.LastIndexOf('.')];
             var isTarget = targets.Any(t => module.EndsWith(t, StringComparison.Ordinal));
             var key = "codi.base_model.model." + (isTarget ? module + ".base_layer" + hf[module.Length..] : hf);
-            if (isNorm) result[key] = Uniform(random, dims, name.EndsWith(".weight", StringComparison.Ordinal) ? 1.0 : 0.0, 0.1, StoredType.BFloat16);
+            if (isNorm)
+                result[key] = Uniform(
+                    random, dims, name.EndsWith(".weight", StringComparison.Ordinal) ? 1.0 : 0.0, 0.1, StoredType.BFloat16);
             else if (name.EndsWith(".bias", StringComparison.Ordinal)) result[key] = Uniform(random, dims, 0, 0.02, StoredType.BFloat16);
-            else if (dims.Length == 2 && (hf.Contains("wte", StringComparison.Ordinal) || hf.Contains("embed_tokens", StringComparison.Ordinal) || hf.Contains("wpe", StringComparison.Ordinal)))
+            else if (dims.Length == 2 && (hf.Contains("wte", StringComparison.Ordinal)
+                || hf.Contains("embed_tokens", StringComparison.Ordinal) || hf.Contains("wpe", StringComparison.Ordinal)))
                 result[key] = Uniform(random, dims, 0, hf.Contains("wpe", StringComparison.Ordinal) ? 0.1 : 1.0, StoredType.BFloat16);
             else
             {
@@ -202,7 +217,9 @@ public static class TinyModel
             {
                 var best = -1;
                 for (int i = 0; i + 1 < parts.Count; i++)
-                    if (rankOf.TryGetValue(parts[i] + parts[i + 1], out var r) && r < id && (best < 0 || r < rankOf[parts[best] + parts[best + 1]])) best = i;
+                    if (rankOf.TryGetValue(parts[i] + parts[i + 1], out var r) && r < id
+                        && (best < 0 || r < rankOf[parts[best] + parts[best + 1]]))
+                        best = i;
                 if (best < 0) break;
                 parts[best] += parts[best + 1];
                 parts.RemoveAt(best + 1);
@@ -217,7 +234,10 @@ public static class TinyModel
     private static char[] ByteAlphabet()
     {
         var map = new char[256];
-        var printable = Enumerable.Range('!', '~' - '!' + 1).Concat(Enumerable.Range('¡', '¬' - '¡' + 1)).Concat(Enumerable.Range('®', 'ÿ' - '®' + 1)).ToHashSet();
+        var printable = Enumerable.Range('!', '~' - '!' + 1)
+            .Concat(Enumerable.Range('¡', '¬' - '¡' + 1))
+            .Concat(Enumerable.Range('®', 'ÿ' - '®' + 1))
+            .ToHashSet();
         var extra = 0;
         for (int b = 0; b < 256; b++) map[b] = printable.Contains(b) ? (char)b : (char)(256 + extra++);
         return map;

@@ -16,7 +16,8 @@ public static class TraceJson
     {
         var attention = new JsonObject();
         foreach (var (query, layers) in trace.Attention)
-            attention[query] = new JsonArray([.. layers.Select(heads => new JsonArray([.. heads.Select(row => new JsonArray([.. row.Select(v => (JsonNode)Round7(v))]))]))]);
+            attention[query] = new JsonArray([.. layers.Select(heads =>
+                new JsonArray([.. heads.Select(row => new JsonArray([.. row.Select(v => (JsonNode)Round7(v))]))]))]);
         return new JsonObject
         {
             ["question"] = trace.Question,
@@ -43,7 +44,8 @@ public static class TraceJson
     /// <summary>Reads the questions of a reference.json (or a list of traces, or one trace) as traces.</summary>
     public static IReadOnlyList<TraceResult> Read(string path)
     {
-        var root = JsonNode.Parse(File.ReadAllText(path)) ?? throw new ModelFormatException("the file is empty.", path, "give a trace or reference JSON file.");
+        var root = JsonNode.Parse(File.ReadAllText(path))
+            ?? throw new ModelFormatException("the file is empty.", path, "give a trace or reference JSON file.");
         var entries = root is JsonObject o && o["questions"] is JsonArray q ? q : root as JsonArray ?? new JsonArray(root.DeepClone());
         return [.. entries.Select(e => FromJson(e!.AsObject()))];
     }
@@ -52,7 +54,9 @@ public static class TraceJson
     {
         var attention = e["attention"]!.AsObject().ToDictionary(
             kv => kv.Key,
-            kv => kv.Value!.AsArray().Select(l => l!.AsArray().Select(h => h!.AsArray().Select(v => v!.GetValue<float>()).ToArray()).ToArray()).ToArray(),
+            kv => kv.Value!.AsArray()
+                .Select(l => l!.AsArray().Select(h => h!.AsArray().Select(v => v!.GetValue<float>()).ToArray()).ToArray())
+                .ToArray(),
             StringComparer.Ordinal);
         var norms = e["latent_norms"]?.AsArray().Select(v => v!.GetValue<float>()).ToArray() ?? [];
         return new TraceResult(
@@ -65,5 +69,6 @@ public static class TraceJson
     private static JsonArray Ints(IEnumerable<int> ids) => new([.. ids.Select(i => (JsonNode)i)]);
 
     // Seven significant digits, as the reference's r7 (float(f"{v:.7g}")).
-    private static double Round7(float v) => double.Parse(((double)v).ToString("G7", CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
+    private static double Round7(float v) =>
+        double.Parse(((double)v).ToString("G7", CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
 }

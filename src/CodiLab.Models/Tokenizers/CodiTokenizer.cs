@@ -17,7 +17,8 @@ public sealed class CodiTokenizer
     public const string Gpt2Split = @"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+";
 
     /// <summary>LLaMA-3's pre-tokenizer split (digits in chunks of 1–3).</summary>
-    public const string Llama3Split = @"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
+    public const string Llama3Split = @"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}"
+        + @"| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
 
     private static readonly Dictionary<string, int> Llama3SpecialOffsets = new()
     {
@@ -51,10 +52,13 @@ public sealed class CodiTokenizer
     {
         var file = Path.GetFileName(Source);
         if (arch == "gpt2")
-            return _specials.TryGetValue("<|endoftext|>", out var end) ? ([end], $"the tokenizer's end token <|endoftext|> in {file}") : ([], "");
+            return _specials.TryGetValue("<|endoftext|>", out var end)
+                ? ([end], $"the tokenizer's end token <|endoftext|> in {file}")
+                : ([], "");
         if (start is null) return ([], "");
         List<int> ids = [.. LlamaEndOffsets.Select(o => start.Id + o).Where(_specialNames.ContainsKey)];
-        return (ids, $"the tokenizer's end tokens ({string.Join(", ", ids.Select(id => _specialNames[id]))}: <|begin_of_text|> + {string.Join("/", LlamaEndOffsets)}) in {file}");
+        var names = string.Join(", ", ids.Select(id => _specialNames[id]));
+        return (ids, $"the tokenizer's end tokens ({names}: <|begin_of_text|> + {string.Join("/", LlamaEndOffsets)}) in {file}");
     }
 
     /// <summary>The id prepended to every prompt (LLaMA's &lt;|begin_of_text|&gt;), or null.</summary>
@@ -76,7 +80,9 @@ public sealed class CodiTokenizer
     /// <summary>Which files it was built from.</summary>
     public string Source { get; }
 
-    /// <summary>True when a word that is itself a vocabulary entry becomes that entry without merges (tokenizer.json <c>ignore_merges</c>).</summary>
+    /// <summary>
+    /// True when a word that is itself a vocabulary entry becomes that entry without merges (tokenizer.json <c>ignore_merges</c>).
+    /// </summary>
     public bool IgnoresMerges => _wholeWords is not null;
 
     /// <summary>
@@ -137,14 +143,18 @@ public sealed class CodiTokenizer
             else if (File.Exists(json)) tokenizer = FromTokenizerJson(json, arch, vocabSize);
             else if (arch == "llama" && File.Exists(ranks)) tokenizer = FromTiktoken(ranks, vocabSize);
         }
-        catch (Exception e) when (e is JsonException or FormatException or ArgumentException or InvalidOperationException or KeyNotFoundException)
+        catch (Exception e)
+            when (e is JsonException or FormatException or ArgumentException or InvalidOperationException or KeyNotFoundException)
         {
-            throw new ModelFormatException($"the tokenizer files cannot be read ({e.Message}).", folder, "restore the base model's tokenizer files.", e);
+            throw new ModelFormatException(
+                $"the tokenizer files cannot be read ({e.Message}).", folder, "restore the base model's tokenizer files.", e);
         }
         if (tokenizer is null)
             throw new ModelFormatException("no tokenizer files found.", folder, arch == "gpt2"
-                ? "copy GPT-2's vocab.json and merges.txt (or tokenizer.json) into the folder, or set model.tokenizer to a folder holding them."
-                : "copy Llama-3.2-1B-Instruct's tokenizer.json (or original/tokenizer.model) into the folder, or set model.tokenizer to a folder holding it.");
+                ? "copy GPT-2's vocab.json and merges.txt (or tokenizer.json) into the folder, "
+                    + "or set model.tokenizer to a folder holding them."
+                : "copy Llama-3.2-1B-Instruct's tokenizer.json (or original/tokenizer.model) into the folder, "
+                    + "or set model.tokenizer to a folder holding it.");
         return arch == "llama" && tokenizer.Start is null ? tokenizer.WithStart(configStart, vocabSize) : tokenizer;
     }
 
@@ -163,7 +173,8 @@ public sealed class CodiTokenizer
         }
         catch (Exception e) when (e is FormatException or ArgumentException or InvalidOperationException)
         {
-            throw new ModelFormatException($"the tokenizer ranks cannot be read ({e.Message}).", ranks, "restore the base model's original/tokenizer.model.", e);
+            throw new ModelFormatException(
+                $"the tokenizer ranks cannot be read ({e.Message}).", ranks, "restore the base model's original/tokenizer.model.", e);
         }
         return tokenizer.Start is null ? tokenizer.WithStart(configStart, vocabSize) : tokenizer;
     }
@@ -174,9 +185,11 @@ public sealed class CodiTokenizer
         if (configStart is null)
             throw new ModelFormatException("the LLaMA tokenizer names no start token: no post-processor adds one (top-level or inside a "
                 + "Sequence) and config.json has no bos_token_id, so every prompt would lack <|begin_of_text|>.", Source,
-                "use the base model's own tokenizer.json (Llama-3.x's adds <|begin_of_text|>, id 128000), or add \"bos_token_id\": 128000 to config.json.");
+                "use the base model's own tokenizer.json (Llama-3.x's adds <|begin_of_text|>, id 128000), "
+                + "or add \"bos_token_id\": 128000 to config.json.");
         if (configStart.Id < 0 || configStart.Id >= vocabSize)
-            throw new ModelFormatException($"bos_token_id {configStart.Id} is outside the vocabulary (vocab_size {vocabSize}).", configStart.Source,
+            throw new ModelFormatException(
+                $"bos_token_id {configStart.Id} is outside the vocabulary (vocab_size {vocabSize}).", configStart.Source,
                 "set bos_token_id to the tokenizer's <|begin_of_text|> id (128000 for Llama-3.x).");
         var start = configStart with { Text = _specialNames.GetValueOrDefault(configStart.Id, configStart.Text) };
         return new CodiTokenizer(_inner, _specials, Source, "llama", start, _preTokenizer, _wholeWords);
@@ -212,7 +225,8 @@ public sealed class CodiTokenizer
     private static string? FindSplitPattern(JsonElement pre)
     {
         if (pre.ValueKind != JsonValueKind.Object) return null;
-        if (pre.TryGetProperty("type", out var type) && type.GetString() == "Split" && pre.TryGetProperty("pattern", out var pattern) && pattern.TryGetProperty("Regex", out var regex))
+        if (pre.TryGetProperty("type", out var type) && type.GetString() == "Split"
+            && pre.TryGetProperty("pattern", out var pattern) && pattern.TryGetProperty("Regex", out var regex))
             return regex.GetString();
         if (pre.TryGetProperty("pretokenizers", out var list))
             foreach (var p in list.EnumerateArray())
@@ -227,7 +241,8 @@ public sealed class CodiTokenizer
     {
         var tooBig = f.Vocab.Values.Concat(f.Specials.Values).Where(id => id >= vocabSize).ToList();
         if (tooBig.Count > 0)
-            throw new ModelFormatException($"the tokenizer has ids up to {tooBig.Max()} but config.json says vocab_size = {vocabSize}.", f.Source,
+            throw new ModelFormatException(
+                $"the tokenizer has ids up to {tooBig.Max()} but config.json says vocab_size = {vocabSize}.", f.Source,
                 "use the tokenizer of the base model this checkpoint was trained from.");
         var words = f.Vocab.Where(kv => !f.Specials.ContainsKey(kv.Key)).ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
         var preTokenizer = new RegexPreTokenizer(new Regex(f.Split, RegexOptions.Compiled), f.Specials);
@@ -238,7 +253,8 @@ public sealed class CodiTokenizer
             SpecialTokens = f.Specials,
             PreTokenizer = preTokenizer,
         };
-        return new CodiTokenizer(BpeTokenizer.Create(options), f.Specials, f.Source, f.Arch, f.Start, preTokenizer, f.IgnoreMerges ? words : null);
+        return new CodiTokenizer(
+            BpeTokenizer.Create(options), f.Specials, f.Source, f.Arch, f.Start, preTokenizer, f.IgnoreMerges ? words : null);
     }
 
     private static CodiTokenizer FromTiktoken(string path, int vocabSize)
@@ -253,7 +269,8 @@ public sealed class CodiTokenizer
         }
         using var stream = File.OpenRead(path);
         // tiktoken looks a whole pre-token up before merging, which is what ignore_merges does for tokenizer.json.
-        var tokenizer = TiktokenTokenizer.Create(stream, new RegexPreTokenizer(new Regex(Llama3Split, RegexOptions.Compiled), specials), null, specials);
+        var preTokenizer = new RegexPreTokenizer(new Regex(Llama3Split, RegexOptions.Compiled), specials);
+        var tokenizer = TiktokenTokenizer.Create(stream, preTokenizer, null, specials);
         var start = specials.TryGetValue("<|begin_of_text|>", out var bos)
             ? new StartToken(bos, "<|begin_of_text|>", "original/tokenizer.model (the Llama-3 specials follow the ranks)")
             : null;

@@ -60,7 +60,8 @@ public static class TokenizerJson
         var name = before[0];
         if (!template.TryGetProperty("special_tokens", out var map) || !map.TryGetProperty(name, out var entry)
             || !entry.TryGetProperty("ids", out var ids) || ids.GetArrayLength() != 1)
-            throw new FormatException($"{path} (TemplateProcessing) names the start token '{name}' but its special_tokens entry has no single id");
+            throw new FormatException(
+                $"{path} (TemplateProcessing) names the start token '{name}' but its special_tokens entry has no single id");
         return new StartToken(ids[0].GetInt32(), name, $"tokenizer.json {path} (TemplateProcessing)");
     }
 
