@@ -15,7 +15,8 @@ public static class CanonicalJson
     /// <summary>A canonical copy of a node.</summary>
     public static JsonNode? Of(JsonNode? node) => node switch
     {
-        JsonObject o => new JsonObject(o.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => KeyValuePair.Create(kv.Key, Of(kv.Value)))),
+        JsonObject o => new JsonObject(
+            o.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => KeyValuePair.Create(kv.Key, Of(kv.Value)))),
         JsonArray a => new JsonArray([.. a.Select(Of)]),
         JsonValue v when NumberOf(v) is { } number => Round(number),
         JsonValue v when v.TryGetValue<double>(out var d) => Round(d), // NaN / infinity held as doubles
@@ -35,7 +36,9 @@ public static class CanonicalJson
     /// GetValue&lt;double&gt; fails on those), or null when the node is not a number.
     /// </summary>
     public static double? NumberOf(JsonNode? node) =>
-        node is JsonValue v && v.GetValueKind() == JsonValueKind.Number ? double.Parse(v.ToJsonString(), System.Globalization.CultureInfo.InvariantCulture) : null;
+        node is JsonValue v && v.GetValueKind() == JsonValueKind.Number
+            ? double.Parse(v.ToJsonString(), System.Globalization.CultureInfo.InvariantCulture)
+            : null;
 
     /// <summary>Indented text of the canonical form.</summary>
     public static string Text(JsonNode node) => Of(node)!.ToJsonString(new JsonSerializerOptions { WriteIndented = true });

@@ -9,7 +9,8 @@ namespace CodiLab.Analysis;
 /// <param name="FunctionalTypes">Functional types in the top 20.</param>
 /// <param name="LayerTypes">Layer types in the top 20.</param>
 /// <param name="TopHeads">The ten critical heads.</param>
-public sealed record CanonicalPhase2Seed(JsonNode? TopHead, JsonNode? FunctionalTypes, JsonNode? LayerTypes, IReadOnlyList<SeedHeadRow> TopHeads);
+public sealed record CanonicalPhase2Seed(
+    JsonNode? TopHead, JsonNode? FunctionalTypes, JsonNode? LayerTypes, IReadOnlyList<SeedHeadRow> TopHeads);
 
 /// <summary>One experiment's artifacts, as Compare reads them.</summary>
 /// <param name="Name">The experiment.</param>
@@ -23,8 +24,8 @@ public sealed record CanonicalPhase2Seed(JsonNode? TopHead, JsonNode? Functional
 /// <param name="SeedAvg">Seed mean [L, H, 6, 6].</param>
 /// <param name="LatentAvg">Latent mean [L, H, K+1, K+3].</param>
 public sealed record CompareSide(
-    string Name, string Reference, Arch Arch, IReadOnlyList<ResolvedField> Spec, ExtractMetadata Info, IReadOnlyDictionary<string, JsonNode?> Leaves,
-    SeedSummary Seed, CanonicalPhase2Seed? Phase2, float[] SeedAvg, float[] LatentAvg)
+    string Name, string Reference, Arch Arch, IReadOnlyList<ResolvedField> Spec, ExtractMetadata Info,
+    IReadOnlyDictionary<string, JsonNode?> Leaves, SeedSummary Seed, CanonicalPhase2Seed? Phase2, float[] SeedAvg, float[] LatentAvg)
 {
     /// <summary>Head mean of a [L, H, rows, cols] average.</summary>
     public double[,] HeadMean(float[] avg, int rows, int cols)
@@ -75,8 +76,8 @@ public sealed record MetricRow(string Metric, JsonNode? A, JsonNode? B, double? 
 
 /// <summary><c>compare.json</c>: what differs between two experiments and every summary value side by side.</summary>
 public sealed record CompareResult(
-    string Key, string A, string B, IReadOnlyDictionary<string, string> Specs, IReadOnlyList<ParamDiff> ParamsDiff, IReadOnlyList<MetricRow> Metrics,
-    ModelComparison ModelComparison);
+    string Key, string A, string B, IReadOnlyDictionary<string, string> Specs, IReadOnlyList<ParamDiff> ParamsDiff,
+    IReadOnlyList<MetricRow> Metrics, ModelComparison ModelComparison);
 
 /// <summary>Builds a <see cref="CompareResult"/> from two sides.</summary>
 public static class Comparisons
@@ -91,7 +92,9 @@ public static class Comparisons
         foreach (var path in a.Leaves.Keys.Union(b.Leaves.Keys).Order(StringComparer.Ordinal))
         {
             var (va, vb) = (a.Leaves.GetValueOrDefault(path), b.Leaves.GetValueOrDefault(path));
-            double? delta = CanonicalJson.NumberOf(va) is { } x && CanonicalJson.NumberOf(vb) is { } y ? Math.Round(y - x, CanonicalJson.Decimals) : null;
+            double? delta = CanonicalJson.NumberOf(va) is { } x && CanonicalJson.NumberOf(vb) is { } y
+                ? Math.Round(y - x, CanonicalJson.Decimals)
+                : null;
             metrics.Add(new MetricRow(path, va?.DeepClone(), vb?.DeepClone(), delta));
         }
         var specs = new Dictionary<string, string> { [a.Name] = a.Reference, [b.Name] = b.Reference };
@@ -102,10 +105,13 @@ public static class Comparisons
     {
         Dictionary<string, T> PerSide<T>(Func<CompareSide, T> f) => sides.ToDictionary(s => s.Name, f);
         return new ModelComparison(
-            PerSide(s => new ModelShape($"{s.Arch.Word()} {s.Info.Layers}L x {s.Info.Heads}H", s.Info.Layers, s.Info.Heads, s.Info.Layers * s.Info.Heads)),
+            PerSide(s => new ModelShape(
+                $"{s.Arch.Word()} {s.Info.Layers}L x {s.Info.Heads}H", s.Info.Layers, s.Info.Heads, s.Info.Layers * s.Info.Heads)),
             PerSide(s => s.Seed.Hub), PerSide(s => s.Phase2?.TopHead?.DeepClone()), PerSide(s => s.Phase2?.FunctionalTypes?.DeepClone()),
             PerSide(s => s.Phase2?.LayerTypes?.DeepClone()),
-            new KeyFindings(PerSide(s => s.Seed.Hub.HubPosition), PerSide(s => new HubStrength(s.Seed.Hub.HubScore, s.Seed.Hub.HubRatio, s.Seed.Hub.IsStrongHub)),
+            new KeyFindings(
+                PerSide(s => s.Seed.Hub.HubPosition),
+                PerSide(s => new HubStrength(s.Seed.Hub.HubScore, s.Seed.Hub.HubRatio, s.Seed.Hub.IsStrongHub)),
                 PerSide(s => s.Seed.Sequential.HasSequentialFlow), PerSide(s => s.Seed.Skip.HasSkipConnections)));
     }
 

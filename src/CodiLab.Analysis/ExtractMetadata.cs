@@ -35,7 +35,9 @@ public sealed record LatentLayout(
     [property: JsonPropertyName("cell")] string Cell);
 
 /// <summary>Both conventions' layouts.</summary>
-public sealed record ConventionLayouts([property: JsonPropertyName("seed")] SeedLayout Seed, [property: JsonPropertyName("latent")] LatentLayout Latent);
+public sealed record ConventionLayouts(
+    [property: JsonPropertyName("seed")] SeedLayout Seed,
+    [property: JsonPropertyName("latent")] LatentLayout Latent);
 
 /// <summary>
 /// <c>attention_metadata.json</c>: the seed's metadata fields plus the labels, per-problem prompt lengths and
@@ -77,9 +79,11 @@ public sealed class ProblemRecordConverter : JsonConverter<ProblemRecord>
         bool Has(string name, out JsonElement e) => o.TryGetProperty(name, out e) && e.ValueKind != JsonValueKind.Null;
         var lens = Has("logit_lens_top1", out var l) ? l.EnumerateArray().Select(x => x.GetInt32()).ToList() : [];
         Decoded? answer = o.TryGetProperty("correct", out var c)
-            ? new Decoded(Has("answer_text", out var t) ? t.GetString() : null, Has("predicted", out var p) ? p.GetDouble() : null, c.GetBoolean())
+            ? new Decoded(
+                Has("answer_text", out var t) ? t.GetString() : null, Has("predicted", out var p) ? p.GetDouble() : null, c.GetBoolean())
             : null;
-        return new ProblemRecord(o.GetProperty("index").GetInt32(), o.GetProperty("gsm8k_id").GetString()!, o.GetProperty("question_length").GetInt32(),
+        return new ProblemRecord(
+            o.GetProperty("index").GetInt32(), o.GetProperty("gsm8k_id").GetString()!, o.GetProperty("question_length").GetInt32(),
             o.GetProperty("success").GetBoolean(), Has("error", out var err) ? err.GetString() : null,
             Has("prompt_tokens", out var pt) ? pt.GetInt32() : 0, lens, answer);
     }

@@ -4,7 +4,8 @@ using System.Text;
 namespace CodiLab.Analysis;
 
 /// <summary>One head's seed metrics (docs/experiment.md#phase-2-per-head-metrics).</summary>
-public sealed record SeedHead(int Layer, int Head, string LayerType, double Flow, double Hub, int HubPosition, double Skip, double Max, double Mean)
+public sealed record SeedHead(
+    int Layer, int Head, string LayerType, double Flow, double Hub, int HubPosition, double Skip, double Max, double Mean)
 {
     /// <summary>Min–max normalised scores and the composite (set by <see cref="HeadMetrics.Seed"/>).</summary>
     public double FlowNorm { get; init; }
@@ -29,6 +30,8 @@ public sealed record LatentHead(int Layer, int Head, IReadOnlyDictionary<string,
 public static class HeadMetrics
 {
     private const int S = Conventions.SeedSize;
+
+    private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
     /// <summary>early if l &lt; ⌊L/3⌋, middle if l &lt; ⌊2L/3⌋, else late.</summary>
     public static string LayerType(int layer, int layers) => layer < layers / 3 ? "early" : layer < 2 * layers / 3 ? "middle" : "late";
@@ -56,7 +59,8 @@ public static class HeadMetrics
                 var skip = (m[5 * S + 0] + m[5 * S + 1] + m[5 * S + 2]) / 3.0;
                 double max = float.MinValue, sum = 0;
                 foreach (var v in m) { max = Math.Max(max, v); sum += v; }
-                list.Add(new SeedHead(l, h, LayerType(l, layers), flow, hub, Array.IndexOf(columns, columns.Max()), skip, max, sum / (S * S)));
+                var hubPosition = Array.IndexOf(columns, columns.Max());
+                list.Add(new SeedHead(l, h, LayerType(l, layers), flow, hub, hubPosition, skip, max, sum / (S * S)));
             }
         double[] Norm(Func<SeedHead, double> f)
         {
@@ -67,9 +71,11 @@ public static class HeadMetrics
         var (fn, hn, sn) = (Norm(x => x.Flow), Norm(x => x.Hub), Norm(x => x.Skip));
         return [.. list.Select((x, i) =>
         {
-            (string Name, double Norm)[] ranked = [.. new[] { ("Forward Flow", fn[i]), ("Hub Aggregator", hn[i]), ("Skip Connection", sn[i]) }.OrderByDescending(t => t.Item2)];
+            var scores = new[] { ("Forward Flow", fn[i]), ("Hub Aggregator", hn[i]), ("Skip Connection", sn[i]) };
+            (string Name, double Norm)[] ranked = [.. scores.OrderByDescending(t => t.Item2)];
             var type = ranked[0].Norm > 0.7 && ranked[1].Norm > 0.7 ? "Multi-Purpose" : ranked[0].Name;
-            return x with { FlowNorm = fn[i], HubNorm = hn[i], SkipNorm = sn[i], Composite = 0.4 * fn[i] + 0.4 * hn[i] + 0.2 * sn[i], FunctionalType = type };
+            var composite = 0.4 * fn[i] + 0.4 * hn[i] + 0.2 * sn[i];
+            return x with { FlowNorm = fn[i], HubNorm = hn[i], SkipNorm = sn[i], Composite = composite, FunctionalType = type };
         })];
     }
 
@@ -79,37 +85,51 @@ public static class HeadMetrics
     /// <summary>The seed's four CSV files, keyed by name.</summary>
     public static Dictionary<string, string> SeedCsv(IReadOnlyList<SeedHead> heads) => new()
     {
-        ["heads_ranked_by_flow.csv"] = Csv("layer,head,flow_score,layer_type", RankBy(heads, h => h.Flow).Select(h => $"{h.Layer},{h.Head},{N(h.Flow)},{h.LayerType}")),
-        ["heads_ranked_by_hub.csv"] = Csv("layer,head,hub_score,hub_position,layer_type", RankBy(heads, h => h.Hub).Select(h => $"{h.Layer},{h.Head},{N(h.Hub)},{h.HubPosition},{h.LayerType}")),
-        ["heads_ranked_by_skip.csv"] = Csv("layer,head,skip_score,layer_type", RankBy(heads, h => h.Skip).Select(h => $"{h.Layer},{h.Head},{N(h.Skip)},{h.LayerType}")),
+        ["heads_ranked_by_flow.csv"] = Csv("layer,head,flow_score,layer_type",
+            RankBy(heads, h => h.Flow).Select(h => $"{h.Layer},{h.Head},{N(h.Flow)},{h.LayerType}")),
+        ["heads_ranked_by_hub.csv"] = Csv("layer,head,hub_score,hub_position,layer_type",
+            RankBy(heads, h => h.Hub).Select(h => $"{h.Layer},{h.Head},{N(h.Hub)},{h.HubPosition},{h.LayerType}")),
+        ["heads_ranked_by_skip.csv"] = Csv("layer,head,skip_score,layer_type",
+            RankBy(heads, h => h.Skip).Select(h => $"{h.Layer},{h.Head},{N(h.Skip)},{h.LayerType}")),
         ["ranked_heads.csv"] = Csv("layer,head,layer_type,flow_score,hub_score,skip_score,composite_score,functional_type,max_attention",
-            RankBy(heads, h => h.Composite).Select(h => $"{h.Layer},{h.Head},{h.LayerType},{N(h.Flow)},{N(h.Hub)},{N(h.Skip)},{N(h.Composite)},{h.FunctionalType},{N(h.Max)}")),
+            RankBy(heads, h => h.Composite).Select(h => $"{h.Layer},{h.Head},{h.LayerType},{N(h.Flow)},{N(h.Hub)},{N(h.Skip)},"
+                + $"{N(h.Composite)},{h.FunctionalType},{N(h.Max)}")),
     };
 
-    /// <summary>critical_heads_findings.txt: the top 3, type and layer-type counts in the top 20, score means and maxima, the (empty) composite &gt; 0.7 list.</summary>
+    /// <summary>
+    /// critical_heads_findings.txt: the top 3, type and layer-type counts in the top 20, score means and maxima, the
+    /// (empty) composite &gt; 0.7 list.
+    /// </summary>
     public static string Findings(string model, IReadOnlyList<SeedHead> heads)
     {
         var ranked = RankBy(heads, h => h.Composite);
         var top = ranked.Take(20).ToList();
         var text = new StringBuilder();
-        text.Append(CultureInfo.InvariantCulture, $"CRITICAL HEADS - {model}\n\nTop 3 heads by composite score:\n");
+        text.Append(Inv, $"CRITICAL HEADS - {model}\n\nTop 3 heads by composite score:\n");
         for (int i = 0; i < Math.Min(3, ranked.Count); i++)
         {
             var h = ranked[i];
-            text.Append(CultureInfo.InvariantCulture, $"{i + 1}. L{h.Layer}H{h.Head} ({h.FunctionalType}, {h.LayerType}): composite {h.Composite:0.000}, flow {h.Flow:0.000}, hub {h.Hub:0.000} (position {h.HubPosition}), skip {h.Skip:0.000}, max {h.Max:0.000}\n");
+            text.Append(Inv, $"{i + 1}. L{h.Layer}H{h.Head} ({h.FunctionalType}, {h.LayerType}): ")
+                .Append(Inv, $"composite {h.Composite:0.000}, flow {h.Flow:0.000}, hub {h.Hub:0.000} (position {h.HubPosition}), ")
+                .Append(Inv, $"skip {h.Skip:0.000}, max {h.Max:0.000}\n");
         }
-        text.Append(CultureInfo.InvariantCulture, $"\nFunctional types in the top {top.Count}:\n");
-        foreach (var g in top.GroupBy(h => h.FunctionalType).OrderByDescending(g => g.Count()).ThenBy(g => g.Key, StringComparer.Ordinal)) text.Append(CultureInfo.InvariantCulture, $"  {g.Key}: {g.Count()}\n");
-        text.Append(CultureInfo.InvariantCulture, $"\nLayer types in the top {top.Count}:\n");
-        foreach (var t in new[] { "early", "middle", "late" }) text.Append(CultureInfo.InvariantCulture, $"  {t}: {top.Count(h => h.LayerType == t)}\n");
+        text.Append(Inv, $"\nFunctional types in the top {top.Count}:\n");
+        var byType = top.GroupBy(h => h.FunctionalType).OrderByDescending(g => g.Count()).ThenBy(g => g.Key, StringComparer.Ordinal);
+        foreach (var g in byType) text.Append(Inv, $"  {g.Key}: {g.Count()}\n");
+        text.Append(Inv, $"\nLayer types in the top {top.Count}:\n");
+        foreach (var t in new[] { "early", "middle", "late" }) text.Append(Inv, $"  {t}: {top.Count(h => h.LayerType == t)}\n");
         text.Append("\nScores over all heads (mean / max):\n");
-        foreach (var (name, f) in new (string, Func<SeedHead, double>)[] { ("flow", h => h.Flow), ("hub", h => h.Hub), ("skip", h => h.Skip), ("composite", h => h.Composite) })
-            text.Append(CultureInfo.InvariantCulture, $"  {name}: {heads.Average(f):0.0000} / {heads.Max(f):0.0000}\n");
+        var scores = new (string, Func<SeedHead, double>)[]
+            { ("flow", h => h.Flow), ("hub", h => h.Hub), ("skip", h => h.Skip), ("composite", h => h.Composite) };
+        foreach (var (name, f) in scores)
+            text.Append(Inv, $"  {name}: {heads.Average(f):0.0000} / {heads.Max(f):0.0000}\n");
         var strong = ranked.Where(h => h.Composite > 0.7).ToList();
-        text.Append(CultureInfo.InvariantCulture, $"\nHeads with composite > 0.7: {(strong.Count == 0 ? "none" : string.Join(", ", strong.Select(h => $"L{h.Layer}H{h.Head}")))}\n");
+        var strongNames = strong.Count == 0 ? "none" : string.Join(", ", strong.Select(h => $"L{h.Layer}H{h.Head}"));
+        text.Append(Inv, $"\nHeads with composite > 0.7: {strongNames}\n");
         text.Append("\nArtefacts of the seed's definitions (kept for parity):\n");
-        text.Append(CultureInfo.InvariantCulture, $"  flow is 1 for every head with any attention (the seed diagonal is structurally zero): {heads.Count(h => h.Flow == 1)}/{heads.Count} heads\n");
-        text.Append(CultureInfo.InvariantCulture, $"  composite <= 0.6 (flow_norm is 0 for all heads): max composite {heads.Max(h => h.Composite):0.000}\n");
+        text.Append("  flow is 1 for every head with any attention (the seed diagonal is structurally zero): ")
+            .Append(Inv, $"{heads.Count(h => h.Flow == 1)}/{heads.Count} heads\n");
+        text.Append(Inv, $"  composite <= 0.6 (flow_norm is 0 for all heads): max composite {heads.Max(h => h.Composite):0.000}\n");
         return text.ToString();
     }
 
@@ -165,7 +185,8 @@ public static class HeadMetrics
     {
         var names = heads[0].Metrics.Keys.ToList();
         return Csv("layer,head,layer_type," + string.Join(",", names.SelectMany(n => new[] { n, n + "_std" })),
-            heads.Select(h => $"{h.Layer},{h.Head},{LayerType(h.Layer, layers)}," + string.Join(",", names.SelectMany(n => new[] { N(h.Metrics[n].Mean), N(h.Metrics[n].Std) }))));
+            heads.Select(h => $"{h.Layer},{h.Head},{LayerType(h.Layer, layers)},"
+                + string.Join(",", names.SelectMany(n => new[] { N(h.Metrics[n].Mean), N(h.Metrics[n].Std) }))));
     }
 
     /// <summary>Fisher's excess kurtosis (population moments); 0 for a constant vector.</summary>

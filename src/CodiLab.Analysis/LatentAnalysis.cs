@@ -12,7 +12,8 @@ public sealed class LatentAnalysis
     public LatentAnalysis(float[] raw, int problems, int layers, int heads, int latents, IReadOnlyList<int> promptTokens)
     {
         (_raw, N, Layers, Heads, K, PromptTokens) = (raw, problems, layers, heads, latents, promptTokens);
-        if (raw.Length != (long)N * Layers * Heads * Rows * Columns) throw new ArgumentException("latent array size does not match its shape");
+        if (raw.Length != (long)N * Layers * Heads * Rows * Columns)
+            throw new ArgumentException("latent array size does not match its shape");
         Mean = new float[Layers * Heads * Rows * Columns];
         Std = new float[Mean.Length];
         for (int c = 0; c < Mean.Length; c++)

@@ -29,7 +29,10 @@ public static class LatentReport
             [.. heads.OrderByDescending(h => h.MaxLatentAttention).Take(top)], heads);
     }
 
-    /// <summary>Labelled metrics: mass by key group, sequential/self/skip on true indices, visibility-normalised hubs with and without P0, sink rates.</summary>
+    /// <summary>
+    /// Labelled metrics: mass by key group, sequential/self/skip on true indices, visibility-normalised hubs with and
+    /// without P0, sink rates.
+    /// </summary>
     public static LatentSummary Summary(string model, int failures, LatentAnalysis a)
     {
         var k = a.K;
@@ -38,8 +41,9 @@ public static class LatentReport
         {
             double earlier = 0;
             for (int b = 1; b < q; b++) earlier += a.HeadMean(q, LatentAnalysis.Z(b));
-            mass[Z(q)] = new LatentMass(a.HeadMean(q, LatentAnalysis.P0), a.HeadMean(q, LatentAnalysis.Question), a.HeadMean(q, LatentAnalysis.Bot),
-                earlier, a.HeadMean(q, LatentAnalysis.Z(q)));
+            mass[Z(q)] = new LatentMass(
+                a.HeadMean(q, LatentAnalysis.P0), a.HeadMean(q, LatentAnalysis.Question), a.HeadMean(q, LatentAnalysis.Bot), earlier,
+                a.HeadMean(q, LatentAnalysis.Z(q)));
         }
         var sequential = new Dictionary<string, double>();
         for (int q = 2; q <= k; q++) sequential[$"{Z(q)}->{Z(q - 1)}"] = a.HeadMean(q, LatentAnalysis.Z(q - 1));
@@ -47,7 +51,8 @@ public static class LatentReport
         for (int q = 1; q <= k; q++) self[Z(q)] = a.HeadMean(q, LatentAnalysis.Z(q));
         var skip = new Dictionary<string, double>();
         for (int d = 2; d < k; d++)
-            skip[d.ToString(System.Globalization.CultureInfo.InvariantCulture)] = Enumerable.Range(d + 1, k - d).Average(q => a.HeadMean(q, LatentAnalysis.Z(q - d)));
+            skip[d.ToString(System.Globalization.CultureInfo.InvariantCulture)] =
+                Enumerable.Range(d + 1, k - d).Average(q => a.HeadMean(q, LatentAnalysis.Z(q - d)));
         var latentAlphas = Enumerable.Range(1, k).Select(b => a.Alpha(LatentAnalysis.Z(b))).ToList();
         var hubPosition = latentAlphas.IndexOf(latentAlphas.Max()) + 1;
         var withoutZ1 = latentAlphas.Skip(1).ToList();

@@ -171,9 +171,12 @@ public sealed class SeedStatsConverter : JsonConverter<SeedStats>
         using var doc = JsonDocument.ParseValue(ref reader);
         var o = doc.RootElement;
         T Get<T>(string name) => o.GetProperty(name).Deserialize<T>(options)!;
-        var top = o.EnumerateObject().First(p => p.Name.StartsWith("top_", StringComparison.Ordinal) && p.Name.EndsWith("_heads", StringComparison.Ordinal));
-        return new SeedStats(Get<string>("model"), Get<int>("n_problems"), Get<int>("n_layers"), Get<int>("n_heads"), Get<SeedConsistency>("consistency"),
-            top.Value.Deserialize<List<SeedTopHead>>(options)!, Get<List<SeedPositionStat>>("position_stats"), Get<SeedOverallStats>("overall_stats"));
+        var top = o.EnumerateObject()
+            .First(p => p.Name.StartsWith("top_", StringComparison.Ordinal) && p.Name.EndsWith("_heads", StringComparison.Ordinal));
+        return new SeedStats(
+            Get<string>("model"), Get<int>("n_problems"), Get<int>("n_layers"), Get<int>("n_heads"), Get<SeedConsistency>("consistency"),
+            top.Value.Deserialize<List<SeedTopHead>>(options)!, Get<List<SeedPositionStat>>("position_stats"),
+            Get<SeedOverallStats>("overall_stats"));
     }
 
     /// <inheritdoc />

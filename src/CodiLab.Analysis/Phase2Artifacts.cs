@@ -17,7 +17,8 @@ public sealed record SeedHeadRow(
     [property: JsonPropertyName("max_attention")] double Max)
 {
     /// <summary>The row of a computed head.</summary>
-    public static SeedHeadRow Of(SeedHead h) => new(h.Layer, h.Head, h.FunctionalType, h.LayerType, h.Composite, h.Flow, h.Hub, h.HubPosition, h.Skip, h.Max);
+    public static SeedHeadRow Of(SeedHead h) =>
+        new(h.Layer, h.Head, h.FunctionalType, h.LayerType, h.Composite, h.Flow, h.Hub, h.HubPosition, h.Skip, h.Max);
 }
 
 /// <summary>Mean and maximum of a score over every head.</summary>
@@ -65,7 +66,8 @@ public sealed class LatentTopHeadConverter : JsonConverter<LatentTopHead>
     {
         using var doc = JsonDocument.ParseValue(ref reader);
         var o = doc.RootElement;
-        var metric = o.EnumerateObject().First(p => p.Name is not ("layer" or "head") && !p.Name.EndsWith("_std", StringComparison.Ordinal));
+        var metric = o.EnumerateObject()
+            .First(p => p.Name is not ("layer" or "head") && !p.Name.EndsWith("_std", StringComparison.Ordinal));
         return new LatentTopHead(metric.Name, o.GetProperty("layer").GetInt32(), o.GetProperty("head").GetInt32(), metric.Value.GetDouble(),
             o.GetProperty(metric.Name + "_std").GetDouble());
     }
@@ -96,15 +98,18 @@ public static class Phase2Summaries
     {
         var ranked = HeadMetrics.RankBy(seed, h => h.Composite);
         var top20 = ranked.Take(20).ToList();
-        Dictionary<string, int> Counts(IEnumerable<string> keys, IEnumerable<string> values) => keys.ToDictionary(k => k, k => values.Count(v => v == k));
-        var scores = new (string Name, Func<SeedHead, double> F)[] { ("flow", h => h.Flow), ("hub", h => h.Hub), ("skip", h => h.Skip), ("composite", h => h.Composite) }
+        Dictionary<string, int> Counts(IEnumerable<string> keys, IEnumerable<string> values) =>
+            keys.ToDictionary(k => k, k => values.Count(v => v == k));
+        var scores = new (string Name, Func<SeedHead, double> F)[]
+            { ("flow", h => h.Flow), ("hub", h => h.Hub), ("skip", h => h.Skip), ("composite", h => h.Composite) }
             .ToDictionary(s => s.Name, s => new MeanMax(seed.Average(s.F), seed.Max(s.F)));
         var seedSection = new Phase2SeedSection([.. ranked.Take(10).Select(SeedHeadRow.Of)],
             Counts(FunctionalTypes, top20.Select(h => h.FunctionalType)), Counts(LayerTypes, top20.Select(h => h.LayerType)), scores,
             seed.Count(h => h.Composite > 0.7),
             new SeedArtefacts(seed.Count(h => h.Flow == 1), seed.Count, seed.Max(h => h.Composite) <= 0.6 + 1e-9));
         List<LatentTopHead> Top(string metric) =>
-            [.. latent.OrderByDescending(h => h.Metrics[metric].Mean).Take(10).Select(h => new LatentTopHead(metric, h.Layer, h.Head, h.Metrics[metric].Mean, h.Metrics[metric].Std))];
+            [.. latent.OrderByDescending(h => h.Metrics[metric].Mean).Take(10)
+                .Select(h => new LatentTopHead(metric, h.Layer, h.Head, h.Metrics[metric].Mean, h.Metrics[metric].Std))];
         var names = latent[0].Metrics.Keys.ToList();
         var latentSection = new Phase2LatentSection(names.ToDictionary(n => n, n => latent.Average(h => h.Metrics[n].Mean)),
             Top("sequential"), Top("receiver_kurtosis"), Top("self"));

@@ -86,7 +86,8 @@ public static class SeedAnalysis
         var meanStd = std.Select(v => (double)v).Average();
         return new SeedStats(model, n, layers, heads,
             new SeedConsistency((float)meanStd, std.Max(), std.Min(), meanStd < 0.2),
-            [.. Top(headStats, top).Select(h => new SeedTopHead(h.Layer, h.Head, (float)h.MaxAttention, (float)h.MeanAttention, (float)h.StdAttention))],
+            [.. Top(headStats, top)
+                .Select(h => new SeedTopHead(h.Layer, h.Head, (float)h.MaxAttention, (float)h.MeanAttention, (float)h.StdAttention))],
             [.. Enumerable.Range(0, S).Select(p => new SeedPositionStat(p, incoming[p], outgoing[p]))],
             new SeedOverallStats((float)mean.Select(v => (double)v).Average(), mean.Max(), mean.Min()));
     }

@@ -14,17 +14,21 @@ public static class CompareFigures
         var (seedRows, seedCols) = (Conventions.SeedRowLabels, Conventions.SeedColumnLabels);
         var seed = sides.Select(s => new MatrixPanel($"{s.Name} (head mean)", s.HeadMean(s.SeedAvg, 6, 6), seedRows, seedCols)).ToList();
         var seedMax = CeilTenth(seed.Max(p => MaxOf(p.Values)));
-        var seedPng = FigureKit.Heatmaps($"seed convention, shared range 0-{seedMax:0.0}", seed, 2, seedMax, "key (seed column j = z_{j+1})",
-            "query (seed row; 0 = BOT)");
-        var latent = sides.Select(s => new MatrixPanel($"{s.Name} (head mean)", s.HeadMean(s.LatentAvg, s.Info.Latents + 1, s.Info.Latents + 3),
+        var seedPng = FigureKit.Heatmaps($"seed convention, shared range 0-{seedMax:0.0}", seed, 2, seedMax,
+            "key (seed column j = z_{j+1})", "query (seed row; 0 = BOT)");
+        var latent = sides.Select(s => new MatrixPanel($"{s.Name} (head mean)",
+            s.HeadMean(s.LatentAvg, s.Info.Latents + 1, s.Info.Latents + 3),
             Conventions.LatentRows(s.Info.Latents), Conventions.LatentColumnLabels(s.Info.Latents))).ToList();
         var latentMax = CeilTenth(latent.Max(p => MaxOf(p.Values)));
-        var latentPng = FigureKit.Heatmaps($"latent view, shared range 0-{latentMax:0.0}", latent, 2, latentMax, "key (Q = question after P0)", "query");
+        var latentPng = FigureKit.Heatmaps($"latent view, shared range 0-{latentMax:0.0}", latent, 2, latentMax,
+            "key (Q = question after P0)", "query");
         var panels = new List<BarPanel>();
         foreach (var s in sides)
-            panels.Add(new BarPanel($"{s.Name}: hub (seed columns)", seedCols, s.Seed.Hub.AllHubScores, "avg incoming", 1.0 / 6, ["#e74c3c"]));
+            panels.Add(new BarPanel(
+                $"{s.Name}: hub (seed columns)", seedCols, s.Seed.Hub.AllHubScores, "avg incoming", 1.0 / 6, ["#e74c3c"]));
         foreach (var s in sides)
-            panels.Add(new BarPanel($"{s.Name}: seed 'flow' (z_i self)", ["z1", "z2", "z3", "z4", "z5"], s.Seed.Sequential.Scores, "attention", 0.3, ["#2ca02c"]));
+            panels.Add(new BarPanel($"{s.Name}: seed 'flow' (z_i self)", ["z1", "z2", "z3", "z4", "z5"], s.Seed.Sequential.Scores,
+                "attention", 0.3, ["#2ca02c"]));
         var bars = FigureKit.Bars($"{sides[0].Name} vs {sides[1].Name}: hub and flow (seed convention)", panels);
         return [(Files[0], seedPng), (Files[1], latentPng), (Files[2], bars)];
     }

@@ -5,21 +5,34 @@ using CodiLab.Analysis;
 
 namespace CodiLab.Reports;
 
-/// <summary>compare.md: spec fields that differ, model shapes and seed flags, headline metrics with deltas, top heads, every value.</summary>
+/// <summary>
+/// compare.md: spec fields that differ, model shapes and seed flags, headline metrics with deltas, top heads, every value.
+/// </summary>
 public static class CompareReport
 {
     /// <summary>The headline metrics, as dotted paths into the canonical summaries.</summary>
     public static readonly string[] Headline =
     [
-        "phase1.seed.attention_summary.hub_analysis.hub_score", "phase1.seed.attention_summary.hub_analysis.hub_ratio",
-        "phase1.seed.attention_summary.sequential_flow.avg_sequential_attention", "phase1.seed.attention_summary.skip_connections.avg_skip_attention",
-        "phase1.seed.attention_stats.consistency.mean_std", "phase1.latent.latent_summary.avg_sequential", "phase1.latent.latent_summary.avg_self_attention",
-        "phase1.latent.latent_summary.hub.BOT.alpha", "phase1.latent.latent_summary.hub.P0.alpha", "phase1.latent.latent_summary.hub.z1.alpha",
-        "phase1.latent.latent_summary.sink_rate.P0", "phase2.seed.scores.composite.max", "phase2.seed.scores.hub.mean", "phase2.seed.scores.skip.mean",
+        "phase1.seed.attention_summary.hub_analysis.hub_score",
+        "phase1.seed.attention_summary.hub_analysis.hub_ratio",
+        "phase1.seed.attention_summary.sequential_flow.avg_sequential_attention",
+        "phase1.seed.attention_summary.skip_connections.avg_skip_attention",
+        "phase1.seed.attention_stats.consistency.mean_std",
+        "phase1.latent.latent_summary.avg_sequential",
+        "phase1.latent.latent_summary.avg_self_attention",
+        "phase1.latent.latent_summary.hub.BOT.alpha",
+        "phase1.latent.latent_summary.hub.P0.alpha",
+        "phase1.latent.latent_summary.hub.z1.alpha",
+        "phase1.latent.latent_summary.sink_rate.P0",
+        "phase2.seed.scores.composite.max",
+        "phase2.seed.scores.hub.mean",
+        "phase2.seed.scores.skip.mean",
     ];
 
     private static string V(JsonNode? n) =>
-        n is null ? "–" : CanonicalJson.NumberOf(n) is { } d ? d.ToString("0.####", CultureInfo.InvariantCulture) : n.ToJsonString().Trim('"');
+        n is null ? "–"
+        : CanonicalJson.NumberOf(n) is { } d ? d.ToString("0.####", CultureInfo.InvariantCulture)
+        : n.ToJsonString().Trim('"');
 
     private static string V(double? d) => d is { } v ? V(JsonValue.Create(v)) : "–";
 
@@ -45,10 +58,17 @@ public static class CompareReport
         Line();
         Line($"| metric | {a} | {b} | Δ ({b} − {a}) |");
         Line("|---|---|---|---|");
-        foreach (var h in Headline.Where(metrics.ContainsKey)) Line($"| {h} | {V(metrics[h].A)} | {V(metrics[h].B)} | {V(metrics[h].Delta)} |");
+        foreach (var h in Headline.Where(metrics.ContainsKey))
+            Line($"| {h} | {V(metrics[h].A)} | {V(metrics[h].B)} | {V(metrics[h].Delta)} |");
         Line();
         TopHeads(r, sides, Line);
-        foreach (var (alt, file) in new[] { ("seed head mean", CompareFigures.Files[0]), ("latent head mean", CompareFigures.Files[1]), ("hub and flow", CompareFigures.Files[2]) })
+        var figures = new[]
+        {
+            ("seed head mean", CompareFigures.Files[0]),
+            ("latent head mean", CompareFigures.Files[1]),
+            ("hub and flow", CompareFigures.Files[2]),
+        };
+        foreach (var (alt, file) in figures)
         {
             Line($"![{alt}]({file})");
             Line();

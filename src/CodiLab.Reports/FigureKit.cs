@@ -36,7 +36,8 @@ public static class FigureKit
     }
 
     /// <summary>A grid of heatmaps, one colour range [0, vmax] for all of them.</summary>
-    public static byte[] Heatmaps(string title, IReadOnlyList<MatrixPanel> panels, int columns, double vmax, string xLabel, string yLabel) =>
+    public static byte[] Heatmaps(
+        string title, IReadOnlyList<MatrixPanel> panels, int columns, double vmax, string xLabel, string yLabel) =>
         Compose(title, [.. panels.Select(p => Heatmap(p, vmax, xLabel, yLabel))], columns);
 
     /// <summary>A row of bar (or line) panels.</summary>
@@ -51,8 +52,10 @@ public static class FigureKit
         heatmap.ManualRange = new ScottPlot.Range(0, vmax);
         plot.Add.ColorBar(heatmap);
         // ScottPlot draws data row 0 at the top, at y = rows - 1.
-        plot.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericManual([.. Enumerable.Range(0, rows).Select(i => (double)(rows - 1 - i))], [.. panel.Rows]);
-        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual([.. Enumerable.Range(0, cols).Select(j => (double)j)], [.. panel.Columns]);
+        plot.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericManual(
+            [.. Enumerable.Range(0, rows).Select(i => (double)(rows - 1 - i))], [.. panel.Rows]);
+        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(
+            [.. Enumerable.Range(0, cols).Select(j => (double)j)], [.. panel.Columns]);
         var size = rows * cols > 64 ? 8 : 11;
         for (int i = 0; i < rows; i++)
             for (int j = 0; j < cols; j++)

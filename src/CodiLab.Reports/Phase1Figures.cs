@@ -15,8 +15,8 @@ namespace CodiLab.Reports;
 /// <param name="SequentialThreshold">The spec's sequential threshold (reference line).</param>
 /// <param name="SkipThreshold">The spec's skip threshold (reference line).</param>
 public sealed record Phase1FigureInput(
-    string Name, ExtractMetadata Info, float[] SeedAvg, SeedStats SeedStats, SeedSummary SeedSummary, float[] LatentAvg, LatentStats LatentStats,
-    LatentSummary LatentSummary, double SequentialThreshold, double SkipThreshold);
+    string Name, ExtractMetadata Info, float[] SeedAvg, SeedStats SeedStats, SeedSummary SeedSummary, float[] LatentAvg,
+    LatentStats LatentStats, LatentSummary LatentSummary, double SequentialThreshold, double SkipThreshold);
 
 /// <summary>
 /// Phase 1 figures for both conventions: top heads as a grid of heatmaps, the head-mean at five representative
@@ -35,7 +35,8 @@ public static class Phase1Figures
     private static readonly string[] SeedColumns = Conventions.SeedColumnLabels;
 
     /// <summary>Five layers spread from the first to the last (fewer when the model has fewer).</summary>
-    public static int[] RepresentativeLayers(int layers) => [.. Enumerable.Range(0, 5).Select(i => (int)Math.Round(i * (layers - 1) / 4.0)).Distinct()];
+    public static int[] RepresentativeLayers(int layers) =>
+        [.. Enumerable.Range(0, 5).Select(i => (int)Math.Round(i * (layers - 1) / 4.0)).Distinct()];
 
     /// <summary>Renders all six figures: relative path → PNG.</summary>
     public static IReadOnlyList<(string File, byte[] Png)> Render(Phase1FigureInput input) => [.. Seed(input), .. Latent(input)];
@@ -48,22 +49,28 @@ public static class Phase1Figures
         const int s = Conventions.SeedSize;
         double[,] Head(int l, int h) => FigureKit.Matrix(s, s, (i, j) => avg[((l * info.Heads + h) * s + i) * s + j]);
         var panels = p.SeedStats.TopHeads.Select(t => new MatrixPanel(
-            $"L{t.Layer}H{t.Head} (max={ReportFormat.AsWritten(t.MaxAttention).ToString("0.00", CultureInfo.InvariantCulture)})", Head(t.Layer, t.Head), SeedRows, SeedColumns)).ToList();
+            $"L{t.Layer}H{t.Head} (max={ReportFormat.AsWritten(t.MaxAttention).ToString("0.00", CultureInfo.InvariantCulture)})",
+            Head(t.Layer, t.Head), SeedRows, SeedColumns)).ToList();
         const string x = "key (seed column j = z_{j+1})", y = "query (seed row; 0 = BOT)";
         var title = $"{name} [seed convention] - top {panels.Count} heads by max attention";
         yield return (FileOf("seed", 0), FigureKit.Heatmaps(title, panels, Math.Min(5, panels.Count), 1.0, x, y));
 
         var layers = RepresentativeLayers(info.Layers).Select(l => new MatrixPanel($"layer {l} (head mean)",
-            FigureKit.Matrix(s, s, (i, j) => Enumerable.Range(0, info.Heads).Average(h => avg[((l * info.Heads + h) * s + i) * s + j])), SeedRows, SeedColumns)).ToList();
-        yield return (FileOf("seed", 1), FigureKit.Heatmaps($"{name} [seed convention] - attention by layer", layers, layers.Count, 0.3, x, y));
+            FigureKit.Matrix(s, s, (i, j) => Enumerable.Range(0, info.Heads).Average(h => avg[((l * info.Heads + h) * s + i) * s + j])),
+            SeedRows, SeedColumns)).ToList();
+        var byLayerTitle = $"{name} [seed convention] - attention by layer";
+        yield return (FileOf("seed", 1), FigureKit.Heatmaps(byLayerTitle, layers, layers.Count, 0.3, x, y));
 
         var hub = p.SeedSummary.Hub.AllHubScores;
         var hubAt = p.SeedSummary.Hub.HubPosition;
         string[] zs = [.. Enumerable.Range(1, 5).Select(i => $"z{i}")];
         yield return (FileOf("seed", 2), FigureKit.Bars($"{name} [seed convention] - hub, flow, skip", [
-            new BarPanel("hub: avg incoming (column sum)", SeedColumns, hub, "avg incoming attention", 1.0 / 6, [.. hub.Select((_, i) => i == hubAt ? "#d62728" : "#4682b4")]),
-            new BarPanel("seed 'i -> i-1' (really z_i self)", zs, p.SeedSummary.Sequential.Scores, "attention", p.SequentialThreshold, ["#2ca02c"], AsLine: true),
-            new BarPanel("seed skip 5 -> 0..2 (z5 -> z1..z3)", ["z5->z1", "z5->z2", "z5->z3"], p.SeedSummary.Skip.Scores, "attention", p.SkipThreshold, ["#ff7f0e"]),
+            new BarPanel("hub: avg incoming (column sum)", SeedColumns, hub, "avg incoming attention", 1.0 / 6,
+                [.. hub.Select((_, i) => i == hubAt ? "#d62728" : "#4682b4")]),
+            new BarPanel("seed 'i -> i-1' (really z_i self)", zs, p.SeedSummary.Sequential.Scores, "attention", p.SequentialThreshold,
+                ["#2ca02c"], AsLine: true),
+            new BarPanel("seed skip 5 -> 0..2 (z5 -> z1..z3)", ["z5->z1", "z5->z2", "z5->z3"], p.SeedSummary.Skip.Scores, "attention",
+                p.SkipThreshold, ["#ff7f0e"]),
         ]));
     }
 
@@ -82,14 +89,19 @@ public static class Phase1Figures
         yield return (FileOf("latent", 0), FigureKit.Heatmaps(title, panels, Math.Min(5, panels.Count), 1.0, x, y));
 
         var layers = RepresentativeLayers(info.Layers).Select(l => new MatrixPanel($"layer {l} (head mean)",
-            FigureKit.Matrix(rows, cols, (i, j) => Enumerable.Range(0, info.Heads).Average(h => Cell(l, h, i, j))), rowLabels, colLabels)).ToList();
-        yield return (FileOf("latent", 1), FigureKit.Heatmaps($"{name} [latent view] - attention by layer", layers, layers.Count, 1.0, x, y));
+            FigureKit.Matrix(rows, cols, (i, j) => Enumerable.Range(0, info.Heads).Average(h => Cell(l, h, i, j))),
+            rowLabels, colLabels)).ToList();
+        var byLayerTitle = $"{name} [latent view] - attention by layer";
+        yield return (FileOf("latent", 1), FigureKit.Heatmaps(byLayerTitle, layers, layers.Count, 1.0, x, y));
 
         var s = p.LatentSummary;
         yield return (FileOf("latent", 2), FigureKit.Bars($"{name} [latent view] - hub (visibility-normalised), flow, skip", [
-            new BarPanel("hub alpha (mean over queries that see it)", [.. s.Hub.Keys], [.. s.Hub.Values.Select(h => h.Alpha)], "mean attention", null, ["#9467bd"]),
-            new BarPanel("sequential z_a -> z_(a-1)", [.. s.Sequential.Keys], [.. s.Sequential.Values], "attention", null, ["#2ca02c"], AsLine: true),
-            new BarPanel("skip curve: z_a -> z_(a-d)", [.. s.SkipCurve.Keys.Select(d => $"d={d}")], [.. s.SkipCurve.Values], "attention", null, ["#ff7f0e"]),
+            new BarPanel("hub alpha (mean over queries that see it)", [.. s.Hub.Keys], [.. s.Hub.Values.Select(h => h.Alpha)],
+                "mean attention", null, ["#9467bd"]),
+            new BarPanel("sequential z_a -> z_(a-1)", [.. s.Sequential.Keys], [.. s.Sequential.Values], "attention", null,
+                ["#2ca02c"], AsLine: true),
+            new BarPanel("skip curve: z_a -> z_(a-d)", [.. s.SkipCurve.Keys.Select(d => $"d={d}")], [.. s.SkipCurve.Values],
+                "attention", null, ["#ff7f0e"]),
         ]));
     }
 }

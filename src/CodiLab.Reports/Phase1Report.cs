@@ -19,8 +19,9 @@ namespace CodiLab.Reports;
 /// <param name="CacheKeys">Each upstream stage and its cache key, in pipeline order.</param>
 /// <param name="Spec">Every spec field resolved.</param>
 public sealed record Phase1RunFacts(
-    string Name, string Description, string Reference, string Primary, string ModelLine, string Checkpoint, string DatasetLine, string DatasetSha256,
-    int MaxNewTokens, CodiLab.Specs.AnalysisSection Analysis, string Harness, IReadOnlyList<(string Stage, string Key)> CacheKeys,
+    string Name, string Description, string Reference, string Primary, string ModelLine, string Checkpoint, string DatasetLine,
+    string DatasetSha256, int MaxNewTokens, CodiLab.Specs.AnalysisSection Analysis, string Harness,
+    IReadOnlyList<(string Stage, string Key)> CacheKeys,
     IReadOnlyList<CodiLab.Specs.ResolvedField> Spec);
 
 /// <summary>The typed artifacts the Phase 1 report reads.</summary>
@@ -58,7 +59,8 @@ public static class Phase1Report
     }
 
     /// <summary>The HTML copy, with figures read through <paramref name="figure"/>.</summary>
-    public static string RenderHtml(string markdown, string name, Func<string, byte[]> figure) => ReportFormat.Html(markdown, "Phase 1 — ", name, figure);
+    public static string RenderHtml(string markdown, string name, Func<string, byte[]> figure) =>
+        ReportFormat.Html(markdown, "Phase 1 — ", name, figure);
 
     private static void RunSection(Phase1ReportInput input, Action<string> line)
     {
@@ -68,22 +70,26 @@ public static class Phase1Report
         Line();
         if (!string.IsNullOrWhiteSpace(r.Description)) Line($"{r.Description}");
         Line();
-        Line($"Every number below is read from this run's artifacts. Primary convention (`extraction.matrix`): **{r.Primary}**; both are shown.");
+        Line("Every number below is read from this run's artifacts. "
+            + $"Primary convention (`extraction.matrix`): **{r.Primary}**; both are shown.");
         Line();
         Line("## Run");
         Line();
         Line("| item | value |");
         Line("|---|---|");
         Line($"| spec | `{r.Reference}` |");
-        Line($"| model | {r.ModelLine.Replace("{shape}", $"{info.Layers} layers × {info.Heads} heads, {info.Latents} latents", StringComparison.Ordinal)} |");
+        var shape = $"{info.Layers} layers × {info.Heads} heads, {info.Latents} latents";
+        Line($"| model | {r.ModelLine.Replace("{shape}", shape, StringComparison.Ordinal)} |");
         Line($"| checkpoint | {r.Checkpoint} |");
         Line($"| dataset | {r.DatasetLine}: {info.Problems} problems ({info.Failures} failed); dataset.json sha256 `{r.DatasetSha256}` |");
         Line(info.Accuracy is { } acc
-            ? $"| accuracy | {acc.Correct}/{acc.Total} ({100.0 * acc.Correct / Math.Max(1, acc.Total):0.0}%), greedy answers of up to {r.MaxNewTokens} tokens, "
+            ? $"| accuracy | {acc.Correct}/{acc.Total} ({100.0 * acc.Correct / Math.Max(1, acc.Total):0.0}%), "
+              + $"greedy answers of up to {r.MaxNewTokens} tokens, "
               + "last number compared with the gold answer |"
             : "| accuracy | not measured (`extraction.max_new_tokens: 0`, as the seed) |");
         var a = r.Analysis;
-        Line($"| thresholds | hub ratio {F(a.HubRatioThreshold, "0.##")}, sequential {F(a.SequentialThreshold, "0.##")}, skip {F(a.SkipThreshold, "0.##")} |");
+        Line($"| thresholds | hub ratio {F(a.HubRatioThreshold, "0.##")}, sequential {F(a.SequentialThreshold, "0.##")}, "
+            + $"skip {F(a.SkipThreshold, "0.##")} |");
         Line($"| harness | CodiLab {r.Harness} |");
         foreach (var (stage, key) in r.CacheKeys) Line($"| cache key: {stage} | `{key}` |");
         Line();
@@ -112,7 +118,8 @@ public static class Phase1Report
         var flow = seed.Sequential;
         for (int i = 0; i < flow.Scores.Count; i++) Line($"| [{i + 1}, {i}] | z{i + 1} → z{i + 1} (self) | {F(flow.Scores[i])} |");
         Line();
-        Line($"Average {F(flow.AvgSequential)}; sequential flow: **{B(flow.HasSequentialFlow)}**; [5, 4] = {F(flow.Position5To4)} (really z5 self).");
+        Line($"Average {F(flow.AvgSequential)}; sequential flow: **{B(flow.HasSequentialFlow)}**; "
+            + $"[5, 4] = {F(flow.Position5To4)} (really z5 self).");
         Line();
         Line("### Skip connections");
         Line();
@@ -130,13 +137,15 @@ public static class Phase1Report
         for (int r = 0; r < stats.TopHeads.Count; r++)
         {
             var h = stats.TopHeads[r];
-            Line($"| {r + 1} | L{h.Layer}H{h.Head} | {F(AsWritten(h.MaxAttention), "0.000")} | {F(AsWritten(h.MeanAttention), "0.000")} | {F(AsWritten(h.StdAttention), "0.000")} |");
+            Line($"| {r + 1} | L{h.Layer}H{h.Head} | {F(AsWritten(h.MaxAttention), "0.000")} | {F(AsWritten(h.MeanAttention), "0.000")} "
+                + $"| {F(AsWritten(h.StdAttention), "0.000")} |");
         }
         Line();
         var c = stats.Consistency;
         Line($"### Consistency");
         Line();
-        Line($"Mean std over problems {F(AsWritten(c.MeanStd))} (max {F(AsWritten(c.MaxStd))}, min {F(AsWritten(c.MinStd))}); consistent (< 0.2): **{B(c.Consistent)}**. "
+        Line($"Mean std over problems {F(AsWritten(c.MeanStd))} (max {F(AsWritten(c.MaxStd))}, min {F(AsWritten(c.MinStd))}); "
+            + $"consistent (< 0.2): **{B(c.Consistent)}**. "
             + "The seed's 21 structurally-zero cells per head (std 0) pull this down.");
         Line();
         Figures(line, "seed", "seed");
@@ -144,7 +153,11 @@ public static class Phase1Report
 
     private static void Figures(Action<string> line, string folder, string alt)
     {
-        foreach (var (file, what) in new[] { ("1_top_heads_attention.png", "top heads"), ("2_attention_by_layer.png", "by layer"), ("3_hub_analysis.png", "hub flow skip") })
+        var figures = new[]
+        {
+            ("1_top_heads_attention.png", "top heads"), ("2_attention_by_layer.png", "by layer"), ("3_hub_analysis.png", "hub flow skip"),
+        };
+        foreach (var (file, what) in figures)
         {
             line($"![{alt} {what}](figures/{folder}/{file})");
             line("");
@@ -166,13 +179,16 @@ public static class Phase1Report
         Line();
         Line("### Hub scores normalised by causal visibility");
         Line();
-        Line("| key | α (mean over queries that see it) | α without P0 (rows renormalised) | × uniform causal row | × uniform, without P0 |");
+        Line("| key | α (mean over queries that see it) | α without P0 (rows renormalised) "
+            + "| × uniform causal row | × uniform, without P0 |");
         Line("|---|---|---|---|---|");
         foreach (var (key, h) in latent.Hub)
-            Line($"| {key} | {F(h.Alpha)} | {F(h.AlphaWithoutFirstPosition)} | {F(h.UniformRatio, "0.00")} | {F(h.UniformRatioWithoutFirstPosition, "0.00")} |");
+            Line($"| {key} | {F(h.Alpha)} | {F(h.AlphaWithoutFirstPosition)} | {F(h.UniformRatio, "0.00")} "
+                + $"| {F(h.UniformRatioWithoutFirstPosition, "0.00")} |");
         Line();
         var sink = latent.SinkRate;
-        Line($"Hub among latents: **{latent.HubPosition}** ({latent.HubPositionWithoutZ1} without z1). Sink rate (share of heads with α > {F(sink.Threshold, "0.0")}): "
+        Line($"Hub among latents: **{latent.HubPosition}** ({latent.HubPositionWithoutZ1} without z1). "
+            + $"Sink rate (share of heads with α > {F(sink.Threshold, "0.0")}): "
             + $"P0 {F(sink.P0, "0.00")}, BOT {F(sink.Bot, "0.00")}, z1 {F(sink.Z1, "0.00")}.");
         Line();
         Line("### Flow on true indices");
@@ -199,18 +215,25 @@ public static class Phase1Report
         Line("| the seed says | it actually is | seed value | latent-view value |");
         Line("|---|---|---|---|");
         var bot = latent.BotRow;
-        Line($"| row 0 (\"CT0\") | the BOT query, never filled | 0 | BOT row: P0 {F(bot.P0)}, question {F(bot.Question)}, self {F(bot.Self)} |");
-        Line($"| \"hub\" column 0 | key z1 (BOT is never a column) | {F(hubScores[0])} | α(z1) {F(latent.Hub["z1"].Alpha)}; α(BOT) {F(latent.Hub["BOT"].Alpha)} |");
+        Line($"| row 0 (\"CT0\") | the BOT query, never filled | 0 "
+            + $"| BOT row: P0 {F(bot.P0)}, question {F(bot.Question)}, self {F(bot.Self)} |");
+        Line($"| \"hub\" column 0 | key z1 (BOT is never a column) | {F(hubScores[0])} "
+            + $"| α(z1) {F(latent.Hub["z1"].Alpha)}; α(BOT) {F(latent.Hub["BOT"].Alpha)} |");
         for (int i = 1; i <= 5 && i <= seqScores.Count; i++)
         {
             var truth = i > 1 ? F(latent.Sequential.GetValueOrDefault($"z{i}->z{i - 1}", double.NaN)) : "–";
-            Line($"| \"sequential\" [{i}, {i - 1}] | z{i} self-attention | {F(seqScores[i - 1])} | self z{i} {F(latent.SelfAttention.GetValueOrDefault($"z{i}", double.NaN))}; true z{i}→z{i - 1} {truth} |");
+            var zSelf = F(latent.SelfAttention.GetValueOrDefault($"z{i}", double.NaN));
+            Line($"| \"sequential\" [{i}, {i - 1}] | z{i} self-attention | {F(seqScores[i - 1])} "
+                + $"| self z{i} {zSelf}; true z{i}→z{i - 1} {truth} |");
         }
-        Line($"| column 5 | key z6, which the seed never fed | {F(hubScores[5])} | z6 self {F(latent.SelfAttention.GetValueOrDefault("z6", double.NaN))} |");
-        var outside = Enumerable.Range(1, input.Info.Latents).Average(q => latent.MassByKey[$"z{q}"] is var m ? m.P0 + m.Question + m.Bot : 0);
+        var z6Self = F(latent.SelfAttention.GetValueOrDefault("z6", double.NaN));
+        Line($"| column 5 | key z6, which the seed never fed | {F(hubScores[5])} | z6 self {z6Self} |");
+        var outside = Enumerable.Range(1, input.Info.Latents)
+            .Average(q => latent.MassByKey[$"z{q}"] is var m ? m.P0 + m.Question + m.Bot : 0);
         Line($"| question, BOS / first token, BOT as keys | never recorded | – | z-rows' mass to P0 + question + BOT: {F(outside)} |");
         Line();
-        Line($"Figures use the font {FigureKit.FontName}; each figure has one colour range (seed by-layer: 0–0.3 as the seed; others 0–1).");
+        Line($"Figures use the font {FigureKit.FontName}; "
+            + "each figure has one colour range (seed by-layer: 0–0.3 as the seed; others 0–1).");
         Line();
     }
 }

@@ -10,7 +10,8 @@ namespace CodiLab.Reports;
 /// <param name="Seed">The seed per-head metrics.</param>
 /// <param name="LatentAvg">Latent mean [L, H, K+1, K+3].</param>
 /// <param name="Latent">The latent per-head metrics.</param>
-public sealed record Phase2FigureInput(string Name, ExtractMetadata Info, float[] SeedAvg, IReadOnlyList<SeedHead> Seed, float[] LatentAvg, IReadOnlyList<LatentHead> Latent);
+public sealed record Phase2FigureInput(
+    string Name, ExtractMetadata Info, float[] SeedAvg, IReadOnlyList<SeedHead> Seed, float[] LatentAvg, IReadOnlyList<LatentHead> Latent);
 
 /// <summary>Critical-head figures for both views (seed scripts 6–7's figures, labelled).</summary>
 public static class Phase2Figures
@@ -32,10 +33,12 @@ public static class Phase2Figures
         var ranked = HeadMetrics.RankBy(p.Seed, h => h.Composite);
         MatrixPanel Panel(SeedHead h, string title) =>
             new(title, FigureKit.Matrix(6, 6, (i, j) => avg[((h.Layer * info.Heads + h.Head) * 6 + i) * 6 + j]), Rows, Columns);
-        var top10 = ranked.Take(10).Select(h => Panel(h, string.Create(CultureInfo.InvariantCulture,
-            $"L{h.Layer}H{h.Head} - {h.FunctionalType} ({h.Composite:0.00}: F{h.FlowNorm:0.0} H{h.HubNorm:0.00} S{h.SkipNorm:0.00})"))).ToList();
+        static string CriticalTitle(SeedHead h) => string.Create(CultureInfo.InvariantCulture,
+            $"L{h.Layer}H{h.Head} - {h.FunctionalType} ({h.Composite:0.00}: F{h.FlowNorm:0.0} H{h.HubNorm:0.00} S{h.SkipNorm:0.00})");
+        var top10 = ranked.Take(10).Select(h => Panel(h, CriticalTitle(h))).ToList();
         const string x = "key (seed CTj = z_{j+1})", y = "query (seed row)";
-        yield return (Files[0], FigureKit.Heatmaps($"{name} [seed convention] - top {top10.Count} critical heads by composite", top10, 5, 1.0, x, y));
+        var top10Title = $"{name} [seed convention] - top {top10.Count} critical heads by composite";
+        yield return (Files[0], FigureKit.Heatmaps(top10Title, top10, 5, 1.0, x, y));
         var top3 = ranked.Take(3).Select((h, i) => Panel(h, $"#{i + 1}: L{h.Layer}H{h.Head} - {h.FunctionalType}")).ToList();
         yield return (Files[1], FigureKit.Heatmaps($"{name} [seed convention] - top 3 critical heads", top3, 3, 1.0, x, y));
         var top20 = ranked.Take(20).ToList();
@@ -46,10 +49,11 @@ public static class Phase2Figures
                 [.. top20.Select(h => h.FunctionalType == "Hub Aggregator" ? "#e74c3c" : "#3498db")]),
             new BarPanel("skip score (green: Skip Connection)", labels, [.. top20.Select(h => h.Skip)], "skip score", null,
                 [.. top20.Select(h => h.FunctionalType == "Skip Connection" ? "#2ecc71" : "#95a5a6")]),
-            new BarPanel("layer types", Phase2Summaries.LayerTypes, [.. Phase2Summaries.LayerTypes.Select(t => (double)top20.Count(h => h.LayerType == t))],
-                "heads", null, layerColours),
+            new BarPanel("layer types", Phase2Summaries.LayerTypes,
+                [.. Phase2Summaries.LayerTypes.Select(t => (double)top20.Count(h => h.LayerType == t))], "heads", null, layerColours),
             new BarPanel("functional types", ["Hub", "Skip", "Forward", "Multi"],
-                [.. Phase2Summaries.FunctionalTypes.Select(t => (double)top20.Count(h => h.FunctionalType == t))], "heads", null, typeColours),
+                [.. Phase2Summaries.FunctionalTypes.Select(t => (double)top20.Count(h => h.FunctionalType == t))],
+                "heads", null, typeColours),
         ]));
     }
 
@@ -58,9 +62,12 @@ public static class Phase2Figures
         var (info, avg, name, latent, k) = (p.Info, p.LatentAvg, p.Name, p.Latent, p.Info.Latents);
         var rowLabels = Conventions.LatentRows(k);
         var colLabels = Conventions.LatentColumnLabels(k);
+        static string SequentialTitle(LatentHead h) => string.Create(CultureInfo.InvariantCulture,
+            $"L{h.Layer}H{h.Head} seq {h.Metrics["sequential"].Mean:0.00}±{h.Metrics["sequential"].Std:0.00}");
         var bySequential = latent.OrderByDescending(h => h.Metrics["sequential"].Mean).Take(10).Select(h => new MatrixPanel(
-            string.Create(CultureInfo.InvariantCulture, $"L{h.Layer}H{h.Head} seq {h.Metrics["sequential"].Mean:0.00}±{h.Metrics["sequential"].Std:0.00}"),
-            FigureKit.Matrix(k + 1, k + 3, (i, j) => avg[((h.Layer * info.Heads + h.Head) * (k + 1) + i) * (k + 3) + j]), rowLabels, colLabels)).ToList();
+            SequentialTitle(h),
+            FigureKit.Matrix(k + 1, k + 3, (i, j) => avg[((h.Layer * info.Heads + h.Head) * (k + 1) + i) * (k + 3) + j]),
+            rowLabels, colLabels)).ToList();
         var title = $"{name} [latent view] - top {bySequential.Count} heads by z_a -> z_(a-1)";
         yield return (Files[3], FigureKit.Heatmaps(title, bySequential, 5, 1.0, "key (Q = question after P0)", "query"));
         var heads = latent.Select(h => $"L{h.Layer}H{h.Head}").ToList();

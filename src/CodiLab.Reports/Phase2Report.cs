@@ -29,7 +29,8 @@ public static class Phase2Report
         var latent = s.Latent;
         foreach (var (title, rows) in new[]
         {
-            ("Sequential z_a → z_(a−1)", latent.TopSequential), ("Receiver heads (excess kurtosis of incoming α)", latent.TopReceivers),
+            ("Sequential z_a → z_(a−1)", latent.TopSequential),
+            ("Receiver heads (excess kurtosis of incoming α)", latent.TopReceivers),
             ("Self-attention z_a → z_a", latent.TopSelf),
         })
         {
@@ -57,17 +58,21 @@ public static class Phase2Report
         Line("|---|---|---|---|---|---|---|---|---|");
         var rank = 0;
         foreach (var h in seed.TopHeads)
-            Line($"| {++rank} | L{h.Layer}H{h.Head} | {h.FunctionalType} | {h.LayerType} | {F(h.Composite, "0.000")} | {F(h.Flow, "0.000")} | "
+            Line($"| {++rank} | L{h.Layer}H{h.Head} | {h.FunctionalType} | {h.LayerType} | "
+                + $"{F(h.Composite, "0.000")} | {F(h.Flow, "0.000")} | "
                 + $"{F(h.Hub, "0.0000")} | {F(h.Skip, "0.0000")} | {F(h.Max, "0.000")} |");
         Line();
         var art = seed.Artefacts;
-        Line("**Artefacts reproduced, not findings:** flow is 1 for " + $"{art.FlowIsOneForHeads}/{art.TotalHeads} heads (the seed matrix's diagonal is "
+        Line("**Artefacts reproduced, not findings:** flow is 1 for "
+            + $"{art.FlowIsOneForHeads}/{art.TotalHeads} heads (the seed matrix's diagonal is "
             + "structurally zero, so Σ_(j<i) / Σ_(j≤i) = 1); "
-            + $"flow_norm is therefore 0 and the composite cannot exceed 0.6 (max here {F(seed.Scores["composite"].Max, "0.000")}); heads with composite > 0.7: "
-            + $"{seed.HeadsAbove07}. The seed's hub score is the variance of column sums, which the causal triangle shapes; its columns are keys z1..z6, never BOT.");
+            + $"flow_norm is therefore 0 and the composite cannot exceed 0.6 (max here {F(seed.Scores["composite"].Max, "0.000")}); "
+            + $"heads with composite > 0.7: {seed.HeadsAbove07}. "
+            + "The seed's hub score is the variance of column sums, which the causal triangle shapes; "
+            + "its columns are keys z1..z6, never BOT.");
         Line();
-        Line("Functional types in the top 20: " + string.Join(", ", seed.FunctionalTypes.Select(kv => $"{kv.Key} {kv.Value}")) + ". Layer types: "
-            + string.Join(", ", seed.LayerTypes.Select(kv => $"{kv.Key} {kv.Value}")) + ".");
+        Line("Functional types in the top 20: " + string.Join(", ", seed.FunctionalTypes.Select(kv => $"{kv.Key} {kv.Value}"))
+            + ". Layer types: " + string.Join(", ", seed.LayerTypes.Select(kv => $"{kv.Key} {kv.Value}")) + ".");
         Line();
         Line("![critical heads](figures/seed/4_critical_heads_attention.png)");
         Line();

@@ -8,7 +8,8 @@ namespace CodiLab.Reports;
 public static partial class ReportFormat
 {
     /// <summary>A number with a fixed format; NaN as an en dash.</summary>
-    public static string F(double v, string format = "0.0000") => double.IsNaN(v) ? "–" : v.ToString(format, CultureInfo.InvariantCulture);
+    public static string F(double v, string format = "0.0000") =>
+        double.IsNaN(v) ? "–" : v.ToString(format, CultureInfo.InvariantCulture);
 
     /// <summary>A nullable number; null as an en dash.</summary>
     public static string F(double? v, string format = "0.0000") => v is { } d ? F(d, format) : "–";
@@ -22,13 +23,17 @@ public static partial class ReportFormat
     /// <summary>A boolean as JSON writes it.</summary>
     public static string B(bool value) => value ? "true" : "false";
 
-    /// <summary>The HTML copy of a Markdown report, every <c>figures/…</c> image embedded as a data URI; the title is the prefix and the encoded name.</summary>
+    /// <summary>
+    /// The HTML copy of a Markdown report, every <c>figures/…</c> image embedded as a data URI; the title is the prefix
+    /// and the encoded name.
+    /// </summary>
     public static string Html(string markdown, string titlePrefix, string name, Func<string, byte[]> figure)
     {
         var body = Markdown.ToHtml(markdown, new MarkdownPipelineBuilder().UseAdvancedExtensions().Build());
         body = ImagePattern().Replace(body, m => $"src=\"data:image/png;base64,{Convert.ToBase64String(figure(m.Groups[1].Value))}\"");
         return $"<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{titlePrefix}{System.Net.WebUtility.HtmlEncode(name)}</title>"
-            + "<style>body{font-family:sans-serif;max-width:1100px;margin:auto}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 8px}"
+            + "<style>body{font-family:sans-serif;max-width:1100px;margin:auto}table{border-collapse:collapse}"
+            + "td,th{border:1px solid #ccc;padding:2px 8px}"
             + "img{max-width:100%}</style></head><body>\n" + body + "</body></html>\n";
     }
 
