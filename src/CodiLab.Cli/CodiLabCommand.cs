@@ -20,7 +20,8 @@ public static class CodiLabCommand
         };
         var libtorch = new Option<string?>("--libtorch")
         {
-            Description = $"load this libtorch folder (e.g. a Python PyTorch install's torch/lib, for CUDA) instead of the packaged one (default: ${TorchRuntime.LibTorchVariable})",
+            Description = "load this libtorch folder (e.g. a Python PyTorch install's torch/lib, for CUDA) instead of the packaged one "
+                + $"(default: ${TorchRuntime.LibTorchVariable})",
             Recursive = true,
         };
         var root = new RootCommand("CodiLab: reproducible mechanistic experiments on CODI continuous-thought models.");
@@ -29,8 +30,19 @@ public static class CodiLabCommand
         var io = new CommandIO(stdout, stderr, artifacts, libtorch);
         foreach (var command in new[]
         {
-            RunCommands.Run(io), RunCommands.Plan(io), RunCommands.Verify(io), RunCommands.Clean(io), DataCommands.FetchData(io), DataCommands.ShowSpec(io),
-            ModelCommands.Trace(io), ModelCommands.Inspect(io), ModelCommands.MakeModel(io), BenchCommand.Create(io), CompareCommand.Create(io), ParityCommand.Create(io), DoctorCommand.Create(io),
+            RunCommands.Run(io),
+            RunCommands.Plan(io),
+            RunCommands.Verify(io),
+            RunCommands.Clean(io),
+            DataCommands.FetchData(io),
+            DataCommands.ShowSpec(io),
+            ModelCommands.Trace(io),
+            ModelCommands.Inspect(io),
+            ModelCommands.MakeModel(io),
+            BenchCommand.Create(io),
+            CompareCommand.Create(io),
+            ParityCommand.Create(io),
+            DoctorCommand.Create(io),
         })
             root.Subcommands.Add(command);
         var parse = root.Parse(args);

@@ -9,7 +9,11 @@ internal static class DataCommands
 {
     public static Command FetchData(CommandIO io)
     {
-        var from = new Option<string>("--from") { Description = "base URL of the GSM8K files", DefaultValueFactory = _ => Gsm8k.OfficialUrlBase };
+        var from = new Option<string>("--from")
+        {
+            Description = "base URL of the GSM8K files",
+            DefaultValueFactory = _ => Gsm8k.OfficialUrlBase,
+        };
         var command = new Command("fetch-data", "Download GSM8K train/test into the data root and check their SHA-256.") { from };
         command.SetAction(async (parse, cancel) =>
         {
@@ -23,7 +27,11 @@ internal static class DataCommands
     public static Command ShowSpec(CommandIO io)
     {
         var spec = new Argument<string>("spec") { Description = "a spec file or default:NAME" };
-        var command = new Command("show-spec", "Print a spec with every field resolved (extends and defaults applied) and where each value came from.") { spec };
+        var command = new Command("show-spec",
+            "Print a spec with every field resolved (extends and defaults applied) and where each value came from.")
+        {
+            spec,
+        };
         command.SetAction(parse =>
         {
             var loaded = SpecLoader.Load(parse.GetValue(spec)!);

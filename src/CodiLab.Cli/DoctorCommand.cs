@@ -11,15 +11,26 @@ internal static class DoctorCommand
     {
         var folder = new Argument<string>("model-dir") { Description = "a CODI model folder (config.json, checkpoint, tokenizer files)" };
         var tokenizer = new Option<string?>("--tokenizer") { Description = "folder with the tokenizer files (default: MODEL_DIR)" };
-        var question = new Option<string?>("--question") { Description = "the sample question to encode and trace (default: a GSM8K-style one)" };
-        var checkpoint = new Option<string?>("--checkpoint") { Description = "checkpoint file in the folder (default: model.safetensors, else pytorch_model.bin)" };
+        var question = new Option<string?>("--question")
+        {
+            Description = "the sample question to encode and trace (default: a GSM8K-style one)",
+        };
+        var checkpoint = new Option<string?>("--checkpoint")
+        {
+            Description = "checkpoint file in the folder (default: model.safetensors, else pytorch_model.bin)",
+        };
         var json = new Option<bool>("--json") { Description = "print the report as JSON instead of lines" };
-        var command = new Command("doctor", $"Check a model folder before tracing it: config, dtypes, LoRA, keys, appended rows, tokenizer and start token, EOS, one trace (exit {CodiLab.ExitCodes.BadInput} if a check fails).")
-            { folder, tokenizer, question, checkpoint, json };
+        var command = new Command("doctor",
+            "Check a model folder before tracing it: config, dtypes, LoRA, keys, appended rows, tokenizer and start token, EOS, "
+            + $"one trace (exit {CodiLab.ExitCodes.BadInput} if a check fails).")
+        {
+            folder, tokenizer, question, checkpoint, json,
+        };
         command.SetAction(parse =>
         {
             io.Runtime(parse);
-            var report = ModelDoctor.Run(parse.GetValue(folder)!, new DoctorOptions(parse.GetValue(tokenizer), parse.GetValue(question), parse.GetValue(checkpoint)));
+            var options = new DoctorOptions(parse.GetValue(tokenizer), parse.GetValue(question), parse.GetValue(checkpoint));
+            var report = ModelDoctor.Run(parse.GetValue(folder)!, options);
             if (parse.GetValue(json)) io.Out.WriteLine(report.ToJson().ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
             else foreach (var line in report.ToLines()) io.Out.WriteLine(line);
             return report.Ok ? 0 : CodiLab.ExitCodes.BadInput;

@@ -23,13 +23,18 @@ internal static class RunCommands
         var phase = new Option<string?>("--phase") { Description = "run this phase's stages (default: every phase of the spec)" };
         var stage = new Option<string?>("--stage") { Description = "run this stage (and what it needs)" };
         var force = new Option<bool>("--force") { Description = "rerun the selected stages even if cached" };
-        var wait = new Option<double>("--wait") { Description = "seconds to wait for another run of the same experiment to finish", DefaultValueFactory = _ => 0 };
+        var wait = new Option<double>("--wait")
+        {
+            Description = "seconds to wait for another run of the same experiment to finish",
+            DefaultValueFactory = _ => 0,
+        };
         var command = new Command("run", "Run a spec's stages; cached stages are reused.") { spec, phase, stage, force, wait };
         command.SetAction(parse =>
         {
             var loaded = SpecLoader.Load(parse.GetValue(spec)!);
             var runner = StageCatalog.Runner(io.Environment(parse));
-            runner.Run(loaded, parse.GetValue(phase), parse.GetValue(stage), parse.GetValue(force), TimeSpan.FromSeconds(parse.GetValue(wait)));
+            runner.Run(
+                loaded, parse.GetValue(phase), parse.GetValue(stage), parse.GetValue(force), TimeSpan.FromSeconds(parse.GetValue(wait)));
             return 0;
         });
         return command;
@@ -78,13 +83,17 @@ internal static class RunCommands
 
     public static Command Verify(CommandIO io)
     {
-        var command = new Command("verify", "Rehash every cache entry; corrupt ones are moved to cache/.corrupt and rebuilt by the next run.");
+        var command = new Command("verify",
+            "Rehash every cache entry; corrupt ones are moved to cache/.corrupt and rebuilt by the next run.");
         command.SetAction(parse =>
         {
             var env = io.Environment(parse);
             var results = new ArtifactCache(env.CacheRoot).Verify();
             foreach (var r in results.Where(r => r.Problem is not null))
-                io.Error.WriteLine($"{Path.Combine(env.CacheRoot, r.Key)}: error: corrupt cache entry (stage {r.Stage ?? "?"}): {r.Problem}. Moved to cache/.corrupt; the next run rebuilds it.");
+            {
+                io.Error.WriteLine($"{Path.Combine(env.CacheRoot, r.Key)}: error: corrupt cache entry "
+                    + $"(stage {r.Stage ?? "?"}): {r.Problem}. Moved to cache/.corrupt; the next run rebuilds it.");
+            }
             var bad = results.Count(r => r.Problem is not null);
             io.Out.WriteLine($"verify: {results.Count} cache entries checked, {results.Count - bad} intact, {bad} corrupt");
             return bad == 0 ? 0 : ExitCodes.Corrupt;

@@ -10,7 +10,9 @@ public sealed class ExperimentSpec
 {
     private readonly IReadOnlyDictionary<string, SourceMark> _marks;
 
-    internal ExperimentSpec(string reference, string name, IReadOnlyDictionary<string, object?> fields, IReadOnlyDictionary<string, SourceMark> marks, SourceMark origin)
+    internal ExperimentSpec(
+        string reference, string name, IReadOnlyDictionary<string, object?> fields, IReadOnlyDictionary<string, SourceMark> marks,
+        SourceMark origin)
     {
         Reference = reference;
         Name = name;
@@ -20,17 +22,34 @@ public sealed class ExperimentSpec
         Description = Text("description") ?? "";
         Seed = Int("seed");
         Model = new ModelSection(
-            SpecWords.Parse<Arch>(Text("model.arch")!), SpecWords.Parse<ModelSource>(Text("model.source")!), Text("model.path"), ExpandPath("model.path"),
-            ExpandPath("model.tokenizer"), new LoraSection(checked((int)Int("model.lora.r")), Number("model.lora.alpha")), checked((int)Int("model.num_latent")),
-            SpecWords.Parse<ComputeDType>(Text("model.dtype")!), SpecWords.Parse<DeviceChoice>(Text("model.device")!));
+            SpecWords.Parse<Arch>(Text("model.arch")!),
+            SpecWords.Parse<ModelSource>(Text("model.source")!),
+            Text("model.path"),
+            ExpandPath("model.path"),
+            ExpandPath("model.tokenizer"),
+            new LoraSection(checked((int)Int("model.lora.r")), Number("model.lora.alpha")),
+            checked((int)Int("model.num_latent")),
+            SpecWords.Parse<ComputeDType>(Text("model.dtype")!),
+            SpecWords.Parse<DeviceChoice>(Text("model.device")!));
         var datasetPath = Text("dataset.path");
         Dataset = new DatasetSection(
-            SpecWords.Parse<DatasetSource>(Text("dataset.source")!), SpecWords.Parse<DatasetSplit>(Text("dataset.split")!), datasetPath,
-            datasetPath is not null && (datasetPath.StartsWith('~') || System.IO.Path.IsPathRooted(datasetPath)) ? ExpandPath("dataset.path") : null,
-            Text("dataset.sha256"), checked((int)Int("dataset.size")), SampleSize.From(Fields["dataset.sample"]));
-        Extraction = new ExtractionSection(SpecWords.Parse<Matrix>(Text("extraction.matrix")!), BatchSize.From(Fields["extraction.batch_size"]),
+            SpecWords.Parse<DatasetSource>(Text("dataset.source")!),
+            SpecWords.Parse<DatasetSplit>(Text("dataset.split")!),
+            datasetPath,
+            datasetPath is not null && (datasetPath.StartsWith('~') || System.IO.Path.IsPathRooted(datasetPath))
+                ? ExpandPath("dataset.path")
+                : null,
+            Text("dataset.sha256"),
+            checked((int)Int("dataset.size")),
+            SampleSize.From(Fields["dataset.sample"]));
+        Extraction = new ExtractionSection(
+            SpecWords.Parse<Matrix>(Text("extraction.matrix")!),
+            BatchSize.From(Fields["extraction.batch_size"]),
             checked((int)Int("extraction.max_new_tokens")));
-        Analysis = new AnalysisSection(Number("analysis.hub_ratio_threshold"), Number("analysis.sequential_threshold"), Number("analysis.skip_threshold"),
+        Analysis = new AnalysisSection(
+            Number("analysis.hub_ratio_threshold"),
+            Number("analysis.sequential_threshold"),
+            Number("analysis.skip_threshold"),
             checked((int)Int("analysis.top_heads")));
         Phases = [.. Words("phases").Select(SpecWords.Parse<Phase>)];
     }
@@ -58,7 +77,10 @@ public sealed class ExperimentSpec
 
     /// <summary>Every field in schema order: its path, canonical value and where it came from ("default" if not written).</summary>
     public IReadOnlyList<ResolvedField> Resolved() =>
-        [.. SpecSchema.Fields.Select(def => new ResolvedField(def.Path, Canonical(Fields[def.Path]), IsWritten(def.Path) ? MarkOf(def.Path).ToString() : "default"))];
+        [.. SpecSchema.Fields.Select(def => new ResolvedField(
+            def.Path,
+            Canonical(Fields[def.Path]),
+            IsWritten(def.Path) ? MarkOf(def.Path).ToString() : "default"))];
 
     /// <summary>The canonical value of a schema field, as it goes into cache keys (for declared stage fields).</summary>
     public string CanonicalOf(string path) => Canonical(Fields[path]);

@@ -19,7 +19,9 @@ internal static class SpecBinder
         return new ExperimentSpec(reference, name, values, marks, origin);
     }
 
-    private static void Walk(SpecMapping map, string group, Dictionary<string, object?> values, Dictionary<string, SourceMark> marks, List<SpecDiagnostic> errors)
+    private static void Walk(
+        SpecMapping map, string group,
+        Dictionary<string, object?> values, Dictionary<string, SourceMark> marks, List<SpecDiagnostic> errors)
     {
         foreach (var entry in map.Entries)
         {
@@ -43,7 +45,9 @@ internal static class SpecBinder
         }
     }
 
-    private static void BindLeaf(FieldDef def, SpecEntry entry, Dictionary<string, object?> values, Dictionary<string, SourceMark> marks, List<SpecDiagnostic> errors)
+    private static void BindLeaf(
+        FieldDef def, SpecEntry entry,
+        Dictionary<string, object?> values, Dictionary<string, SourceMark> marks, List<SpecDiagnostic> errors)
     {
         var node = entry.Value;
         if (node is SpecScalar { IsNull: true }) return;
@@ -62,7 +66,11 @@ internal static class SpecBinder
                     if (items.Contains(v)) errors.Add(new(item.Mark, $"'{v}' is listed twice in '{def.Path}'.", "list each phase once."));
                     else items.Add(v);
                 }
-                else errors.Add(new(item.Mark, $"'{(item as SpecScalar)?.Value}' is not one of {string.Join(", ", def.Words)}.", $"use only {string.Join(", ", def.Words)} in '{def.Path}'."));
+                else
+                {
+                    errors.Add(new(item.Mark, $"'{(item as SpecScalar)?.Value}' is not one of {string.Join(", ", def.Words)}.",
+                        $"use only {string.Join(", ", def.Words)} in '{def.Path}'."));
+                }
             }
             values[def.Path] = items.ToArray();
             marks[def.Path] = node.Mark;
@@ -70,7 +78,8 @@ internal static class SpecBinder
         }
         if (node is not SpecScalar scalar)
         {
-            errors.Add(new(node.Mark, $"'{def.Path}' must be a single value, not a {(node is SpecSequence ? "list" : "mapping")}.", $"write '{def.Path.Split('.')[^1]}: <value>' ({def.Help})."));
+            errors.Add(new(node.Mark, $"'{def.Path}' must be a single value, not a {(node is SpecSequence ? "list" : "mapping")}.",
+                $"write '{def.Path.Split('.')[^1]}: <value>' ({def.Help})."));
             return;
         }
         var value = SpecSchema.ParseScalar(def, scalar, out var error);
@@ -83,21 +92,36 @@ internal static class SpecBinder
         marks[def.Path] = scalar.Mark;
     }
 
-    private static void CrossCheck(string reference, SourceMark origin, Dictionary<string, object?> values, Dictionary<string, SourceMark> marks, List<SpecDiagnostic> errors)
+    private static void CrossCheck(
+        string reference, SourceMark origin,
+        Dictionary<string, object?> values, Dictionary<string, SourceMark> marks, List<SpecDiagnostic> errors)
     {
         SourceMark At(string path) => marks.TryGetValue(path, out var m) ? m
             : path.Contains('.') && marks.TryGetValue(path[..path.LastIndexOf('.')], out var g) ? g : origin;
 
         if (values["name"] is null)
         {
-            var stem = SpecLoader.IsEmbedded(reference) ? reference[SpecLoader.DefaultPrefix.Length..] : Path.GetFileNameWithoutExtension(reference);
+            var stem = SpecLoader.IsEmbedded(reference)
+                ? reference[SpecLoader.DefaultPrefix.Length..]
+                : Path.GetFileNameWithoutExtension(reference);
             if (SpecSchema.NamePattern().IsMatch(stem)) values["name"] = stem;
-            else errors.Add(new(origin, $"the spec has no 'name' and its file name '{stem}' is not a valid one.", "add 'name: my-experiment' (lowercase letters, digits, '-')."));
+            else
+            {
+                errors.Add(new(origin, $"the spec has no 'name' and its file name '{stem}' is not a valid one.",
+                    "add 'name: my-experiment' (lowercase letters, digits, '-')."));
+            }
         }
         if (values["model.arch"] is null)
-            errors.Add(new(At("model.arch"), "the spec does not say which architecture the model has.", "add 'model:' with 'arch: llama' or 'arch: gpt2'."));
+        {
+            errors.Add(new(At("model.arch"), "the spec does not say which architecture the model has.",
+                "add 'model:' with 'arch: llama' or 'arch: gpt2'."));
+        }
         if ((string)values["model.source"]! == "checkpoint" && string.IsNullOrEmpty(values["model.path"] as string))
-            errors.Add(new(At("model.path"), "'model.path' is required when model.source is 'checkpoint'.", "set 'model.path' to the CODI checkpoint folder (e.g. ~/codi_ckpt/llama_gsm8k), or use 'source: generated' for a tiny random model."));
+        {
+            errors.Add(new(At("model.path"), "'model.path' is required when model.source is 'checkpoint'.",
+                "set 'model.path' to the CODI checkpoint folder (e.g. ~/codi_ckpt/llama_gsm8k), "
+                + "or use 'source: generated' for a tiny random model."));
+        }
 
         var source = (string)values["dataset.source"]!;
         if (source == "gsm8k")
@@ -111,7 +135,8 @@ internal static class SpecBinder
         }
         else if (values["dataset.sample"] is long sample && sample > (long)values["dataset.size"]!)
         {
-            errors.Add(new(At("dataset.sample"), $"cannot sample {sample} problems from a synthetic set of {values["dataset.size"]}.", "lower 'dataset.sample' or raise 'dataset.size'."));
+            errors.Add(new(At("dataset.sample"), $"cannot sample {sample} problems from a synthetic set of {values["dataset.size"]}.",
+                "lower 'dataset.sample' or raise 'dataset.size'."));
         }
         else if (marks.ContainsKey("dataset.path") || marks.ContainsKey("dataset.sha256"))
         {

@@ -14,10 +14,14 @@ public sealed class SpecFieldAttribute(string path) : Attribute
     public string Path { get; } = path;
 }
 
-/// <summary>The canonical text of typed spec values: the same text <see cref="ExperimentSpec.CanonicalOf"/> gives for the raw field.</summary>
+/// <summary>
+/// The canonical text of typed spec values: the same text <see cref="ExperimentSpec.CanonicalOf"/> gives for the raw field.
+/// </summary>
 public static class SpecCanonical
 {
-    /// <summary>Canonical text of a typed value: integers and numbers invariant ("R" for doubles), enums as the spec's words, lists in brackets.</summary>
+    /// <summary>
+    /// Canonical text of a typed value: integers and numbers invariant ("R" for doubles), enums as the spec's words, lists in brackets.
+    /// </summary>
     public static string Text(object? value) => value switch
     {
         null => "null",

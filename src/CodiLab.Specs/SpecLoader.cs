@@ -34,7 +34,9 @@ public static class SpecLoader
         foreach (var dup in specs.GroupBy(s => s.Name).Where(g => g.Count() > 1))
         {
             var second = dup.Skip(1).First();
-            throw new SpecException(second.MarkOf("name"), $"two specs are named '{dup.Key}' ({string.Join(", ", dup.Select(s => s.Reference))}); their artifacts would collide.",
+            var duplicates = string.Join(", ", dup.Select(s => s.Reference));
+            throw new SpecException(second.MarkOf("name"),
+                $"two specs are named '{dup.Key}' ({duplicates}); their artifacts would collide.",
                 "give each spec its own 'name:'.");
         }
         return specs;
@@ -50,21 +52,26 @@ public static class SpecLoader
         var text = ReadText(reference, display);
         var root = SpecYaml.Parse(text, display);
         if (root is null || root is SpecScalar { IsNull: true })
-            throw new SpecException(new SourceMark(display, 1, 1), "the spec is empty.", "write at least 'model: { arch: llama, path: ... }' (see experiments/llama-gsm8k.yaml).");
+            throw new SpecException(new SourceMark(display, 1, 1), "the spec is empty.",
+                "write at least 'model: { arch: llama, path: ... }' (see experiments/llama-gsm8k.yaml).");
         if (root is not SpecMapping map)
-            throw new SpecException(root.Mark, "a spec must be a mapping of fields ('key: value' lines).", "start the file with fields such as 'name:' and 'model:'.");
+            throw new SpecException(root.Mark, "a spec must be a mapping of fields ('key: value' lines).",
+                "start the file with fields such as 'name:' and 'model:'.");
         var extends = map.Find("extends");
         var own = new SpecMapping(map.Mark, map.Entries.Where(e => e.Key != "extends").ToList());
         if (extends is null) return own;
         if (extends.Value is not SpecScalar { IsNull: false, Value: { } baseName })
-            throw new SpecException(extends.Value.Mark, "'extends' must name one spec file.", "write 'extends: other.yaml' (relative to this file).");
+            throw new SpecException(extends.Value.Mark, "'extends' must name one spec file.",
+                "write 'extends: other.yaml' (relative to this file).");
         var baseRef = ResolveRelative(reference, baseName);
         seen.Add(identity);
         var baseIdentity = IsEmbedded(baseRef) ? baseRef : Path.GetFullPath(baseRef);
         if (seen.Contains(baseIdentity))
-            throw new SpecException(extends.Value.Mark, $"'extends: {baseName}' makes a cycle.", "remove the 'extends' that points back to a spec already in the chain.");
+            throw new SpecException(extends.Value.Mark, $"'extends: {baseName}' makes a cycle.",
+                "remove the 'extends' that points back to a spec already in the chain.");
         if (!IsEmbedded(baseRef) && !File.Exists(baseRef))
-            throw new SpecException(extends.Value.Mark, $"the base spec '{baseName}' does not exist (looked for {Path.GetFullPath(baseRef)}).",
+            throw new SpecException(extends.Value.Mark,
+                $"the base spec '{baseName}' does not exist (looked for {Path.GetFullPath(baseRef)}).",
                 "fix the file name; 'extends' is relative to the folder of this spec.");
         var baseMap = LoadMerged(baseRef, seen);
         // The name identifies an experiment: a derived spec never inherits its base's.
@@ -93,10 +100,13 @@ public static class SpecLoader
             return reader.ReadToEnd();
         }
         if (Directory.Exists(reference))
-            throw new SpecException(new SourceMark(display, 1, 1), "this is a folder, not a spec file.", "name a YAML file such as experiments/llama-gsm8k.yaml.");
+            throw new SpecException(new SourceMark(display, 1, 1), "this is a folder, not a spec file.",
+                "name a YAML file such as experiments/llama-gsm8k.yaml.");
         if (!File.Exists(reference))
-            throw new SpecException(new SourceMark(display, 1, 1), $"the spec file does not exist (looked for {Path.GetFullPath(reference)}).",
-                "check the path; specs live under experiments/, and embedded defaults are named default:tiny-llama and default:tiny-gpt2.");
+            throw new SpecException(new SourceMark(display, 1, 1),
+                $"the spec file does not exist (looked for {Path.GetFullPath(reference)}).",
+                "check the path; specs live under experiments/, "
+                + "and embedded defaults are named default:tiny-llama and default:tiny-gpt2.");
         return File.ReadAllText(reference);
     }
 

@@ -53,7 +53,8 @@ public static class SpecYaml
         return Convert(stream.Documents[0].RootNode, file);
     }
 
-    private const string SyntaxFix = "check indentation (spaces only), that every 'key: value' has a space after the colon, and that quotes and brackets are closed.";
+    private const string SyntaxFix =
+        "check indentation (spaces only), that every 'key: value' has a space after the colon, and that quotes and brackets are closed.";
 
     // Runs the YAML parser alone first, so every syntax error gets the best position available: YamlDotNet
     // places tab errors at 1:1 and throws InvalidOperationException (no position) for an unclosed bracket.
@@ -65,7 +66,10 @@ public static class SpecYaml
             var indent = lines[i].Length - lines[i].TrimStart(' ', '\t').Length;
             var tab = lines[i].IndexOf('\t', 0, indent);
             if (tab >= 0)
-                throw new SpecException(new SourceMark(file, i + 1, tab + 1), "the YAML is malformed: a tab is used for indentation.", "indent with spaces only.");
+            {
+                throw new SpecException(new SourceMark(file, i + 1, tab + 1),
+                    "the YAML is malformed: a tab is used for indentation.", "indent with spaces only.");
+            }
         }
         var parser = new Parser(new StringReader(text));
         var last = new SourceMark(file, 1, 1);
@@ -76,11 +80,13 @@ public static class SpecYaml
         }
         catch (YamlException e)
         {
-            throw new SpecException(new SourceMark(file, (int)e.Start.Line, (int)e.Start.Column), $"the YAML is malformed: {e.Message.Trim()}", SyntaxFix);
+            throw new SpecException(new SourceMark(file, (int)e.Start.Line, (int)e.Start.Column),
+                $"the YAML is malformed: {e.Message.Trim()}", SyntaxFix);
         }
         catch (InvalidOperationException)
         {
-            throw new SpecException(last, "the YAML is malformed: a bracket, brace or quote opened before this point is never closed.", SyntaxFix);
+            throw new SpecException(last,
+                "the YAML is malformed: a bracket, brace or quote opened before this point is never closed.", SyntaxFix);
         }
     }
 
@@ -106,11 +112,14 @@ public static class SpecYaml
                 }
                 return new SpecMapping(mark, entries);
             default:
-                throw new SpecException(mark, "aliases and anchors are not supported in specs.", "write the value out, or use 'extends' to share fields.");
+                throw new SpecException(mark, "aliases and anchors are not supported in specs.",
+                    "write the value out, or use 'extends' to share fields.");
         }
     }
 
-    /// <summary>Deep-merges <paramref name="over"/> onto <paramref name="under"/>: mappings merge key by key, anything else replaces.</summary>
+    /// <summary>
+    /// Deep-merges <paramref name="over"/> onto <paramref name="under"/>: mappings merge key by key, anything else replaces.
+    /// </summary>
     public static SpecNode Merge(SpecNode under, SpecNode over)
     {
         if (under is not SpecMapping u || over is not SpecMapping o) return over;

@@ -50,9 +50,12 @@ public static partial class SpecSchema
     [
         new("name", FieldKind.Name, null, "the experiment's name: lowercase letters, digits and '-' (default: the file name)"),
         new("description", FieldKind.Text, "", "free text shown in reports"),
-        new("seed", FieldKind.Int, DefaultSeed, "the seed of every random choice (sampling, generated models)") { Min = 0, Max = uint.MaxValue },
+        new("seed", FieldKind.Int, DefaultSeed, "the seed of every random choice (sampling, generated models)")
+            { Min = 0, Max = uint.MaxValue },
         new("model.arch", FieldKind.Choice, null, "the base architecture") { Words = ["llama", "gpt2"] },
-        new("model.source", FieldKind.Choice, "checkpoint", "checkpoint: a CODI folder at model.path; generated: a tiny random CODI model made from the seed") { Words = ["checkpoint", "generated"] },
+        new("model.source", FieldKind.Choice, "checkpoint",
+            "checkpoint: a CODI folder at model.path; generated: a tiny random CODI model made from the seed")
+            { Words = ["checkpoint", "generated"] },
         new("model.path", FieldKind.Path, null, "the CODI checkpoint folder (docs/model-folder.md)"),
         new("model.tokenizer", FieldKind.Path, null, "a folder with the tokenizer files (default: model.path)"),
         new("model.lora.r", FieldKind.Int, 128L, "LoRA rank of the checkpoint") { Min = 1, Max = 65536 },
@@ -60,20 +63,30 @@ public static partial class SpecSchema
         new("model.num_latent", FieldKind.Int, 6L, "continuous thoughts fed after BOT") { Min = 1, Max = 64 },
         new("model.dtype", FieldKind.Choice, "float32", "compute dtype") { Words = ["float32", "bfloat16"] },
         new("model.device", FieldKind.Choice, "auto", "compute device") { Words = ["auto", "cpu", "cuda"] },
-        new("dataset.source", FieldKind.Choice, "gsm8k", "gsm8k: JSONL under the data root; synthetic: GSM8K-style problems generated from the seed") { Words = ["gsm8k", "synthetic"] },
+        new("dataset.source", FieldKind.Choice, "gsm8k",
+            "gsm8k: JSONL under the data root; synthetic: GSM8K-style problems generated from the seed")
+            { Words = ["gsm8k", "synthetic"] },
         new("dataset.split", FieldKind.Choice, "train", "which split") { Words = ["train", "test"] },
-        new("dataset.path", FieldKind.Path, null, "JSONL path relative to the data root (CODILAB_DATA_DIR, else artifacts/data); default gsm8k/<split>.jsonl"),
+        new("dataset.path", FieldKind.Path, null,
+            "JSONL path relative to the data root (CODILAB_DATA_DIR, else artifacts/data); default gsm8k/<split>.jsonl"),
         new("dataset.sha256", FieldKind.Sha256, null, "expected SHA-256 of the JSONL (default: the official file's for the split)"),
         new("dataset.size", FieldKind.Int, 500L, "synthetic only: how many problems to generate") { Min = 1, Max = 1_000_000 },
-        new("dataset.sample", FieldKind.Int, 100L, "how many problems to sample (Python random.sample with the seed, then sorted), or 'all'") { Min = 1, Max = int.MaxValue, Words = ["all"] },
-        new("extraction.matrix", FieldKind.Choice, "seed", "seed: the seed report's 6x6 (with its off-by-one); latent: labelled z1..z6") { Words = ["seed", "latent"] },
+        new("dataset.sample", FieldKind.Int, 100L,
+            "how many problems to sample (Python random.sample with the seed, then sorted), or 'all'")
+            { Min = 1, Max = int.MaxValue, Words = ["all"] },
+        new("extraction.matrix", FieldKind.Choice, "seed", "seed: the seed report's 6x6 (with its off-by-one); latent: labelled z1..z6")
+            { Words = ["seed", "latent"] },
         new("extraction.batch_size", FieldKind.Int, 16L, "problems per batch, or 'auto'") { Min = 1, Max = 65536, Words = ["auto"] },
-        new("extraction.max_new_tokens", FieldKind.Int, 0L, "answer tokens decoded greedily after EOT (0: none, as the seed; more adds each answer and the accuracy)") { Min = 0, Max = 4096 },
+        new("extraction.max_new_tokens", FieldKind.Int, 0L,
+            "answer tokens decoded greedily after EOT (0: none, as the seed; more adds each answer and the accuracy)")
+            { Min = 0, Max = 4096 },
         new("analysis.hub_ratio_threshold", FieldKind.Number, 2.0, "hub ratio above which a hub is 'strong'") { Min = 0, Max = 1e6 },
-        new("analysis.sequential_threshold", FieldKind.Number, 0.3, "mean i->i-1 attention above which flow is 'sequential'") { Min = 0, Max = 1 },
+        new("analysis.sequential_threshold", FieldKind.Number, 0.3, "mean i->i-1 attention above which flow is 'sequential'")
+            { Min = 0, Max = 1 },
         new("analysis.skip_threshold", FieldKind.Number, 0.1, "mean skip attention above which skips 'exist'") { Min = 0, Max = 1 },
         new("analysis.top_heads", FieldKind.Int, 20L, "how many top heads to list and draw") { Min = 1, Max = 100_000 },
-        new("phases", FieldKind.ChoiceList, new[] { "Phase1" }, "the phases this experiment runs") { Words = ["Phase1", "Phase2", "Phase3", "Phase4"] },
+        new("phases", FieldKind.ChoiceList, new[] { "Phase1" }, "the phases this experiment runs")
+            { Words = ["Phase1", "Phase2", "Phase3", "Phase4"] },
     ];
 
     /// <summary>Official GSM8K file hashes per split (docs/platform.md#the-data-root).</summary>
@@ -145,7 +158,7 @@ public static partial class SpecSchema
                 }
                 if (l < def.Min || l > def.Max)
                 {
-                    error = $"{l} is out of range [{def.Min.ToString(CultureInfo.InvariantCulture)}, {def.Max.ToString(CultureInfo.InvariantCulture)}]";
+                    error = $"{l} is out of range {RangeText(def)}";
                     return null;
                 }
                 return l;
@@ -157,7 +170,7 @@ public static partial class SpecSchema
                 }
                 if (d < def.Min || d > def.Max)
                 {
-                    error = $"{text} is out of range [{def.Min.ToString(CultureInfo.InvariantCulture)}, {def.Max.ToString(CultureInfo.InvariantCulture)}]";
+                    error = $"{text} is out of range {RangeText(def)}";
                     return null;
                 }
                 return d;
@@ -167,4 +180,7 @@ public static partial class SpecSchema
     }
 
     private static string Describe(SpecScalar s) => s.Plain ? $"'{s.Value}'" : $"the quoted string \"{s.Value}\"";
+
+    private static string RangeText(FieldDef def) =>
+        $"[{def.Min.ToString(CultureInfo.InvariantCulture)}, {def.Max.ToString(CultureInfo.InvariantCulture)}]";
 }

@@ -152,8 +152,8 @@ public sealed record LoraSection(int R, double Alpha);
 /// <param name="DType">Compute dtype.</param>
 /// <param name="Device">Compute device.</param>
 public sealed record ModelSection(
-    Arch Arch, ModelSource Source, string? Path, string? FullPath, string? TokenizerPath, LoraSection Lora, int NumLatent, ComputeDType DType,
-    DeviceChoice Device)
+    Arch Arch, ModelSource Source, string? Path, string? FullPath, string? TokenizerPath, LoraSection Lora, int NumLatent,
+    ComputeDType DType, DeviceChoice Device)
 {
     /// <summary>True for a generated tiny model.</summary>
     public bool IsGenerated => Source == ModelSource.Generated;
@@ -167,7 +167,8 @@ public sealed record ModelSection(
 /// <param name="Sha256">The expected SHA-256 of the JSONL, if any.</param>
 /// <param name="Size">Synthetic only: how many problems to generate.</param>
 /// <param name="Sample">How many to sample.</param>
-public sealed record DatasetSection(DatasetSource Source, DatasetSplit Split, string? Path, string? FullPath, string? Sha256, int Size, SampleSize Sample)
+public sealed record DatasetSection(
+    DatasetSource Source, DatasetSplit Split, string? Path, string? FullPath, string? Sha256, int Size, SampleSize Sample)
 {
     /// <summary>True for a generated synthetic set.</summary>
     public bool IsSynthetic => Source == DatasetSource.Synthetic;

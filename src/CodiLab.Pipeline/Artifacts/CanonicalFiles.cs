@@ -35,9 +35,11 @@ public static class CanonicalFiles
 
     private static JsonObject Parse(string path) =>
         JsonNode.Parse(File.ReadAllText(path)) as JsonObject
-        ?? throw new CodiLabException($"the canonical summary {path} is not a JSON object.", path, "run 'codilab verify', then run the phase again.", ExitCodes.Corrupt);
+        ?? throw new CodiLabException($"the canonical summary {path} is not a JSON object.", path,
+            "run 'codilab verify', then run the phase again.", ExitCodes.Corrupt);
 
     private static string Experiment(JsonObject root, string path) =>
         root["experiment"]?.GetValue<string>()
-        ?? throw new CodiLabException($"the canonical summary {path} names no experiment.", path, "run 'codilab verify', then run the phase again.", ExitCodes.Corrupt);
+        ?? throw new CodiLabException($"the canonical summary {path} names no experiment.", path,
+            "run 'codilab verify', then run the phase again.", ExitCodes.Corrupt);
 }

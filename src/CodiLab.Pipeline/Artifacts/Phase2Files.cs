@@ -10,7 +10,13 @@ public static class Phase2Files
     public const string RankedHeads = "ranked_heads.csv";
 
     /// <summary>The seed's three single-score rankings and the ranked-heads table.</summary>
-    public static readonly string[] SeedCsv = ["heads_ranked_by_flow.csv", "heads_ranked_by_hub.csv", "heads_ranked_by_skip.csv", RankedHeads];
+    public static readonly string[] SeedCsv =
+    [
+        "heads_ranked_by_flow.csv",
+        "heads_ranked_by_hub.csv",
+        "heads_ranked_by_skip.csv",
+        RankedHeads,
+    ];
 
     /// <summary>The seed's findings text.</summary>
     public const string Findings = "critical_heads_findings.txt";
@@ -28,7 +34,8 @@ public static class Phase2Files
     public static Phase2Summary ReadSummary(string path) => ArtifactJson.Read<Phase2Summary>(path);
 
     /// <summary>The seed per-head metrics of an aggregate's float16 mean.</summary>
-    public static List<SeedHead> SeedHeads(string seedAvgPath, ExtractMetadata info) => HeadMetrics.Seed(Npy.Read(seedAvgPath).Values, info.Layers, info.Heads);
+    public static List<SeedHead> SeedHeads(string seedAvgPath, ExtractMetadata info) =>
+        HeadMetrics.Seed(Npy.Read(seedAvgPath).Values, info.Layers, info.Heads);
 
     /// <summary>The latent per-head metrics of an extraction's per-problem array.</summary>
     public static List<LatentHead> LatentHeadMetrics(string latentRawPath, ExtractMetadata info) =>

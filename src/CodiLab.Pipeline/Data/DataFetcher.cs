@@ -9,7 +9,8 @@ namespace CodiLab.Pipeline.Data;
 public static class DataFetcher
 {
     /// <summary>Fetches train and test; returns the paths written or confirmed.</summary>
-    public static async Task<IReadOnlyList<string>> FetchGsm8kAsync(string dataRoot, string urlBase, TextWriter log, CancellationToken cancel = default)
+    public static async Task<IReadOnlyList<string>> FetchGsm8kAsync(
+        string dataRoot, string urlBase, TextWriter log, CancellationToken cancel = default)
     {
         using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(5) };
         var written = new List<string>();
@@ -33,13 +34,16 @@ public static class DataFetcher
                 var actual = Gsm8k.Sha256(temp);
                 if (actual != expected)
                     throw new CodiLabException($"the file downloaded from {url} has SHA-256 {actual}, expected {expected}.", target,
-                        "the source changed or the download was altered; get the official file another way and put it there.", ExitCodes.BadInput);
+                        "the source changed or the download was altered; get the official file another way and put it there.",
+                        ExitCodes.BadInput);
                 File.Move(temp, target, overwrite: true);
             }
             catch (HttpRequestException e)
             {
                 throw new CodiLabException($"could not download {url} ({e.Message}).", target,
-                    "check the network, or copy train.jsonl and test.jsonl there by hand (or point CODILAB_DATA_DIR at a folder holding gsm8k/).", ExitCodes.BadInput, e);
+                    "check the network, or copy train.jsonl and test.jsonl there by hand "
+                    + "(or point CODILAB_DATA_DIR at a folder holding gsm8k/).",
+                    ExitCodes.BadInput, e);
             }
             finally
             {

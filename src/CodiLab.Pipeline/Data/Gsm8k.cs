@@ -49,7 +49,8 @@ public static class Gsm8k
             catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or InvalidDataException)
             {
                 throw new CodiLabException($"line {lineNo} is not a GSM8K record ({e.Message}).", $"{path}:{lineNo}",
-                    "each line must be one JSON object with string fields \"question\" and \"answer\"; restore the file (./build.sh --target=FetchData) or fix that line.",
+                    "each line must be one JSON object with string fields \"question\" and \"answer\"; "
+                    + "restore the file (./build.sh --target=FetchData) or fix that line.",
                     ExitCodes.BadInput, e);
             }
         }
@@ -77,7 +78,10 @@ public static class Gsm8k
 
     /// <summary>Builds the seed's dataset records for the chosen indices.</summary>
     public static IReadOnlyList<DatasetRecord> Records(IReadOnlyList<Gsm8kProblem> problems, IEnumerable<long> indices, string split) =>
-        indices.Select(i => new DatasetRecord($"{split}_{i}", problems[(int)i].Question, FinalAnswer(problems[(int)i].Answer), problems[(int)i].Answer)).ToList();
+        indices
+            .Select(i => new DatasetRecord(
+                $"{split}_{i}", problems[(int)i].Question, FinalAnswer(problems[(int)i].Answer), problems[(int)i].Answer))
+            .ToList();
 
     /// <summary>The seed's dataset JSON text.</summary>
     public static string DatasetJson(IEnumerable<DatasetRecord> records) => PyJson.Dump(records.Select(r => r.ToPyObject()).ToList());

@@ -62,9 +62,12 @@ public static partial class Npy
         int headerLength = magic[6] == 1 ? reader.ReadUInt16() : (int)reader.ReadUInt32();
         var header = Encoding.ASCII.GetString(reader.ReadBytes(headerLength));
         var descr = DescrPattern().Match(header).Groups[1].Value;
-        if (header.Contains("'fortran_order': True", StringComparison.Ordinal)) throw new InvalidDataException($"{path}: Fortran order is not supported");
-        var shape = ShapePattern().Match(header).Groups[1].Value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-            .Select(s => long.Parse(s, CultureInfo.InvariantCulture)).ToArray();
+        if (header.Contains("'fortran_order': True", StringComparison.Ordinal))
+            throw new InvalidDataException($"{path}: Fortran order is not supported");
+        var shape = ShapePattern().Match(header).Groups[1].Value
+            .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(s => long.Parse(s, CultureInfo.InvariantCulture))
+            .ToArray();
         var count = shape.Aggregate(1L, (a, b) => a * b);
         var values = new float[count];
         for (long i = 0; i < count; i++)

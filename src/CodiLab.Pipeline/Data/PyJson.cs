@@ -27,13 +27,23 @@ public static class PyJson
             case bool b: sb.Append(b ? "true" : "false"); break;
             case string s: WriteString(sb, s); break;
             case int or long: sb.Append(Convert.ToString(value, CultureInfo.InvariantCulture)); break;
-            case IEnumerable<KeyValuePair<string, object?>> obj: WriteContainer(sb, obj.ToList(), '{', '}', indent, level, (kv, l) => { WriteString(sb, kv.Key); sb.Append(": "); Write(sb, kv.Value, indent, l); }); break;
-            case System.Collections.IEnumerable list: WriteContainer(sb, list.Cast<object?>().ToList(), '[', ']', indent, level, (v, l) => Write(sb, v, indent, l)); break;
+            case IEnumerable<KeyValuePair<string, object?>> obj:
+                WriteContainer(sb, obj.ToList(), '{', '}', indent, level, (kv, l) =>
+                {
+                    WriteString(sb, kv.Key);
+                    sb.Append(": ");
+                    Write(sb, kv.Value, indent, l);
+                });
+                break;
+            case System.Collections.IEnumerable list:
+                WriteContainer(sb, list.Cast<object?>().ToList(), '[', ']', indent, level, (v, l) => Write(sb, v, indent, l));
+                break;
             default: throw new ArgumentException($"PyJson cannot write {value.GetType().Name}");
         }
     }
 
-    private static void WriteContainer<T>(StringBuilder sb, List<T> items, char open, char close, int indent, int level, Action<T, int> writeItem)
+    private static void WriteContainer<T>(
+        StringBuilder sb, List<T> items, char open, char close, int indent, int level, Action<T, int> writeItem)
     {
         if (items.Count == 0)
         {

@@ -9,7 +9,25 @@ namespace CodiLab.Pipeline.Data;
 /// </summary>
 public static class SyntheticGsm8k
 {
-    private static readonly string[] Names = ["Ava", "Ben", "Chloe", "Diego", "Emma", "Farid", "Grace", "Hiro", "Isla", "Jamal", "Kira", "Liam", "Mia", "Noah", "Olga", "Priya"];
+    private static readonly string[] Names =
+    [
+        "Ava",
+        "Ben",
+        "Chloe",
+        "Diego",
+        "Emma",
+        "Farid",
+        "Grace",
+        "Hiro",
+        "Isla",
+        "Jamal",
+        "Kira",
+        "Liam",
+        "Mia",
+        "Noah",
+        "Olga",
+        "Priya",
+    ];
     private static readonly string[] Items = ["apples", "marbles", "stickers", "books", "pencils", "cookies", "shells", "cards"];
 
     /// <summary>Generates <paramref name="count"/> problems.</summary>
@@ -30,8 +48,12 @@ public static class SyntheticGsm8k
             case 0:
             {
                 long give = rng.RandInt(1, a + b - 1), left = a + b - give;
-                return P($"{name} has {a} {item}. {name} buys {b} more {item} and then gives {give} to a friend. How many {item} does {name} have now?",
-                    $"{name} has {a}+{b}=<<{a}+{b}={a + b}>>{a + b} {item} after buying.\n{name} gives away {give}, leaving {a + b}-{give}=<<{a + b}-{give}={left}>>{left}.", left);
+                return P(
+                    $"{name} has {a} {item}. {name} buys {b} more {item} and then gives {give} to a friend. "
+                    + $"How many {item} does {name} have now?",
+                    $"{name} has {a}+{b}=<<{a}+{b}={a + b}>>{a + b} {item} after buying.\n"
+                    + $"{name} gives away {give}, leaving {a + b}-{give}=<<{a + b}-{give}={left}>>{left}.",
+                    left);
             }
             case 1:
             {
@@ -42,14 +64,20 @@ public static class SyntheticGsm8k
             case 2:
             {
                 long perDay = b, days = c, total = perDay * days + a;
-                return P($"{name} already has {a} {item} and collects {perDay} more every day for {days} days. How many {item} does {name} have in the end?",
-                    $"Over {days} days {name} collects {perDay}*{days}=<<{perDay}*{days}={perDay * days}>>{perDay * days}.\nIn the end {name} has {a}+{perDay * days}=<<{a}+{perDay * days}={total}>>{total}.", total);
+                return P(
+                    $"{name} already has {a} {item} and collects {perDay} more every day for {days} days. "
+                    + $"How many {item} does {name} have in the end?",
+                    $"Over {days} days {name} collects {perDay}*{days}=<<{perDay}*{days}={perDay * days}>>{perDay * days}.\n"
+                    + $"In the end {name} has {a}+{perDay * days}=<<{a}+{perDay * days}={total}>>{total}.",
+                    total);
             }
             default:
             {
                 long groups = c, each = rng.RandInt(2, 12), total = groups * each, extra = rng.RandInt(0, each - 1), all = total + extra;
                 return P($"{name} puts {all} {item} into bags of {each}. How many full bags does {name} make?",
-                    $"{all} divided by {each} is {groups} with {extra} left over, so {name} makes <<{total}/{each}={groups}>>{groups} full bags.", groups);
+                    $"{all} divided by {each} is {groups} with {extra} left over, "
+                    + $"so {name} makes <<{total}/{each}={groups}>>{groups} full bags.",
+                    groups);
             }
         }
     }

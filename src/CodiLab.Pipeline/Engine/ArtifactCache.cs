@@ -4,7 +4,8 @@ using System.Text.Json;
 namespace CodiLab.Pipeline.Engine;
 
 /// <summary>What a cache entry holds: its key, the stage that made it, and every file's size and hash.</summary>
-public sealed record CacheManifest(string Key, string Stage, int StageVersion, string Harness, DateTimeOffset Created, SortedDictionary<string, FileDigest> Files);
+public sealed record CacheManifest(
+    string Key, string Stage, int StageVersion, string Harness, DateTimeOffset Created, SortedDictionary<string, FileDigest> Files);
 
 /// <summary>The result of rehashing one entry.</summary>
 public sealed record EntryCheck(string Key, string? Stage, string? Problem);

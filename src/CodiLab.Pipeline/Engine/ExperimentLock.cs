@@ -29,7 +29,8 @@ public sealed class ExperimentLock : IDisposable
             catch (IOException e)
             {
                 throw new CodiLabException($"another CodiLab run is working on experiment '{experiment}' right now.", path,
-                    "wait for it to finish (or stop it), then run again; two runs of one experiment never write at once.", ExitCodes.Busy, e);
+                    "wait for it to finish (or stop it), then run again; two runs of one experiment never write at once.",
+                    ExitCodes.Busy, e);
             }
         }
     }

@@ -7,7 +7,8 @@ public static class HarnessInfo
 {
     /// <summary>The version of the CodiLab assemblies (Directory.Build.props).</summary>
     public static string Version { get; } =
-        typeof(HarnessInfo).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0.0.0";
+        typeof(HarnessInfo).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0]
+        ?? "0.0.0";
 
     /// <summary>The git commit of the working folder (read from .git without running git), or null.</summary>
     public static string? GitCommit(string startDirectory)

@@ -23,7 +23,11 @@ public static class Housekeeping
     /// <summary>The experiment folders under the artifacts root (those holding a lock.json).</summary>
     public static IEnumerable<string> Experiments(PipelineEnvironment env) =>
         Directory.Exists(env.ArtifactsRoot)
-            ? Directory.EnumerateDirectories(env.ArtifactsRoot).Where(d => File.Exists(Path.Combine(d, "lock.json"))).Select(Path.GetFileName).OfType<string>().Order(StringComparer.Ordinal)
+            ? Directory.EnumerateDirectories(env.ArtifactsRoot)
+                .Where(d => File.Exists(Path.Combine(d, "lock.json")))
+                .Select(Path.GetFileName)
+                .OfType<string>()
+                .Order(StringComparer.Ordinal)
             : [];
 
     /// <summary>Deletes the whole cache (partial shards included) and every comparison.</summary>

@@ -12,7 +12,9 @@ public sealed record LockedStage(
     SortedDictionary<string, string> Inputs,
     SortedDictionary<string, FileDigest> Outputs);
 
-/// <summary><c>artifacts/&lt;experiment&gt;/lock.json</c>: per stage its key, the fields and input hashes it used, its outputs' hashes.</summary>
+/// <summary>
+/// <c>artifacts/&lt;experiment&gt;/lock.json</c>: per stage its key, the fields and input hashes it used, its outputs' hashes.
+/// </summary>
 public sealed record LockFile(string Experiment, string Spec, SortedDictionary<string, LockedStage> Stages)
 {
     /// <summary>Reads the lock file of an experiment folder, or an empty one.</summary>
@@ -37,7 +39,9 @@ public sealed record LockFile(string Experiment, string Spec, SortedDictionary<s
 }
 
 /// <summary>One stage execution, for <c>provenance.json</c> (kept apart from anything pinned or hashed).</summary>
-public sealed record StageProvenance(string Key, DateTimeOffset Started, DateTimeOffset Finished, double Seconds, string Host, string? GitCommit, string Harness, string Runtime, string Os);
+public sealed record StageProvenance(
+    string Key, DateTimeOffset Started, DateTimeOffset Finished, double Seconds, string Host, string? GitCommit, string Harness,
+    string Runtime, string Os);
 
 /// <summary><c>artifacts/&lt;experiment&gt;/provenance.json</c>: when, where and with what each stage last ran.</summary>
 public sealed record Provenance(SortedDictionary<string, StageProvenance> Stages)

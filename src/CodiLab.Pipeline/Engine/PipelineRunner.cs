@@ -14,7 +14,9 @@ public sealed record StageOutcome(string Stage, string Phase, bool Executed, str
 /// interrupted run keeps every stage it finished.
 /// </summary>
 /// <param name="env">Roots and log.</param>
-/// <param name="catalog">The stages of a spec: the product's catalogue (<c>StageCatalog.Runner</c> builds that runner), or a test's own graph.</param>
+/// <param name="catalog">
+/// The stages of a spec: the product's catalogue (<c>StageCatalog.Runner</c> builds that runner), or a test's own graph.
+/// </param>
 public sealed class PipelineRunner(PipelineEnvironment env, Func<ExperimentSpec, IReadOnlyList<Stage>> catalog)
 {
     private readonly ArtifactCache _cache = new(env.CacheRoot);
@@ -28,12 +30,19 @@ public sealed class PipelineRunner(PipelineEnvironment env, Func<ExperimentSpec,
     {
         var all = _catalog(spec);
         if (phase is not null && !SpecSchema.Find("phases")!.Words.Contains(phase))
-            throw new CodiLabException($"there is no phase '{phase}'.", spec.Reference, "use Phase1, Phase2, Phase3 or Phase4.", ExitCodes.InvalidSpec);
-        var chosen = all.Where(s => (phase is null || s.Phase == phase) && (stageName is null || s.Name == stageName)).Select(s => s.Name).ToHashSet();
+        {
+            throw new CodiLabException($"there is no phase '{phase}'.", spec.Reference,
+                "use Phase1, Phase2, Phase3 or Phase4.", ExitCodes.InvalidSpec);
+        }
+        var chosen = all
+            .Where(s => (phase is null || s.Phase == phase) && (stageName is null || s.Name == stageName))
+            .Select(s => s.Name)
+            .ToHashSet();
         if (stageName is not null && chosen.Count == 0)
         {
             var names = all.Where(s => phase is null || s.Phase == phase).Select(s => s.Name);
-            throw new CodiLabException($"experiment '{spec.Name}' has no stage '{stageName}'{(phase is null ? "" : $" in {phase}")}.", spec.Reference,
+            var inPhase = phase is null ? "" : $" in {phase}";
+            throw new CodiLabException($"experiment '{spec.Name}' has no stage '{stageName}'{inPhase}.", spec.Reference,
                 $"use one of: {string.Join(", ", names)}.", ExitCodes.InvalidSpec);
         }
         targets = chosen;
@@ -52,7 +61,8 @@ public sealed class PipelineRunner(PipelineEnvironment env, Func<ExperimentSpec,
     }
 
     /// <summary>Runs the selected stages; with <paramref name="force"/> the targeted ones rerun even if cached.</summary>
-    public IReadOnlyList<StageOutcome> Run(ExperimentSpec spec, string? phase = null, string? stageName = null, bool force = false, TimeSpan? wait = null)
+    public IReadOnlyList<StageOutcome> Run(
+        ExperimentSpec spec, string? phase = null, string? stageName = null, bool force = false, TimeSpan? wait = null)
     {
         var owner = new Owner(spec.Name, env.ExperimentRoot(spec.Name), spec.Reference, spec, Flat: false);
         var stages = Select(spec, phase, stageName, out var targets);
@@ -85,7 +95,8 @@ public sealed class PipelineRunner(PipelineEnvironment env, Func<ExperimentSpec,
         using var runLock = ExperimentLock.Acquire(root, name, wait ?? TimeSpan.Zero);
         _cache.RemoveAbandonedTempFolders();
         var lockFile = LockFile.Read(root, name, reference) with { Spec = reference };
-        var plan = Planner.PlanOne(spec, stage, env, lockFile.Stages.GetValueOrDefault(stage.Name), _cache, new Dictionary<string, StagePlan>());
+        var locked = lockFile.Stages.GetValueOrDefault(stage.Name);
+        var plan = Planner.PlanOne(spec, stage, env, locked, _cache, new Dictionary<string, StagePlan>());
         return RunPlanned(owner, plan, lockFile, rerun: false);
     }
 
@@ -112,7 +123,8 @@ public sealed class PipelineRunner(PipelineEnvironment env, Func<ExperimentSpec,
         {
             if (!Materialize(plan, view))
             {
-                env.Log.WriteLine($"[{owner.Name}] {plan.Stage.Name}: cache entry {plan.Key![..12]} is corrupt; moved to cache/.corrupt and rebuilding");
+                env.Log.WriteLine(
+                    $"[{owner.Name}] {plan.Stage.Name}: cache entry {plan.Key![..12]} is corrupt; moved to cache/.corrupt and rebuilding");
                 _cache.Quarantine(plan.Key!);
                 return null;
             }
@@ -149,7 +161,8 @@ public sealed class PipelineRunner(PipelineEnvironment env, Func<ExperimentSpec,
         Record(owner, plan, manifest, lockFile);
         WriteProvenance(owner, stage.Name, key, started, clock.Elapsed.TotalSeconds);
         var where = Path.GetRelativePath(Directory.GetCurrentDirectory(), view);
-        env.Log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"[{owner.Name}] {stage.Name}: ran in {clock.Elapsed.TotalSeconds:0.00} s ({key[..12]}) -> {where}"));
+        env.Log.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"[{owner.Name}] {stage.Name}: ran in {clock.Elapsed.TotalSeconds:0.00} s ({key[..12]}) -> {where}"));
         return new StageOutcome(stage.Name, stage.Phase, true, key, clock.Elapsed.TotalSeconds, ViewFiles(view, manifest));
     }
 
@@ -158,11 +171,13 @@ public sealed class PipelineRunner(PipelineEnvironment env, Func<ExperimentSpec,
         var provenance = Provenance.Read(owner.Root);
         provenance.Stages[stage] = new StageProvenance(key, started, DateTimeOffset.UtcNow, Math.Round(seconds, 3),
             Environment.MachineName, HarnessInfo.GitCommit(Directory.GetCurrentDirectory()), env.HarnessVersion,
-            System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription, System.Runtime.InteropServices.RuntimeInformation.OSDescription);
+            System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription,
+            System.Runtime.InteropServices.RuntimeInformation.OSDescription);
         provenance.Write(owner.Root);
     }
 
-    private static List<string> ViewFiles(string view, CacheManifest manifest) => manifest.Files.Keys.Select(f => Path.Combine(view, f)).ToList();
+    private static List<string> ViewFiles(string view, CacheManifest manifest) =>
+        manifest.Files.Keys.Select(f => Path.Combine(view, f)).ToList();
 
     // Copies an entry's files into the readable view, rehashing on the way; false if the entry is corrupt.
     private bool Materialize(StagePlan plan, string view)

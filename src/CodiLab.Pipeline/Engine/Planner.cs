@@ -45,7 +45,8 @@ public sealed record StagePlan(
 public static class Planner
 {
     /// <summary>Plans the given stages (which must be closed under <see cref="Stage.Upstream"/> and in dependency order).</summary>
-    public static IReadOnlyList<StagePlan> Plan(ExperimentSpec spec, IReadOnlyList<Stage> stages, PipelineEnvironment env, LockFile lockFile, ArtifactCache cache)
+    public static IReadOnlyList<StagePlan> Plan(
+        ExperimentSpec spec, IReadOnlyList<Stage> stages, PipelineEnvironment env, LockFile lockFile, ArtifactCache cache)
     {
         var plans = new Dictionary<string, StagePlan>(StringComparer.Ordinal);
         var result = new List<StagePlan>();
@@ -59,7 +60,9 @@ public static class Planner
     }
 
     /// <summary>Plans one stage given the plans of its upstream stages (which must all be present).</summary>
-    public static StagePlan PlanOne(ExperimentSpec spec, Stage stage, PipelineEnvironment env, LockedStage? locked, ArtifactCache cache, IReadOnlyDictionary<string, StagePlan> upstream)
+    public static StagePlan PlanOne(
+        ExperimentSpec spec, Stage stage, PipelineEnvironment env, LockedStage? locked, ArtifactCache cache,
+        IReadOnlyDictionary<string, StagePlan> upstream)
     {
         var parameters = stage.Parameters(spec);
         var fields = SpecCanonical.Fields(parameters);
@@ -91,7 +94,8 @@ public static class Planner
             reasons.AddRange(notReady.Select(u => $"upstream {u}"));
             return locked is null
                 ? new StagePlan(stage, StageState.Missing, null, null, parameters, fields, inputs, externals, null, null)
-                : new StagePlan(stage, StageState.Stale, string.Join("; ", reasons), null, parameters, fields, inputs, externals, null, null);
+                : new StagePlan(
+                    stage, StageState.Stale, string.Join("; ", reasons), null, parameters, fields, inputs, externals, null, null);
         }
         foreach (var u in stage.Upstream)
             foreach (var (file, digest) in upstream[u].Entry!.Files)
@@ -99,7 +103,8 @@ public static class Planner
 
         var key = new StageFingerprint(env.HarnessVersion, stage.Name, stage.Version, fields, inputs).Key;
         var entry = cache.TryOpen(key);
-        if (entry is not null) return new StagePlan(stage, StageState.Cached, null, key, parameters, fields, inputs, externals, entry, null);
+        if (entry is not null)
+            return new StagePlan(stage, StageState.Cached, null, key, parameters, fields, inputs, externals, entry, null);
         if (locked is null) return new StagePlan(stage, StageState.Missing, null, key, parameters, fields, inputs, externals, null, null);
 
         foreach (var (name, hash) in inputs)

@@ -14,10 +14,14 @@ public sealed record ExternalInput(string Name, string Hash, string? Path);
 /// <param name="Name">Stage name, unique within a spec (e.g. <c>sample</c>).</param>
 /// <param name="Phase">The phase it belongs to (its outputs are shown under <c>artifacts/&lt;experiment&gt;/&lt;phase&gt;/</c>).</param>
 /// <param name="Version">Bump when the stage's code changes what it writes.</param>
-/// <param name="Parameters">Builds the stage's parameters record from a spec; its <see cref="SpecFieldAttribute"/> properties are the key's field material.</param>
+/// <param name="Parameters">
+/// Builds the stage's parameters record from a spec; its <see cref="SpecFieldAttribute"/> properties are the key's field material.
+/// </param>
 /// <param name="Upstream">Stages whose output files are inputs.</param>
 /// <param name="Outputs">The files the stage writes.</param>
-/// <param name="Externals">Resolves and hashes external inputs; throws a <see cref="CodiLabException"/> when one is missing or wrong.</param>
+/// <param name="Externals">
+/// Resolves and hashes external inputs; throws a <see cref="CodiLabException"/> when one is missing or wrong.
+/// </param>
 /// <param name="Execute">Does the work, writing every output under <see cref="StageContext.OutputDirectory"/>.</param>
 public sealed record Stage(
     string Name,
@@ -30,7 +34,8 @@ public sealed record Stage(
     Action<StageContext> Execute)
 {
     /// <summary>A stage whose code receives its parameters record typed.</summary>
-    public static Stage Create<TParams>(string name, string phase, int version, Func<ExperimentSpec, TParams> parameters, IReadOnlyList<string> upstream,
+    public static Stage Create<TParams>(
+        string name, string phase, int version, Func<ExperimentSpec, TParams> parameters, IReadOnlyList<string> upstream,
         IReadOnlyList<string> outputs, Action<StageContext, TParams> execute,
         Func<ExperimentSpec, PipelineEnvironment, IReadOnlyList<ExternalInput>>? externals = null) where TParams : class =>
         new(name, phase, version, parameters, upstream, outputs, externals ?? NoExternals, ctx => execute(ctx, (TParams)ctx.Parameters));
@@ -53,7 +58,8 @@ public sealed record PipelineEnvironment(string ArtifactsRoot, string DataRoot, 
     {
         var artifacts = Path.GetFullPath(artifactsRoot ?? Environment.GetEnvironmentVariable("CODILAB_ARTIFACTS") ?? "artifacts");
         var data = Environment.GetEnvironmentVariable("CODILAB_DATA_DIR");
-        return new PipelineEnvironment(artifacts, Path.GetFullPath(string.IsNullOrEmpty(data) ? Path.Combine(artifacts, "data") : data), log, HarnessInfo.Version);
+        var dataRoot = Path.GetFullPath(string.IsNullOrEmpty(data) ? Path.Combine(artifacts, "data") : data);
+        return new PipelineEnvironment(artifacts, dataRoot, log, HarnessInfo.Version);
     }
 }
 

@@ -40,7 +40,8 @@ public sealed class ExtractionDriver(CodiModel model, int batch, int maxNewToken
         var k = model.NumLatent;
         var seedCells = config.Layers * config.Heads * Conventions.SeedSize * Conventions.SeedSize;
         var latentCells = config.Layers * config.Heads * (k + 1) * (k + 3);
-        var result = new ExtractionResult(new float[problems.Count * seedCells], new float[problems.Count * latentCells], [], seedCells, latentCells);
+        var result = new ExtractionResult(
+            new float[problems.Count * seedCells], new float[problems.Count * latentCells], [], seedCells, latentCells);
         var records = new List<ProblemRecord>();
         if (scratch is not null) Directory.CreateDirectory(scratch);
         var clock = Stopwatch.StartNew();
@@ -76,16 +77,22 @@ public sealed class ExtractionDriver(CodiModel model, int batch, int maxNewToken
     {
         var (start, count) = (meta.Start, meta.Count);
         Npy.Write(shard + ".seed.npy", [count, r.SeedCells], r.Seed.AsSpan(start * r.SeedCells, count * r.SeedCells), half: false);
-        Npy.Write(shard + ".latent.npy", [count, r.LatentCells], r.Latent.AsSpan(start * r.LatentCells, count * r.LatentCells), half: false);
+        Npy.Write(shard + ".latent.npy", [count, r.LatentCells],
+            r.Latent.AsSpan(start * r.LatentCells, count * r.LatentCells), half: false);
         Hashing.WriteAtomic(shard + ".json", JsonSerializer.Serialize(meta)); // written last: marks the shard complete
     }
 
     private ShardMeta Compute(IReadOnlyList<SampledProblem> problems, int start, int count, ExtractionResult r)
     {
         var meta = new ShardMeta(start, count, []);
-        var prompts = problems.Skip(start).Take(count).Select(p => new CodiModel.Prompt(p.Question, model.PromptIdsAsGiven(p.Question))).ToList();
+        var prompts = problems
+            .Skip(start)
+            .Take(count)
+            .Select(p => new CodiModel.Prompt(p.Question, model.PromptIdsAsGiven(p.Question)))
+            .ToList();
         var traces = model.TraceMany(prompts, batch, maxNewTokens,
-            (p, e) => log.WriteLine($"{logPrefix} extract: problem '{p.Question[..Math.Min(40, p.Question.Length)]}…' failed: {e.Message}"));
+            (p, e) => log.WriteLine(
+                $"{logPrefix} extract: problem '{p.Question[..Math.Min(40, p.Question.Length)]}…' failed: {e.Message}"));
         for (int j = 0; j < count; j++)
         {
             var (i, p) = (start + j, problems[start + j]);
@@ -93,7 +100,8 @@ public sealed class ExtractionDriver(CodiModel model, int batch, int maxNewToken
             {
                 // The seed's rule: the seed-convention slot stays zero, is flagged, and still counts; the latent view marks it NaN.
                 Array.Fill(r.Latent, float.NaN, i * r.LatentCells, r.LatentCells);
-                meta.Problems.Add(new ProblemRecord(i, p.Gsm8kId, p.Question.Length, false, "the CODI loop failed on this problem (see the log)", 0, []));
+                meta.Problems.Add(new ProblemRecord(
+                    i, p.Gsm8kId, p.Question.Length, false, "the CODI loop failed on this problem (see the log)", 0, []));
                 continue;
             }
             TraceConventions.Seed(trace).CopyTo(r.Seed, (long)i * r.SeedCells);
@@ -112,12 +120,16 @@ public sealed class ExtractionDriver(CodiModel model, int batch, int maxNewToken
 
     // The gold answer of a dataset record (the text after ####, commas removed), as a number.
     private static double? Gold(string answer) =>
-        double.TryParse(answer.Replace(",", "", StringComparison.Ordinal).Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out var v) ? v : null;
+        double.TryParse(
+            answer.Replace(",", "", StringComparison.Ordinal).Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out var v)
+            ? v
+            : null;
 
     private void Progress(int done, int total, int resumed, int computed, double seconds)
     {
         var rate = computed / Math.Max(seconds, 1e-9);
         var eta = computed == 0 ? "" : string.Create(CultureInfo.InvariantCulture, $", ETA {(total - done) / rate:0}s");
-        log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{logPrefix} extract: {done}/{total} problems ({resumed} resumed), {rate:0.0} problems/s{eta}"));
+        log.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{logPrefix} extract: {done}/{total} problems ({resumed} resumed), {rate:0.0} problems/s{eta}"));
     }
 }

@@ -71,7 +71,8 @@ public static partial class Bench
         if (options.Problems is { } n) problems = [.. problems.Take(n)];
         var device = ModelSetup.Device(spec.Model.Device);
         var load = Stopwatch.StartNew();
-        using var model = ModelSetup.Load(folder, null, spec.Model, spec.MarkOf("model.dtype").ToString(), folderSettings: options.ModelFolder is not null);
+        using var model = ModelSetup.Load(
+            folder, null, spec.Model, spec.MarkOf("model.dtype").ToString(), folderSettings: options.ModelFolder is not null);
         load.Stop();
         var tokens = problems.Select(p => model.PromptIdsAsGiven(p.Question).Count).ToList();
         var batch = options.BatchSize ?? ModelSetup.BatchSize(spec.Extraction.BatchSize, model, tokens.Max());
@@ -84,14 +85,20 @@ public static partial class Bench
         Sync(device);
         var seconds = clock.Elapsed.TotalSeconds;
         var config = model.Loaded.Config;
-        var result = new BenchResult(spec.Name, folder, config.Arch, config.Layers, config.Hidden, device, DTypes.Name(model.Options.DType),
-            torch.get_num_threads(), batch, problems.Count, Math.Round(tokens.Average(), 1), Math.Round(load.Elapsed.TotalSeconds, 3), Math.Round(seconds, 3),
+        var result = new BenchResult(
+            spec.Name, folder, config.Arch, config.Layers, config.Hidden, device, DTypes.Name(model.Options.DType),
+            torch.get_num_threads(), batch, problems.Count, Math.Round(tokens.Average(), 1),
+            Math.Round(load.Elapsed.TotalSeconds, 3), Math.Round(seconds, 3),
             Math.Round(problems.Count / seconds, 2), Math.Round(tokens.Sum(t => t + model.NumLatent) / seconds, 1),
-            Math.Round(Process.GetCurrentProcess().PeakWorkingSet64 / 1048576.0, 1), null, // TorchSharp 0.107 exposes no CUDA allocator statistics
-            DisposeScopeManager.Statistics.ThreadTotalLiveCount - liveBefore, HarnessInfo.GitCommit(Directory.GetCurrentDirectory()), env.HarnessVersion,
+            Math.Round(Process.GetCurrentProcess().PeakWorkingSet64 / 1048576.0, 1),
+            // TorchSharp 0.107 exposes no CUDA allocator statistics
+            null,
+            DisposeScopeManager.Statistics.ThreadTotalLiveCount - liveBefore,
+            HarnessInfo.GitCommit(Directory.GetCurrentDirectory()), env.HarnessVersion,
             Environment.MachineName, Environment.ProcessorCount, DateTimeOffset.UtcNow.ToString("u", CultureInfo.InvariantCulture));
         if (options.PeerLog is { } peer) result = WithPeer(result, peer);
-        Hashing.WriteAtomic(Path.Combine(env.ExperimentRoot(spec.Name), "bench.json"), System.Text.Json.JsonSerializer.Serialize(result, ArtifactJson.Options));
+        Hashing.WriteAtomic(Path.Combine(env.ExperimentRoot(spec.Name), "bench.json"),
+            System.Text.Json.JsonSerializer.Serialize(result, ArtifactJson.Options));
         return result;
     }
 
@@ -110,7 +117,10 @@ public static partial class Bench
     {
         var match = PeerPattern().Match(File.ReadAllText(peer));
         if (!match.Success)
-            throw new CodiLabException("the peer log has no 'PEER … problems_per_s=X' line.", peer, "give the output of the peer's --time run.", ExitCodes.BadInput);
+        {
+            throw new CodiLabException("the peer log has no 'PEER … problems_per_s=X' line.", peer,
+                "give the output of the peer's --time run.", ExitCodes.BadInput);
+        }
         var peerRate = double.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture);
         return result with { PeerProblemsPerSecond = peerRate, SpeedupVsPeer = Math.Round(result.ProblemsPerSecond / peerRate, 2) };
     }

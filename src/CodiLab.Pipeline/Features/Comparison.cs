@@ -15,11 +15,18 @@ public sealed record CompareParameters(
 {
     /// <summary>From two specs.</summary>
     public static CompareParameters From(ExperimentSpec a, ExperimentSpec b) => new(a.Name, a.Reference, b.Name, b.Reference,
-        [.. a.Resolved().Select(f => f with { Path = "a/" + f.Path }), .. b.Resolved().Select(f => f with { Path = "b/" + f.Path })]);
+        [
+            .. a.Resolved().Select(f => f with { Path = "a/" + f.Path }),
+            .. b.Resolved().Select(f => f with { Path = "b/" + f.Path }),
+        ]);
 
     /// <summary>One side's resolved fields, unprefixed.</summary>
     public IReadOnlyList<ResolvedField> Side(string prefix) =>
-        [.. Fields.Where(f => f.Path.StartsWith(prefix + "/", StringComparison.Ordinal)).Select(f => f with { Path = f.Path[(prefix.Length + 1)..] })];
+        [
+            .. Fields
+                .Where(f => f.Path.StartsWith(prefix + "/", StringComparison.Ordinal))
+                .Select(f => f with { Path = f.Path[(prefix.Length + 1)..] }),
+        ];
 }
 
 /// <summary>
@@ -32,20 +39,22 @@ public sealed record CompareParameters(
 public static class Comparison
 {
     /// <summary>The folder of a pair.</summary>
-    public static string Folder(PipelineEnvironment env, ExperimentSpec a, ExperimentSpec b) => Path.Combine(env.ArtifactsRoot, "compare", $"{a.Name}-vs-{b.Name}");
+    public static string Folder(PipelineEnvironment env, ExperimentSpec a, ExperimentSpec b) =>
+        Path.Combine(env.ArtifactsRoot, "compare", $"{a.Name}-vs-{b.Name}");
 
     /// <summary>Runs the comparison; returns the folder and whether it was reused.</summary>
     public static (string Folder, bool Cached) Run(ExperimentSpec a, ExperimentSpec b, PipelineEnvironment env)
     {
         if (a.Name == b.Name)
-            throw new CodiLabException($"both specs are named '{a.Name}'.", b.Reference, "compare two different experiments (give one of them another name).",
-                ExitCodes.InvalidSpec);
+            throw new CodiLabException($"both specs are named '{a.Name}'.", b.Reference,
+                "compare two different experiments (give one of them another name).", ExitCodes.InvalidSpec);
         var runner = StageCatalog.Runner(env);
         foreach (var spec in new[] { a, b })
             foreach (var phase in new[] { Phase.Phase1, Phase.Phase2 }.Where(spec.Phases.Contains).Select(p => p.Word()))
                 runner.Run(spec, phase);
         var folder = Folder(env, a, b);
-        var stage = Stage.Create("compare", "Compare", 1, _ => CompareParameters.From(a, b), upstream: [], outputs: CompareFiles.All, execute: Execute,
+        var stage = Stage.Create("compare", "Compare", 1, _ => CompareParameters.From(a, b),
+            upstream: [], outputs: CompareFiles.All, execute: Execute,
             externals: (_, e) => [.. Inputs(a, "a", e), .. Inputs(b, "b", e)]);
         var outcome = runner.RunDerived($"{a.Name}-vs-{b.Name}", folder, $"{a.Reference} vs {b.Reference}", stage, a);
         return (folder, !outcome.Executed);
@@ -55,13 +64,20 @@ public static class Comparison
     private static IEnumerable<ExternalInput> Inputs(ExperimentSpec spec, string side, PipelineEnvironment env)
     {
         var root = env.ExperimentRoot(spec.Name);
-        string[] files = [Phase1Files.CanonicalSummary, Phase1Files.SeedAvg, Phase1Files.LatentAvg, Phase1Files.Metadata, Phase1Files.SeedSummary];
+        string[] files =
+        [
+            Phase1Files.CanonicalSummary,
+            Phase1Files.SeedAvg,
+            Phase1Files.LatentAvg,
+            Phase1Files.Metadata,
+            Phase1Files.SeedSummary,
+        ];
         foreach (var file in files)
         {
             var path = Path.Combine(root, "Phase1", file);
             if (!File.Exists(path))
-                throw new CodiLabException($"{spec.Name} has no Phase 1 output {file}.", path, $"run './build.sh --target=Phase1 --spec={spec.Reference}' first.",
-                    ExitCodes.BadInput);
+                throw new CodiLabException($"{spec.Name} has no Phase 1 output {file}.", path,
+                    $"run './build.sh --target=Phase1 --spec={spec.Reference}' first.", ExitCodes.BadInput);
             yield return new ExternalInput($"{side}/Phase1/{file}", Hashing.File(path).Sha256, path);
         }
         var phase2 = Path.Combine(root, "Phase2", Phase2Files.CanonicalSummary);
@@ -85,7 +101,9 @@ public static class Comparison
         var phase1 = CanonicalFiles.ReadPhase1(P1(Phase1Files.CanonicalSummary));
         Comparisons.Flatten("phase1.seed", phase1.Seed, leaves);
         Comparisons.Flatten("phase1.latent", phase1.Latent, leaves);
-        var phase2 = ctx.Externals.TryGetValue($"{side}/Phase2/{Phase2Files.CanonicalSummary}", out var p2) ? CanonicalFiles.ReadPhase2(p2.Path!) : null;
+        var phase2 = ctx.Externals.TryGetValue($"{side}/Phase2/{Phase2Files.CanonicalSummary}", out var p2)
+            ? CanonicalFiles.ReadPhase2(p2.Path!)
+            : null;
         if (phase2 is not null) Comparisons.Flatten("phase2", phase2.Body, leaves);
         var spec = p.Side(side);
         var arch = SpecWords.Parse<Arch>(spec.Single(f => f.Path == "model.arch").Value);

@@ -19,12 +19,17 @@ public static class ExtractStage
 {
     /// <summary>The stage for a spec.</summary>
     public static Stage For(ExperimentSpec spec) => Stage.Create("extract", "Phase1", 1, ExtractParameters.From,
-        upstream: spec.Model.IsGenerated ? ["sample", "model"] : ["sample"], outputs: [Phase1Files.SeedRaw, Phase1Files.LatentRaw, Phase1Files.Metadata],
+        upstream: spec.Model.IsGenerated ? ["sample", "model"] : ["sample"],
+        outputs: [Phase1Files.SeedRaw, Phase1Files.LatentRaw, Phase1Files.Metadata],
         execute: Run, externals: ModelStage.Resolve);
 
     /// <summary>Loads the stage's model.</summary>
     public static CodiModel LoadModel(StageContext ctx, ExtractParameters p) =>
-        ModelSetup.Load(ModelStage.FolderOf(ctx), ctx.Externals.TryGetValue("tokenizer", out var tok) ? tok.Path : null, p.Model, ctx.Where("model.dtype"));
+        ModelSetup.Load(
+            ModelStage.FolderOf(ctx),
+            ctx.Externals.TryGetValue("tokenizer", out var tok) ? tok.Path : null,
+            p.Model,
+            ctx.Where("model.dtype"));
 
     private static void Run(StageContext ctx, ExtractParameters p)
     {
@@ -35,7 +40,8 @@ public static class ExtractStage
         if (p.BatchSize is BatchSize.Auto) log.WriteLine($"[{ctx.Experiment}] extract: batch_size auto -> {batch}");
         var result = new ExtractionDriver(model, batch, p.MaxNewTokens, log, $"[{ctx.Experiment}]").Run(problems, ctx.ScratchDirectory);
         var (layers, heads, k) = (model.Loaded.Config.Layers, model.Loaded.Config.Heads, model.NumLatent);
-        Npy.Write(ctx.Output(Phase1Files.SeedRaw), [problems.Count, layers, heads, Conventions.SeedSize, Conventions.SeedSize], result.Seed, half: true);
+        Npy.Write(ctx.Output(Phase1Files.SeedRaw),
+            [problems.Count, layers, heads, Conventions.SeedSize, Conventions.SeedSize], result.Seed, half: true);
         Npy.Write(ctx.Output(Phase1Files.LatentRaw), [problems.Count, layers, heads, k + 1, k + 3], result.Latent, half: false);
         var name = p.Source == ModelSource.Generated
             ? $"generated-{p.Arch.Word()}-seed{p.Seed}"
@@ -43,7 +49,8 @@ public static class ExtractStage
         ArtifactJson.Write(ctx.Output(Phase1Files.Metadata), Metadata(p, name, result.Problems, layers, heads, k));
     }
 
-    private static ExtractMetadata Metadata(ExtractParameters p, string name, IReadOnlyList<ProblemRecord> records, int layers, int heads, int k)
+    private static ExtractMetadata Metadata(
+        ExtractParameters p, string name, IReadOnlyList<ProblemRecord> records, int layers, int heads, int k)
     {
         var decode = p.MaxNewTokens;
         var accuracy = decode > 0 ? new Accuracy(records.Count(r => r.Answer?.Correct == true), records.Count) : null;
@@ -53,7 +60,8 @@ public static class ExtractStage
     }
 
     private static ConventionLayouts Layouts(int k) => new(
-        new SeedLayout(Phase1Files.SeedRaw, "[problem, layer, head, row, column], float16", Conventions.SeedRowsReally, Conventions.SeedColumnsReally,
+        new SeedLayout(Phase1Files.SeedRaw, "[problem, layer, head, row, column], float16",
+            Conventions.SeedRowsReally, Conventions.SeedColumnsReally,
             "M[s, j] = A(z_s -> z_{j+1}) for j < s; row 0, column 5, the diagonal and above are structural zeros"),
         new LatentLayout(Phase1Files.LatentRaw, "[problem, layer, head, query, key], float32; NaN = not visible",
             Conventions.LatentRows(k), Conventions.LatentColumns(k), "A(query -> key); 'question' sums P1..P(Q-1); each row sums to 1"));

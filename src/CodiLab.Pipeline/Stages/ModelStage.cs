@@ -20,13 +20,17 @@ public static class ModelStage
     {
         string[] tokenizer = spec.Model.Arch == Arch.Llama ? ["original/tokenizer.model"] : ["vocab.json", "merges.txt"];
         string[] files = ["config.json", "codi.json", "model.safetensors", .. tokenizer];
-        return Stage.Create("model", "Phase1", 1, ModelParameters.From, upstream: [], outputs: [.. files.Select(f => $"{Folder}/{f}")], execute: (ctx, m) =>
-        {
-            TorchRuntime.Initialize();
-            var shape = TinyShape.Default with { LoraR = m.LoraR, LoraAlpha = m.LoraAlpha };
-            var sha = TinyModel.Write(m.Arch.Word(), checked((int)m.Seed), Path.Combine(ctx.OutputDirectory, Folder), shape, m.NumLatent);
-            ctx.Environment.Log.WriteLine($"[{ctx.Experiment}] model: generated a tiny {m.Arch.Word()} CODI model from seed {m.Seed} (model.safetensors {sha[..12]})");
-        });
+        return Stage.Create("model", "Phase1", 1, ModelParameters.From, upstream: [], outputs: [.. files.Select(f => $"{Folder}/{f}")],
+            execute: Generate);
+    }
+
+    private static void Generate(StageContext ctx, ModelParameters m)
+    {
+        TorchRuntime.Initialize();
+        var shape = TinyShape.Default with { LoraR = m.LoraR, LoraAlpha = m.LoraAlpha };
+        var sha = TinyModel.Write(m.Arch.Word(), checked((int)m.Seed), Path.Combine(ctx.OutputDirectory, Folder), shape, m.NumLatent);
+        ctx.Environment.Log.WriteLine(
+            $"[{ctx.Experiment}] model: generated a tiny {m.Arch.Word()} CODI model from seed {m.Seed} (model.safetensors {sha[..12]})");
     }
 
     /// <summary>The checkpoint folder of a <c>checkpoint</c> spec as an external input (hash of its files), or nothing.</summary>
@@ -37,7 +41,8 @@ public static class ModelStage
         var where = spec.MarkOf("model.path").ToString();
         if (!Directory.Exists(folder) || !File.Exists(Path.Combine(folder, "config.json")))
             throw new CodiLabException($"the CODI checkpoint folder {folder} does not exist or has no config.json.", where,
-                $"put the CODI checkpoint there (model.safetensors or pytorch_model.bin as the official training saves it, with the base model's config.json and tokenizer files: docs/model-folder.md), or point model.path at it.",
+                "put the CODI checkpoint there (model.safetensors or pytorch_model.bin as the official training saves it, "
+                + "with the base model's config.json and tokenizer files: docs/model-folder.md), or point model.path at it.",
                 ExitCodes.BadInput);
         var files = ModelFiles(folder);
         if (!files.Any(f => f.EndsWith(".safetensors", StringComparison.Ordinal) || f.EndsWith(".bin", StringComparison.Ordinal)))
@@ -47,7 +52,10 @@ public static class ModelStage
         if (spec.Model.TokenizerPath is { } tok)
         {
             if (!Directory.Exists(tok))
-                throw new CodiLabException($"the tokenizer folder {tok} does not exist.", spec.MarkOf("model.tokenizer").ToString(), "point model.tokenizer at the base model's tokenizer files, or remove it to use model.path.", ExitCodes.BadInput);
+            {
+                throw new CodiLabException($"the tokenizer folder {tok} does not exist.", spec.MarkOf("model.tokenizer").ToString(),
+                    "point model.tokenizer at the base model's tokenizer files, or remove it to use model.path.", ExitCodes.BadInput);
+            }
             inputs.Add(new ExternalInput("tokenizer", FolderHash(tok, ModelFiles(tok), env), tok));
         }
         return inputs;
@@ -61,10 +69,22 @@ public static class ModelStage
     // The files that decide what the folder computes: config, checkpoint, tokenizer, CODI settings.
     private static List<string> ModelFiles(string folder)
     {
-        string[] names = ["config.json", "model.safetensors", "pytorch_model.bin", "tokenizer.json", "vocab.json", "merges.txt", "codi.json", "adapter_config.json", "original/tokenizer.model"];
+        string[] names =
+        [
+            "config.json",
+            "model.safetensors",
+            "pytorch_model.bin",
+            "tokenizer.json",
+            "vocab.json",
+            "merges.txt",
+            "codi.json",
+            "adapter_config.json",
+            "original/tokenizer.model",
+        ];
         return [.. names.Where(n => File.Exists(System.IO.Path.Combine(folder, n)))];
     }
 
     private static string FolderHash(string folder, List<string> files, PipelineEnvironment env) =>
-        Hashing.Sha256(string.Join("\n", files.Select(f => $"{f} {FileHashMemo.Sha256(System.IO.Path.Combine(folder, f), env.CacheRoot)}")));
+        Hashing.Sha256(string.Join("\n", files.Select(f =>
+            $"{f} {FileHashMemo.Sha256(System.IO.Path.Combine(folder, f), env.CacheRoot)}")));
 }

@@ -25,8 +25,10 @@ public static class Phase1Stages
             var info = Phase1Files.ReadMetadata(ctx.Input("extract", Phase1Files.Metadata));
             var top = p.TopHeads;
             var (mean, std) = SeedAnalysis.MeanStd(Npy.Read(ctx.Input("extract", Phase1Files.SeedRaw)).Values, info.Problems);
-            Npy.Write(ctx.Output(Phase1Files.SeedAvg), [info.Layers, info.Heads, Conventions.SeedSize, Conventions.SeedSize], mean, half: true);
-            var stats = SeedAnalysis.Stats(info.Model, info.Problems, info.Layers, info.Heads, mean, std, Math.Min(top, info.Layers * info.Heads));
+            Npy.Write(ctx.Output(Phase1Files.SeedAvg),
+                [info.Layers, info.Heads, Conventions.SeedSize, Conventions.SeedSize], mean, half: true);
+            var stats = SeedAnalysis.Stats(
+                info.Model, info.Problems, info.Layers, info.Heads, mean, std, Math.Min(top, info.Layers * info.Heads));
             ArtifactJson.Write(ctx.Output(Phase1Files.SeedStats), stats);
 
             var latent = Phase1Files.ReadLatent(ctx.Input("extract", Phase1Files.LatentRaw), info);
@@ -41,16 +43,22 @@ public static class Phase1Stages
             var info = Phase1Files.ReadMetadata(ctx.Input("extract", Phase1Files.Metadata));
             var rounded = Npy.Read(ctx.Input("aggregate", Phase1Files.SeedAvg)).Values;
             var scores = SeedAnalysis.Analyze(rounded, info.Layers * info.Heads);
-            var seed = SeedAnalysis.Summary(info.Model, scores, thresholds.HubRatioThreshold, thresholds.SequentialThreshold, thresholds.SkipThreshold);
+            var seed = SeedAnalysis.Summary(
+                info.Model, scores, thresholds.HubRatioThreshold, thresholds.SequentialThreshold, thresholds.SkipThreshold);
             ArtifactJson.Write(ctx.Output(Phase1Files.SeedSummary), seed);
-            var latent = LatentReport.Summary(info.Model, info.Failures, Phase1Files.ReadLatent(ctx.Input("extract", Phase1Files.LatentRaw), info));
+            var latent = LatentReport.Summary(
+                info.Model, info.Failures, Phase1Files.ReadLatent(ctx.Input("extract", Phase1Files.LatentRaw), info));
             ArtifactJson.Write(ctx.Output(Phase1Files.LatentSummary), latent);
             var stats = Phase1Files.ReadSeedStats(ctx.Input("aggregate", Phase1Files.SeedStats));
             var latentStats = Phase1Files.ReadLatentStats(ctx.Input("aggregate", Phase1Files.LatentStats));
             File.WriteAllText(ctx.Output(Phase1Files.CanonicalSummary), CanonicalJson.Text(new JsonObject
             {
                 ["experiment"] = thresholds.Name,
-                ["seed"] = new JsonObject { ["attention_summary"] = ArtifactJson.Node(seed), ["attention_stats"] = ArtifactJson.Node(stats) },
+                ["seed"] = new JsonObject
+                {
+                    ["attention_summary"] = ArtifactJson.Node(seed),
+                    ["attention_stats"] = ArtifactJson.Node(stats),
+                },
                 ["latent"] = new JsonObject
                 {
                     ["latent_summary"] = ArtifactJson.Node(latent), ["consistency"] = ArtifactJson.Node(latentStats.Consistency),

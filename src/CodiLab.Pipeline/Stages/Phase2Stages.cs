@@ -31,22 +31,27 @@ public static class Phase2Stages
         });
 
     /// <summary>Critical-head figures for both views.</summary>
-    public static Stage Figures() => Stage.Create("heads-figures", "Phase2", 1, NameParameters.From, upstream: ["extract", "aggregate", "heads"],
-        outputs: Phase2Figures.Files, execute: (ctx, p) =>
+    public static Stage Figures() => Stage.Create("heads-figures", "Phase2", 1, NameParameters.From,
+        upstream: ["extract", "aggregate", "heads"], outputs: Phase2Figures.Files, execute: (ctx, p) =>
         {
             var info = Phase1Files.ReadMetadata(ctx.Input("extract", Phase1Files.Metadata));
-            var input = new Phase2FigureInput(p.Name, info, Npy.Read(ctx.Input("aggregate", Phase1Files.SeedAvg)).Values,
-                Phase2Files.SeedHeads(ctx.Input("aggregate", Phase1Files.SeedAvg), info), Npy.Read(ctx.Input("aggregate", Phase1Files.LatentAvg)).Values,
+            var input = new Phase2FigureInput(
+                p.Name,
+                info,
+                Npy.Read(ctx.Input("aggregate", Phase1Files.SeedAvg)).Values,
+                Phase2Files.SeedHeads(ctx.Input("aggregate", Phase1Files.SeedAvg), info),
+                Npy.Read(ctx.Input("aggregate", Phase1Files.LatentAvg)).Values,
                 Phase2Files.LatentHeadMetrics(ctx.Input("extract", Phase1Files.LatentRaw), info));
             foreach (var (file, png) in Phase2Figures.Render(input)) File.WriteAllBytes(ctx.Output(file), png);
         });
 
     /// <summary>The Phase 2 report.</summary>
-    public static Stage ReportStage() => Stage.Create("heads-report", "Phase2", 1, NameParameters.From, upstream: ["heads", "heads-figures"],
-        outputs: [Phase2Report.Markdown], execute: (ctx, p) =>
+    public static Stage ReportStage() => Stage.Create("heads-report", "Phase2", 1, NameParameters.From,
+        upstream: ["heads", "heads-figures"], outputs: [Phase2Report.Markdown], execute: (ctx, p) =>
         {
             var summary = Phase2Files.ReadSummary(ctx.Input("heads", Phase2Files.Summary));
-            var (heads, figures) = (Path.GetFileName(ctx.UpstreamDirectories["heads"]), Path.GetFileName(ctx.UpstreamDirectories["heads-figures"]));
+            var heads = Path.GetFileName(ctx.UpstreamDirectories["heads"]);
+            var figures = Path.GetFileName(ctx.UpstreamDirectories["heads-figures"]);
             File.WriteAllText(ctx.Output(Phase2Report.Markdown), Phase2Report.Render(p.Name, summary, heads, figures));
         });
 }

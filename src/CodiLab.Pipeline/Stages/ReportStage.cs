@@ -19,24 +19,43 @@ public static class ReportStage
     private static void Run(StageContext ctx, ReportParameters p)
     {
         string In(string stage, string file) => ctx.Input(stage, file);
-        var input = new Phase1ReportInput(Facts(ctx, p), Phase1Files.ReadMetadata(In("extract", Phase1Files.Metadata)),
-            Phase1Files.ReadSeedSummary(In("analyze", Phase1Files.SeedSummary)), Phase1Files.ReadSeedStats(In("aggregate", Phase1Files.SeedStats)),
-            Phase1Files.ReadLatentSummary(In("analyze", Phase1Files.LatentSummary)), Phase1Files.ReadLatentStats(In("aggregate", Phase1Files.LatentStats)));
+        var input = new Phase1ReportInput(
+            Facts(ctx, p),
+            Phase1Files.ReadMetadata(In("extract", Phase1Files.Metadata)),
+            Phase1Files.ReadSeedSummary(In("analyze", Phase1Files.SeedSummary)),
+            Phase1Files.ReadSeedStats(In("aggregate", Phase1Files.SeedStats)),
+            Phase1Files.ReadLatentSummary(In("analyze", Phase1Files.LatentSummary)),
+            Phase1Files.ReadLatentStats(In("aggregate", Phase1Files.LatentStats)));
         var markdown = Phase1Report.Render(input);
         File.WriteAllText(ctx.Output(Phase1Report.Markdown), markdown);
-        File.WriteAllText(ctx.Output(Phase1Report.Html), Phase1Report.RenderHtml(markdown, p.Name, f => File.ReadAllBytes(In("figures", f))));
+        File.WriteAllText(ctx.Output(Phase1Report.Html),
+            Phase1Report.RenderHtml(markdown, p.Name, f => File.ReadAllBytes(In("figures", f))));
     }
 
     private static Phase1RunFacts Facts(StageContext ctx, ReportParameters s)
     {
         var (m, d) = (s.Model, s.Dataset);
         var checkpoint = m.IsGenerated
-            ? $"generated from seed {s.Seed}; model.safetensors sha256 `{Hashing.File(ctx.Input("model", "model/model.safetensors")).Sha256}`"
+            ? $"generated from seed {s.Seed}; model.safetensors sha256 "
+                + $"`{Hashing.File(ctx.Input("model", "model/model.safetensors")).Sha256}`"
             : $"`{m.Path}`; folder hash `{ctx.Externals["model"].Hash}`";
-        var keys = ctx.UpstreamDirectories.OrderBy(kv => Array.IndexOf(Inputs, kv.Key)).Select(kv => (kv.Key, Path.GetFileName(kv.Value))).ToList();
-        return new Phase1RunFacts(s.Name, s.Description, s.Reference, s.Extraction.Matrix.Word(),
-            $"{m.Arch.Word()}, {{shape}}, {m.DType.Word()} on {ModelSetup.Device(m.Device)}", checkpoint,
-            $"{d.Source.Word()} {d.Split.Word()}, sample {d.Sample} with seed {s.Seed}", Hashing.File(ctx.Input("sample", Phase1Files.Dataset)).Sha256,
-            s.Extraction.MaxNewTokens, s.Analysis, ctx.Environment.HarnessVersion, keys, s.Spec);
+        var keys = ctx.UpstreamDirectories
+            .OrderBy(kv => Array.IndexOf(Inputs, kv.Key))
+            .Select(kv => (kv.Key, Path.GetFileName(kv.Value)))
+            .ToList();
+        return new Phase1RunFacts(
+            s.Name,
+            s.Description,
+            s.Reference,
+            s.Extraction.Matrix.Word(),
+            $"{m.Arch.Word()}, {{shape}}, {m.DType.Word()} on {ModelSetup.Device(m.Device)}",
+            checkpoint,
+            $"{d.Source.Word()} {d.Split.Word()}, sample {d.Sample} with seed {s.Seed}",
+            Hashing.File(ctx.Input("sample", Phase1Files.Dataset)).Sha256,
+            s.Extraction.MaxNewTokens,
+            s.Analysis,
+            ctx.Environment.HarnessVersion,
+            keys,
+            s.Spec);
     }
 }

@@ -13,7 +13,8 @@ public static class SampleStage
 {
     /// <summary>The stage value.</summary>
     public static readonly Stage Definition = Stage.Create(
-        "sample", "Phase1", 1, SampleParameters.From, upstream: [], outputs: [Phase1Files.Dataset], execute: Run, externals: ResolveDataset);
+        "sample", "Phase1", 1, SampleParameters.From, upstream: [], outputs: [Phase1Files.Dataset],
+        execute: Run, externals: ResolveDataset);
 
     /// <summary>The JSONL file a gsm8k spec reads: data root + dataset.path.</summary>
     public static string DatasetPath(ExperimentSpec spec, PipelineEnvironment env)
@@ -27,14 +28,18 @@ public static class SampleStage
         if (spec.Dataset.IsSynthetic) return [];
         var path = DatasetPath(spec, env);
         if (!File.Exists(path))
-            throw new CodiLabException($"the dataset file {path} does not exist (data root: {env.DataRoot}).", spec.MarkOf("dataset.path").ToString(),
-                "point CODILAB_DATA_DIR at a folder holding gsm8k/train.jsonl and gsm8k/test.jsonl, or download them with './build.sh --target=FetchData'.",
+            throw new CodiLabException($"the dataset file {path} does not exist (data root: {env.DataRoot}).",
+                spec.MarkOf("dataset.path").ToString(),
+                "point CODILAB_DATA_DIR at a folder holding gsm8k/train.jsonl and gsm8k/test.jsonl, "
+                + "or download them with './build.sh --target=FetchData'.",
                 ExitCodes.BadInput);
         var actual = Gsm8k.Sha256(path);
         var expected = spec.Dataset.Sha256;
         if (expected is not null && actual != expected)
-            throw new CodiLabException($"the dataset file {path} has SHA-256 {actual}, but the spec expects {expected}.", spec.MarkOf("dataset.sha256").ToString(),
-                "restore the official file (./build.sh --target=FetchData), or, if you changed the data on purpose, set dataset.sha256 to the new hash.",
+            throw new CodiLabException($"the dataset file {path} has SHA-256 {actual}, but the spec expects {expected}.",
+                spec.MarkOf("dataset.sha256").ToString(),
+                "restore the official file (./build.sh --target=FetchData), "
+                + "or, if you changed the data on purpose, set dataset.sha256 to the new hash.",
                 ExitCodes.BadInput);
         return [new ExternalInput("dataset", actual, path)];
     }
@@ -59,9 +64,13 @@ public static class SampleStage
     // The seed's own checks (docs/experiment.md#the-dataset-json): unique ids, non-empty questions and answers.
     private static void Validate(IReadOnlyList<DatasetRecord> records)
     {
-        if (records.Select(r => r.Gsm8kId).Distinct().Count() != records.Count) throw new InvalidDataException("sampled ids are not unique");
+        if (records.Select(r => r.Gsm8kId).Distinct().Count() != records.Count)
+            throw new InvalidDataException("sampled ids are not unique");
         var empty = records.FirstOrDefault(r => string.IsNullOrWhiteSpace(r.Question) || string.IsNullOrWhiteSpace(r.Answer));
         if (empty is not null)
-            throw new CodiLabException($"problem {empty.Gsm8kId} has an empty question or answer.", null, "check the dataset file; every record needs both.", ExitCodes.BadInput);
+        {
+            throw new CodiLabException($"problem {empty.Gsm8kId} has an empty question or answer.", null,
+                "check the dataset file; every record needs both.", ExitCodes.BadInput);
+        }
     }
 }

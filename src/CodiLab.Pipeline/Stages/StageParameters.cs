@@ -11,7 +11,8 @@ public sealed record SampleParameters(
     [property: SpecField("dataset.sample")] SampleSize Sample)
 {
     /// <summary>From a spec.</summary>
-    public static SampleParameters From(ExperimentSpec s) => new(s.Seed, s.Dataset.Source, s.Dataset.Split, s.Dataset.Size, s.Dataset.Sample);
+    public static SampleParameters From(ExperimentSpec s) =>
+        new(s.Seed, s.Dataset.Source, s.Dataset.Split, s.Dataset.Size, s.Dataset.Sample);
 }
 
 /// <summary>model: the generated tiny CODI model.</summary>
@@ -23,7 +24,8 @@ public sealed record ModelParameters(
     [property: SpecField("model.num_latent")] int NumLatent)
 {
     /// <summary>From a spec.</summary>
-    public static ModelParameters From(ExperimentSpec s) => new(s.Seed, s.Model.Arch, s.Model.Lora.R, s.Model.Lora.Alpha, s.Model.NumLatent);
+    public static ModelParameters From(ExperimentSpec s) =>
+        new(s.Seed, s.Model.Arch, s.Model.Lora.R, s.Model.Lora.Alpha, s.Model.NumLatent);
 }
 
 /// <summary>extract: the model as loaded, the loop's settings, and what names the model in the metadata.</summary>
@@ -41,8 +43,9 @@ public sealed record ExtractParameters(
     [property: SpecField("extraction.max_new_tokens")] int MaxNewTokens)
 {
     /// <summary>From a spec.</summary>
-    public static ExtractParameters From(ExperimentSpec s) => new(s.Seed, s.Model.Arch, s.Model.Source, s.Model.Path, s.Model.Lora.R, s.Model.Lora.Alpha,
-        s.Model.NumLatent, s.Model.DType, s.Model.Device, s.Extraction.BatchSize, s.Extraction.MaxNewTokens);
+    public static ExtractParameters From(ExperimentSpec s) =>
+        new(s.Seed, s.Model.Arch, s.Model.Source, s.Model.Path, s.Model.Lora.R, s.Model.Lora.Alpha,
+            s.Model.NumLatent, s.Model.DType, s.Model.Device, s.Extraction.BatchSize, s.Extraction.MaxNewTokens);
 
     /// <summary>The model section these parameters load (paths are resolved by the external inputs, not here).</summary>
     public ModelSection Model => new(Arch, Source, Path, null, null, new LoraSection(LoraR, LoraAlpha), NumLatent, DType, Device);
@@ -75,7 +78,8 @@ public sealed record FiguresParameters(
     [property: SpecField("analysis.skip_threshold")] double SkipThreshold)
 {
     /// <summary>From a spec.</summary>
-    public static FiguresParameters From(ExperimentSpec s) => new(s.Name, s.Analysis.TopHeads, s.Analysis.SequentialThreshold, s.Analysis.SkipThreshold);
+    public static FiguresParameters From(ExperimentSpec s) =>
+        new(s.Name, s.Analysis.TopHeads, s.Analysis.SequentialThreshold, s.Analysis.SkipThreshold);
 }
 
 /// <summary>report: the whole resolved spec (the report prints it), typed for what the report says in words.</summary>
@@ -90,7 +94,10 @@ public sealed record FiguresParameters(
 /// <param name="Analysis">The analysis section.</param>
 /// <param name="Origins">Where each written field came from (the report's "from" column), so moving a line reruns the report.</param>
 public sealed record ReportParameters(
-    IReadOnlyList<ResolvedField> Spec, string Name, [property: SpecField("spec")] string Reference, [property: SpecField("spec.origins")] string Origins,
+    IReadOnlyList<ResolvedField> Spec,
+    string Name,
+    [property: SpecField("spec")] string Reference,
+    [property: SpecField("spec.origins")] string Origins,
     string Description, long Seed, ModelSection Model, DatasetSection Dataset, ExtractionSection Extraction, AnalysisSection Analysis)
 {
     /// <summary>From a spec.</summary>
