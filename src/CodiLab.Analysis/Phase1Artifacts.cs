@@ -198,3 +198,20 @@ public sealed class SeedStatsConverter : JsonConverter<SeedStats>
         writer.WriteEndObject();
     }
 }
+
+/// <summary>The seed convention's part of the canonical Phase 1 summary.</summary>
+public sealed record CanonicalSeedPart(
+    [property: JsonPropertyName("attention_summary")] SeedSummary AttentionSummary,
+    [property: JsonPropertyName("attention_stats")] SeedStats AttentionStats);
+
+/// <summary>The latent view's part of the canonical Phase 1 summary.</summary>
+public sealed record CanonicalLatentPart(
+    [property: JsonPropertyName("latent_summary")] LatentSummary LatentSummary,
+    [property: JsonPropertyName("consistency")] LatentConsistency Consistency,
+    [property: JsonPropertyName("top_heads")] IReadOnlyList<LatentHeadRow> TopHeads);
+
+/// <summary><c>phase1_summary.canonical.json</c> before canonicalisation: what the pins hold for Phase 1.</summary>
+public sealed record Phase1Canonical(
+    [property: JsonPropertyName("experiment")] string Experiment,
+    [property: JsonPropertyName("seed")] CanonicalSeedPart Seed,
+    [property: JsonPropertyName("latent")] CanonicalLatentPart Latent);

@@ -116,3 +116,8 @@ public static class Phase2Summaries
         return new Phase2Summary(model, layers, heads, seedSection, latentSection);
     }
 }
+
+/// <summary><c>phase2_summary.canonical.json</c> before canonicalisation: what the pins hold for Phase 2.</summary>
+public sealed record Phase2Canonical(
+    [property: JsonPropertyName("experiment")] string Experiment,
+    [property: JsonPropertyName("phase2")] Phase2Summary Phase2);

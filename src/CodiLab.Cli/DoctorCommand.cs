@@ -31,7 +31,7 @@ internal static class DoctorCommand
             io.Runtime(parse);
             var options = new DoctorOptions(parse.GetValue(tokenizer), parse.GetValue(question), parse.GetValue(checkpoint));
             var report = ModelDoctor.Run(parse.GetValue(folder)!, options);
-            if (parse.GetValue(json)) io.Out.WriteLine(report.ToJson().ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+            if (parse.GetValue(json)) io.Out.WriteLine(JsonSerializer.Serialize(report.ToJson(), new JsonSerializerOptions { WriteIndented = true }));
             else foreach (var line in report.ToLines()) io.Out.WriteLine(line);
             return report.Ok ? 0 : CodiLab.ExitCodes.BadInput;
         });

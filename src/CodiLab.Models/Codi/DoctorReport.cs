@@ -1,4 +1,4 @@
-using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
 
 namespace CodiLab.Models.Codi;
 
@@ -51,18 +51,21 @@ public sealed record DoctorReport(string ModelFolder, string TokenizerFolder, IR
     }
 
     /// <summary>The report as JSON: folders, ok, and every check with status, detail and fix.</summary>
-    public JsonObject ToJson() => new()
-    {
-        ["model_dir"] = ModelFolder,
-        ["tokenizer_dir"] = TokenizerFolder,
-        ["ok"] = Ok,
-        ["checks"] = new JsonArray([.. Checks.Select(c => (JsonNode)new JsonObject
-        {
-            ["name"] = c.Name,
-            ["status"] = c.Status.ToString().ToLowerInvariant(),
-            ["ok"] = c.Ok,
-            ["detail"] = c.Detail,
-            ["fix"] = c.Fix,
-        })]),
-    };
+    public DoctorJson ToJson() => new(ModelFolder, TokenizerFolder, Ok,
+        [.. Checks.Select(c => new DoctorCheckJson(c.Name, c.Status.ToString().ToLowerInvariant(), c.Ok, c.Detail, c.Fix))]);
 }
+
+/// <summary>One check in <c>doctor --json</c>.</summary>
+public sealed record DoctorCheckJson(
+    [property: JsonPropertyName("name")] string Name,
+    [property: JsonPropertyName("status")] string Status,
+    [property: JsonPropertyName("ok")] bool Ok,
+    [property: JsonPropertyName("detail")] string Detail,
+    [property: JsonPropertyName("fix")] string? Fix);
+
+/// <summary><c>doctor --json</c>: the folders checked, whether every check passed, and each check.</summary>
+public sealed record DoctorJson(
+    [property: JsonPropertyName("model_dir")] string ModelDir,
+    [property: JsonPropertyName("tokenizer_dir")] string? TokenizerDir,
+    [property: JsonPropertyName("ok")] bool Ok,
+    [property: JsonPropertyName("checks")] IReadOnlyList<DoctorCheckJson> Checks);

@@ -72,49 +72,28 @@ public static class TinyModel
             WriteGpt2Vocabulary(folder, ranks);
         }
         var config = ConfigJson(arch, shape, vocab);
-        WriteText(Path.Combine(folder, "config.json"), config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        WriteText(Path.Combine(folder, "config.json"), JsonSerializer.Serialize(config, config.GetType(), Indented));
         var modelConfig = ModelConfig.Read(folder);
         var tensors = Weights(modelConfig, shape, seed);
         var checkpoint = Path.Combine(folder, "model.safetensors");
         SafeTensors.Write(checkpoint, tensors);
-        var meta = new JsonObject
-        {
-            ["arch"] = arch, ["lora_r"] = shape.LoraR, ["lora_alpha"] = shape.LoraAlpha, ["num_latent"] = numLatent,
-            ["vocab_size"] = vocab, ["pad"] = vocab, ["bot"] = vocab + 1, ["eot"] = vocab + 2, ["seed"] = seed,
-            ["generator"] = "codilab make-model",
-            ["tokenizer"] = $"first {ranks.Count} ranks of cl100k_base (Microsoft.ML.Tokenizers.Data.Cl100kBase)"
-                + (arch == "llama" ? " + 256 Llama-3 special tokens" : " + <|endoftext|>"),
-        };
-        WriteText(Path.Combine(folder, "codi.json"), meta.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        var tokenizer = $"first {ranks.Count} ranks of cl100k_base (Microsoft.ML.Tokenizers.Data.Cl100kBase)"
+            + (arch == "llama" ? " + 256 Llama-3 special tokens" : " + <|endoftext|>");
+        var meta = new CodiSettingsFile(arch, shape.LoraR, shape.LoraAlpha, numLatent, vocab, vocab, vocab + 1, vocab + 2, seed, "codilab make-model", tokenizer);
+        WriteText(Path.Combine(folder, "codi.json"), JsonSerializer.Serialize(meta, Indented));
         using var sha = System.Security.Cryptography.SHA256.Create();
         using var stream = File.OpenRead(checkpoint);
         return Convert.ToHexStringLower(sha.ComputeHash(stream));
     }
 
-    private static JsonObject ConfigJson(string arch, TinyShape s, int vocab) => arch == "gpt2"
-        ? new JsonObject
-        {
-            ["model_type"] = "gpt2", ["architectures"] = new JsonArray("GPT2LMHeadModel"), ["vocab_size"] = vocab, ["n_embd"] = s.Hidden,
-            ["n_layer"] = s.Layers, ["n_head"] = s.Heads, ["n_inner"] = s.Intermediate, ["n_positions"] = 1024, ["n_ctx"] = 1024,
-            ["activation_function"] = "gelu_new", ["layer_norm_epsilon"] = 1e-5, ["bos_token_id"] = vocab - 1, ["eos_token_id"] = vocab - 1,
-            ["tie_word_embeddings"] = true,
-        }
-        : new JsonObject
-        {
-            ["model_type"] = "llama", ["architectures"] = new JsonArray("LlamaForCausalLM"), ["vocab_size"] = vocab,
-            ["hidden_size"] = s.Hidden, ["num_hidden_layers"] = s.Layers, ["num_attention_heads"] = s.Heads,
-            ["num_key_value_heads"] = s.KvHeads, ["head_dim"] = s.Hidden / s.Heads,
-            ["intermediate_size"] = s.Intermediate, ["max_position_embeddings"] = 131072, ["rms_norm_eps"] = 1e-5,
-            ["rope_theta"] = 500000.0,
-            ["rope_scaling"] = new JsonObject
-            {
-                ["rope_type"] = "llama3", ["factor"] = 32.0, ["low_freq_factor"] = 1.0, ["high_freq_factor"] = 4.0,
-                ["original_max_position_embeddings"] = 8192,
-            },
-            ["hidden_act"] = "silu", ["bos_token_id"] = vocab - Llama3Specials,
-            ["eos_token_id"] = new JsonArray(vocab - Llama3Specials + 1, vocab - Llama3Specials + 8, vocab - Llama3Specials + 9),
-            ["tie_word_embeddings"] = true,
-        };
+    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+
+    private static object ConfigJson(string arch, TinyShape s, int vocab) => arch == "gpt2"
+        ? new Gpt2ConfigFile("gpt2", ["GPT2LMHeadModel"], vocab, s.Hidden, s.Layers, s.Heads, s.Intermediate, 1024, 1024, "gelu_new", 1e-5,
+            vocab - 1, vocab - 1, true)
+        : new LlamaConfigFile("llama", ["LlamaForCausalLM"], vocab, s.Hidden, s.Layers, s.Heads, s.KvHeads, s.Hidden / s.Heads, s.Intermediate,
+            131072, 1e-5, 500000.0, new RopeScalingFile("llama3", 32.0, 1.0, 4.0, 8192), "silu", vocab - Llama3Specials,
+            [vocab - Llama3Specials + 1, vocab - Llama3Specials + 8, vocab - Llama3Specials + 9], true);
 
     // The official key layout: codi.base_model.model.<HF name>; LoRA targets as base_layer + lora_A/lora_B.
     private static Dictionary<string, RawTensor> Weights(ModelConfig config, TinyShape shape, int seed)

@@ -29,6 +29,7 @@ public static class ArtifactJson
         }
     }
 
-    /// <summary>A record as a JSON node (for canonical summaries).</summary>
-    public static System.Text.Json.Nodes.JsonNode Node<T>(T value) => JsonSerializer.SerializeToNode(value, Options)!;
+    /// <summary>Writes a record in canonical form (sorted keys, fixed rounding): what pins hold.</summary>
+    public static void WriteCanonical<T>(string path, T value) =>
+        File.WriteAllText(path, CodiLab.Analysis.CanonicalJson.Text(JsonSerializer.SerializeToNode(value, Options)!));
 }

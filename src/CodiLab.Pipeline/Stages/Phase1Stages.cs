@@ -1,5 +1,3 @@
-using System.Text.Json;
-using System.Text.Json.Nodes;
 using CodiLab.Analysis;
 using CodiLab.Pipeline.Artifacts;
 using CodiLab.Pipeline.Data;
@@ -13,11 +11,6 @@ namespace CodiLab.Pipeline.Stages;
 /// </summary>
 public static class Phase1Stages
 {
-    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
-
-    /// <summary>Writes a JSON node, indented.</summary>
-    public static void WriteJson(string path, JsonNode node) => File.WriteAllText(path, node.ToJsonString(Indented));
-
     /// <summary>The aggregate stage.</summary>
     public static Stage Aggregate() => Stage.Create("aggregate", "Phase1", 1, AggregateParameters.From, upstream: ["extract"],
         outputs: [Phase1Files.SeedAvg, Phase1Files.SeedStats, Phase1Files.LatentAvg, Phase1Files.LatentStats], execute: (ctx, p) =>
@@ -51,19 +44,8 @@ public static class Phase1Stages
             ArtifactJson.Write(ctx.Output(Phase1Files.LatentSummary), latent);
             var stats = Phase1Files.ReadSeedStats(ctx.Input("aggregate", Phase1Files.SeedStats));
             var latentStats = Phase1Files.ReadLatentStats(ctx.Input("aggregate", Phase1Files.LatentStats));
-            File.WriteAllText(ctx.Output(Phase1Files.CanonicalSummary), CanonicalJson.Text(new JsonObject
-            {
-                ["experiment"] = thresholds.Name,
-                ["seed"] = new JsonObject
-                {
-                    ["attention_summary"] = ArtifactJson.Node(seed),
-                    ["attention_stats"] = ArtifactJson.Node(stats),
-                },
-                ["latent"] = new JsonObject
-                {
-                    ["latent_summary"] = ArtifactJson.Node(latent), ["consistency"] = ArtifactJson.Node(latentStats.Consistency),
-                    ["top_heads"] = ArtifactJson.Node(latentStats.TopHeads),
-                },
-            }));
+            var canonical = new Phase1Canonical(thresholds.Name, new CanonicalSeedPart(seed, stats),
+                new CanonicalLatentPart(latent, latentStats.Consistency, latentStats.TopHeads));
+            ArtifactJson.WriteCanonical(ctx.Output(Phase1Files.CanonicalSummary), canonical);
         });
 }

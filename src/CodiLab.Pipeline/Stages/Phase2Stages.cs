@@ -1,4 +1,3 @@
-using System.Text.Json.Nodes;
 using CodiLab.Analysis;
 using CodiLab.Pipeline.Artifacts;
 using CodiLab.Pipeline.Data;
@@ -26,8 +25,7 @@ public static class Phase2Stages
             File.WriteAllText(ctx.Output(Phase2Files.LatentHeads), HeadMetrics.LatentCsv(latent, info.Layers));
             var summary = Phase2Summaries.Build(info.Model, info.Layers, info.Heads, seed, latent);
             ArtifactJson.Write(ctx.Output(Phase2Files.Summary), summary);
-            var canonical = new JsonObject { ["experiment"] = p.Name, ["phase2"] = ArtifactJson.Node(summary) };
-            File.WriteAllText(ctx.Output(Phase2Files.CanonicalSummary), CanonicalJson.Text(canonical));
+            ArtifactJson.WriteCanonical(ctx.Output(Phase2Files.CanonicalSummary), new Phase2Canonical(p.Name, summary));
         });
 
     /// <summary>Critical-head figures for both views.</summary>

@@ -1,6 +1,5 @@
 using CodiLab.Pipeline.Artifacts;
 using CodiLab.Pipeline.Engine;
-using CodiLab.Pipeline.Extraction;
 using CodiLab.Reports;
 using CodiLab.Specs;
 
@@ -48,7 +47,7 @@ public static class ReportStage
             s.Description,
             s.Reference,
             s.Extraction.Matrix.Word(),
-            $"{m.Arch.Word()}, {{shape}}, {m.DType.Word()} on {ModelSetup.Device(m.Device)}",
+            $"{m.Arch.Word()}, {{shape}}, {m.DType.Word()} on {{device}}",
             checkpoint,
             $"{d.Source.Word()} {d.Split.Word()}, sample {d.Sample} with seed {s.Seed}",
             Hashing.File(ctx.Input("sample", Phase1Files.Dataset)).Sha256,
