@@ -46,6 +46,14 @@ public static class CodiLabCommand
         })
             root.Subcommands.Add(command);
         var parse = root.Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            // An argument error is one paragraph and exit 2, like an invalid spec; the help text is one command away.
+            var command = string.Join(" ", parse.CommandResult.Command.Name == root.Name ? ["codilab"] : new[] { "codilab", parse.CommandResult.Command.Name });
+            foreach (var error in parse.Errors)
+                stderr.WriteLine($"command line: error: {error.Message} Fix: run '{command} --help' for the arguments and options it takes.");
+            return ExitCodes.InvalidSpec;
+        }
         try
         {
             return parse.Invoke(new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false });

@@ -12,11 +12,11 @@ internal static class BenchCommand
         var batch = new Option<int?>("--batch-size") { Description = "problems per batch (default: extraction.batch_size)" };
         var model = new Option<string?>("--model")
         {
-            Description = "time this model folder instead of the spec's (e.g. from codi_reference.py --preset full)",
+            Description = "time this model folder instead of the spec's (e.g. a full-size one from make-model --preset llama-1b)",
         };
         var peer = new Option<string?>("--peer")
         {
-            Description = "a file with codi_reference.py's 'PEER … problems_per_s=X' line: prints the ratio",
+            Description = "a file with a peer's 'PEER … problems_per_s=X' line (the seed's method timed on the same host): prints the ratio",
         };
         var command = new Command("bench", "Time extraction (model load apart) and write artifacts/<experiment>/bench.json.")
         {
@@ -74,14 +74,14 @@ internal static class CompareCommand
     }
 }
 
-/// <summary><c>parity</c>: a model folder against its reference.json (codi_reference.py's outputs).</summary>
+/// <summary><c>parity</c>: a model folder against its reference.json (Hugging Face reference traces, docs/model-folder.md#trace-json).</summary>
 internal static class ParityCommand
 {
     public static Command Create(CommandIO io)
     {
         var tolerance = CodiLab.Models.Codi.ParityTolerance.Default;
         var folder = new Argument<string>("model-dir")
-            { Description = "a folder written by codi_reference.py (config, checkpoint, tokenizer, reference.json)" };
+            { Description = "a model folder holding reference.json (Hugging Face reference traces: docs/model-folder.md#trace-json)" };
         var reference = new Option<string?>("--reference") { Description = "the reference file (default: MODEL_DIR/reference.json)" };
         var checkpoint = new Option<string?>("--checkpoint")
             { Description = "model.safetensors or pytorch_model.bin (default: safetensors first)" };

@@ -99,7 +99,7 @@ public sealed record EosChoice(IReadOnlyList<int> Ids, string Source);
 
 /// <summary>
 /// The one EOS rule, the same for tokenizer.json and original/tokenizer.model: ids given explicitly
-/// (<c>--eos</c>, the spec's <c>model.eos</c>) win; else the tokenizer's end tokens, because the official CODI
+/// (<c>--eos</c> on <c>trace</c> and <c>inspect</c>) win; else the tokenizer's end tokens, because the official CODI
 /// evaluation stops on the tokenizer's EOS (all of &lt;|end_of_text|&gt;, &lt;|eom_id|&gt;, &lt;|eot_id|&gt;, so the
 /// base tokenizer's 128001 and the Instruct one's 128009 both stop); only a tokenizer that names no end token
 /// falls back to generation_config.json's <c>eos_token_id</c>, then config.json's. The config ids are otherwise
@@ -110,7 +110,7 @@ public static class EosRule
     /// <summary>Applies the rule; no ids from any source is an error saying how to give them.</summary>
     public static EosChoice Resolve(IReadOnlyList<int>? explicitIds, CodiTokenizer tokenizer, BaseModelFields fields, string where)
     {
-        if (explicitIds is { Count: > 0 }) return new EosChoice(explicitIds, "given explicitly (--eos / model.eos)");
+        if (explicitIds is { Count: > 0 }) return new EosChoice(explicitIds, "given explicitly (--eos)");
         if (tokenizer.Eos.Count > 0) return new EosChoice(tokenizer.Eos, tokenizer.EosSource);
         if (fields.GenerationEos.Count > 0)
             return new EosChoice(fields.GenerationEos, $"{fields.GenerationConfigPath} eos_token_id (the tokenizer names no end token)");
@@ -119,6 +119,6 @@ public static class EosRule
         throw new ModelFormatException(
             "no end-of-sequence token: the tokenizer names none and neither generation_config.json nor config.json has eos_token_id.",
             where,
-            "give the EOS ids explicitly (model.eos in the spec, --eos on the command line), or use the base model's own tokenizer files.");
+            "use the base model's own tokenizer files (or add eos_token_id to its config.json); for a single trace, --eos gives the ids.");
     }
 }

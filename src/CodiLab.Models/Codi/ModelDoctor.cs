@@ -34,6 +34,12 @@ public static class ModelDoctor
     public static DoctorReport Run(string folder, DoctorOptions? options = null)
     {
         options ??= new DoctorOptions();
+        if (File.Exists(folder))
+            throw new ModelFormatException("this is a file, not a model folder.", folder,
+                "give the folder that holds config.json, the checkpoint and the tokenizer files.");
+        if (!Directory.Exists(folder))
+            throw new ModelFormatException("the model folder does not exist.", folder,
+                "check the path; doctor takes the folder that holds config.json, the checkpoint and the tokenizer files.");
         var run = new DoctorRun(folder, options);
         try
         {
@@ -295,7 +301,7 @@ internal sealed class DoctorRun(string folder, DoctorOptions options) : IDisposa
                 $"config/generation_config eos_token_id name {Join(unknown)}, "
                 + $"which the EOS in use [{Join(_eos.Ids)}] ({_eos.Source}) lacks: "
                 + "answers would not stop where Hugging Face's generate() stops.",
-                "use the base model's config files and tokenizer together, or give every EOS id explicitly (--eos, model.eos).");
+                "use the base model's config files and tokenizer together, or give every EOS id explicitly (trace --eos).");
         var named = Join(_eos.Ids.Select(id => $"{id} {_tokenizer.TokenText(id)}"));
         return $"[{named}] from {_eos.Source}" + (configured.Count > 0 ? $"; config eos_token_id [{Join(configured)}] among them" : "");
     }

@@ -49,7 +49,7 @@ public sealed record ParityReport(IReadOnlyList<ParityRow> Rows, ParityTolerance
 }
 
 /// <summary>
-/// Parity of a model folder against its reference traces (codi_reference.py's <c>reference.json</c>): each question is
+/// Parity of a model folder against its reference traces (a <c>reference.json</c> of Hugging Face reference traces): each question is
 /// retraced from the reference's own text and compared field by field (docs/model-folder.md#parity).
 /// </summary>
 public static class ParityCheck

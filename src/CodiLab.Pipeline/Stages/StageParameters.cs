@@ -1,3 +1,4 @@
+using CodiLab.Pipeline.Engine;
 using CodiLab.Specs;
 
 namespace CodiLab.Pipeline.Stages;
@@ -92,7 +93,7 @@ public sealed record FiguresParameters(
 /// <param name="Dataset">The dataset section.</param>
 /// <param name="Extraction">The extraction section.</param>
 /// <param name="Analysis">The analysis section.</param>
-/// <param name="Origins">Where each written field came from (the report's "from" column), so moving a line reruns the report.</param>
+/// <param name="Origins">A digest of where each written field came from (the report's "from" column), so moving a line reruns the report.</param>
 public sealed record ReportParameters(
     IReadOnlyList<ResolvedField> Spec,
     string Name,
@@ -104,7 +105,8 @@ public sealed record ReportParameters(
     public static ReportParameters From(ExperimentSpec s)
     {
         var resolved = s.Resolved();
-        var origins = string.Join(";", resolved.Where(f => f.Origin != "default").Select(f => $"{f.Path}@{f.Origin}"));
+        // A digest, so plan prints "param spec.origins 1f2e…→9a0b…" rather than every field's position twice.
+        var origins = Hashing.Sha256(string.Join(";", resolved.Where(f => f.Origin != "default").Select(f => $"{f.Path}@{f.Origin}")))[..16];
         return new(resolved, s.Name, s.Reference, origins, s.Description, s.Seed, s.Model, s.Dataset, s.Extraction, s.Analysis);
     }
 }

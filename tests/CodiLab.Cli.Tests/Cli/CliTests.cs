@@ -24,6 +24,35 @@ public sealed class CliTests : IDisposable
         return (code, stdout.ToString(), stderr.ToString());
     }
 
+    [Theory]
+    [InlineData("doctor")]
+    [InlineData("frobnicate")]
+    [InlineData("run", "--bogus", "x")]
+    [InlineData("bench", "default:tiny-llama", "--problems", "abc")]
+    public void Argument_errors_exit_2_with_one_line_each_and_no_help_dump(params string[] args)
+    {
+        var (code, stdout, error) = Invoke(args);
+
+        Assert.Equal(ExitCodes.InvalidSpec, code);
+        Assert.StartsWith("command line: error: ", error, StringComparison.Ordinal);
+        Assert.Contains("--help' for the arguments", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("Usage:", stdout + error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Doctor_on_a_missing_folder_or_a_file_says_so_instead_of_asking_for_config_json()
+    {
+        var file = _dir.Write("not-a-folder.txt", "x");
+
+        var (missing, _, missingError) = Invoke("doctor", Path.Combine(_dir.Path, "nowhere"));
+        var (onFile, _, fileError) = Invoke("doctor", file);
+
+        Assert.Equal(ExitCodes.BadInput, missing);
+        Assert.Contains("the model folder does not exist", missingError, StringComparison.Ordinal);
+        Assert.Equal(ExitCodes.BadInput, onFile);
+        Assert.Contains("this is a file, not a model folder", fileError, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Bad_spec_exits_non_zero_with_position_and_writes_nothing()
     {
