@@ -99,18 +99,7 @@ internal static class SpecBinder
         SourceMark At(string path) => marks.TryGetValue(path, out var m) ? m
             : path.Contains('.') && marks.TryGetValue(path[..path.LastIndexOf('.')], out var g) ? g : origin;
 
-        if (values["name"] is null)
-        {
-            var stem = SpecLoader.IsEmbedded(reference)
-                ? reference[SpecLoader.DefaultPrefix.Length..]
-                : Path.GetFileNameWithoutExtension(reference);
-            if (SpecSchema.NamePattern().IsMatch(stem)) values["name"] = stem;
-            else
-            {
-                errors.Add(new(origin, $"the spec has no 'name' and its file name '{stem}' is not a valid one.",
-                    "add 'name: my-experiment' (lowercase letters, digits, '-')."));
-            }
-        }
+        CheckName(reference, origin, values, marks, errors);
         if (values["model.arch"] is null)
         {
             errors.Add(new(At("model.arch"), "the spec does not say which architecture the model has.",
@@ -143,6 +132,37 @@ internal static class SpecBinder
             var path = marks.ContainsKey("dataset.path") ? "dataset.path" : "dataset.sha256";
             errors.Add(new(At(path), $"'{path}' has no meaning for a synthetic dataset.", "remove it, or set 'dataset.source: gsm8k'."));
         }
+    }
+
+    /// <summary>The name defaults to the file name; either way it must not be one the harness keeps for itself.</summary>
+    private static void CheckName(
+        string reference, SourceMark origin,
+        Dictionary<string, object?> values, Dictionary<string, SourceMark> marks, List<SpecDiagnostic> errors)
+    {
+        var fromFile = values["name"] is null;
+        if (fromFile)
+        {
+            var stem = SpecLoader.IsEmbedded(reference)
+                ? reference[SpecLoader.DefaultPrefix.Length..]
+                : Path.GetFileNameWithoutExtension(reference);
+            if (!SpecSchema.NamePattern().IsMatch(stem))
+            {
+                errors.Add(new(origin, $"the spec has no 'name' and its file name '{stem}' is not a valid one.",
+                    "add 'name: my-experiment' (lowercase letters, digits, '-')."));
+                return;
+            }
+            values["name"] = stem;
+        }
+        var name = (string)values["name"]!;
+        if (!SpecSchema.ReservedNames.TryGetValue(name, out var why)) return;
+        var reserved = string.Join(", ", SpecSchema.ReservedNames.Keys);
+        errors.Add(fromFile
+            ? new(origin, $"the spec has no 'name' and its file name '{name}' is reserved: {why}; an experiment named '{name}' "
+                + "would write into that folder and 'clean' would delete it.",
+                $"add 'name: {name}-1' (or any name other than {reserved}), or rename the file.")
+            : new(marks["name"], $"the experiment name '{name}' is reserved: {why}; an experiment named '{name}' "
+                + "would write into that folder and 'clean' would delete it.",
+                $"choose another name, e.g. 'name: {name}-1' (reserved: {reserved})."));
     }
 
     private static string UnknownFix(string group, string key)

@@ -120,6 +120,21 @@ public static partial class SpecSchema
         return group.Length == 0 ? keys.Append("extends") : keys;
     }
 
+    /// <summary>
+    /// Names no experiment may take, each with the reason. An experiment's folder is <c>artifacts/&lt;name&gt;/</c>, and these
+    /// are the names the harness itself uses beside the experiment folders: an experiment so named would write its views
+    /// into the harness's folder, and <c>clean</c> of it would delete that folder. Any folder or file the harness adds under
+    /// the artifacts root must be listed here, unless its name starts with '.', which <see cref="NamePattern"/> already
+    /// refuses (housekeeping also reads this list: it never treats these folders as experiments).
+    /// </summary>
+    public static readonly IReadOnlyDictionary<string, string> ReservedNames =
+        new SortedDictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["cache"] = "artifacts/cache/ is the content-addressed cache every experiment shares",
+            ["compare"] = "artifacts/compare/ holds the comparisons between experiments",
+            ["data"] = "artifacts/data/ is the default data root, where fetch-data puts the GSM8K files",
+        };
+
     [GeneratedRegex("^[a-z0-9][a-z0-9-]{0,63}$")]
     internal static partial Regex NamePattern();
 

@@ -43,6 +43,10 @@ public sealed class BadSpecTests : IDisposable
         { "value is a mapping", Valid + "seed:\n  value: 1\n", 9, 3, "must be a single value" },
         { "extends missing file", "extends: nowhere.yaml\n" + Valid, 1, 10, "does not exist" },
         { "root is a list", "- model\n", 1, 1, "must be a mapping" },
+        { "name of the shared cache", Valid + "name: cache\n", 8, 7, "the experiment name 'cache' is reserved" },
+        { "name of the comparisons folder", Valid + "name: compare\n", 8, 7, "the experiment name 'compare' is reserved" },
+        { "name of the default data root", Valid + "name: data\n", 8, 7, "the experiment name 'data' is reserved" },
+        { "reserved name in flow style", "{name: cache, model: {arch: llama, source: generated}}\n", 1, 8, "'cache' is reserved" },
     };
 
     [Theory]
@@ -58,6 +62,46 @@ public sealed class BadSpecTests : IDisposable
         Assert.Equal((path, line, column), (d.Mark.File, d.Mark.Line, d.Mark.Column));
         Assert.False(string.IsNullOrWhiteSpace(d.Fix));
         Assert.Equal(ExitCodes.InvalidSpec, error.ExitCode);
+    }
+
+    [Theory]
+    [InlineData("cache")]
+    [InlineData("compare")]
+    [InlineData("data")]
+    public void Spec_named_by_a_reserved_file_name_is_refused_at_the_file(string reserved)
+    {
+        var path = _dir.Write($"{reserved}.yaml", Valid);
+
+        var error = Assert.Throws<SpecException>(() => SpecLoader.Load(path));
+
+        var d = Assert.Single(error.Diagnostics);
+        Assert.Equal((path, 1, 1), (d.Mark.File, d.Mark.Line, d.Mark.Column));
+        Assert.Contains($"its file name '{reserved}' is reserved", d.Message, StringComparison.Ordinal);
+        Assert.Contains("rename the file", d.Fix, StringComparison.Ordinal);
+        Assert.Equal(ExitCodes.InvalidSpec, error.ExitCode);
+    }
+
+    [Fact]
+    public void Every_reserved_name_is_refused_with_its_reason_and_a_free_alternative()
+    {
+        foreach (var (reserved, why) in SpecSchema.ReservedNames)
+        {
+            var path = _dir.Write("reserved.yaml", Valid + $"name: {reserved}\n");
+
+            var d = Assert.Throws<SpecException>(() => SpecLoader.Load(path)).Diagnostics.Single();
+
+            Assert.Contains(why, d.Message, StringComparison.Ordinal);
+            Assert.Contains($"'name: {reserved}-1'", d.Fix, StringComparison.Ordinal);
+            Assert.DoesNotContain($"{reserved}-1", SpecSchema.ReservedNames.Keys);
+        }
+    }
+
+    [Fact]
+    public void A_name_that_only_starts_like_a_reserved_one_is_accepted()
+    {
+        var path = _dir.Write("ok.yaml", Valid + "name: cache-1\n");
+
+        Assert.Equal("cache-1", SpecLoader.Load(path).Name);
     }
 
     [Fact]
