@@ -104,7 +104,11 @@ internal static class RunCommands
     public static Command Clean(CommandIO io)
     {
         var specs = Specs("specs whose experiment folders to delete");
-        var all = new Option<bool>("--all") { Description = "delete every experiment folder and the cache (the data root is kept)" };
+        var all = new Option<bool>("--all")
+        {
+            Description = "delete every experiment folder, the cache and the comparisons (never the data root; a link is removed, "
+                + "its target kept)",
+        };
         var command = new Command("clean", "Delete experiment folders (and with --all the cache).") { specs, all };
         command.SetAction(parse =>
         {
@@ -113,12 +117,9 @@ internal static class RunCommands
                 ? Housekeeping.Experiments(env).ToList()
                 : SpecLoader.LoadAll(OrDefaults(parse.GetValue(specs))).Select(s => s.Name).ToList();
             foreach (var name in names)
-                if (Housekeeping.CleanExperiment(env, name)) io.Out.WriteLine($"removed {env.ExperimentRoot(name)}");
+                if (Housekeeping.CleanExperiment(env, name) is { } done) io.Out.WriteLine(done);
             if (parse.GetValue(all))
-            {
-                Housekeeping.CleanCache(env);
-                io.Out.WriteLine($"removed {env.CacheRoot} and {Path.Combine(env.ArtifactsRoot, "compare")}");
-            }
+                foreach (var done in Housekeeping.CleanCache(env)) io.Out.WriteLine(done);
             return 0;
         });
         return command;
