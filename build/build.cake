@@ -6,6 +6,9 @@
 //   ./build.sh --target=Phase1 --spec=experiments/llama-gsm8k.yaml [--spec=...] [--force]
 //   ./build.sh --target=Compare [--spec=A --spec=B]
 //   ./build.sh --target=Plan | Verify | Clean | FetchData | Bench
+//
+// Exit code: codilab's own when a codilab call fails (README, "Exit codes"); 2 when a Phase target has no stage for
+// the selected specs or Compare gets a wrong number of specs; 1 for a failure of the script itself.
 using System.Text.Json;
 
 var target = Argument("target", "Phase1");
@@ -65,12 +68,14 @@ if (phases.Contains(target))
     }
 }
 
+// A Phase target that selects nothing is an error, not a success: the user asked for work that does not exist.
+if (phases.Contains(target) && phaseTasks[target].Count == 0)
+    throw new CakeException(2, $"{target}: no stage of the selected specs belongs to {target} in this version of CodiLab, "
+        + "so nothing would run. Fix: pick a phase the specs list under 'phases:' (see ./build.sh --target=Plan), or a spec that runs it.");
+
 foreach (var phase in phases)
 {
-    var task = Task(phase).Does(() =>
-    {
-        if (phaseTasks[phase].Count == 0) Information($"{phase}: no stage of the selected specs belongs to {phase} in this version of CodiLab.");
-    });
+    var task = Task(phase);
     foreach (var t in phaseTasks[phase]) task.IsDependentOn(t);
 }
 
@@ -81,7 +86,9 @@ Task("FetchData").Does(() => Codilab("fetch-data"));
 // Compares two specs (default: the embedded pair) after running or reusing their Phase 1-2 stages.
 Task("Compare").Does(() =>
 {
-    if (specs.Count != 0 && specs.Count != 2) throw new CakeException($"Compare needs exactly two --spec (or none for the default pair); got {specs.Count}.");
+    if (specs.Count != 0 && specs.Count != 2)
+        throw new CakeException(2, $"Compare needs exactly two --spec (or none for the default pair); got {specs.Count}. "
+            + "Fix: pass --spec=A --spec=B, or no --spec for the embedded pair.");
     Codilab(new[] { "compare" }.Concat(specs).ToArray());
 });
 // Times extraction per spec (model load apart) and writes artifacts/<experiment>/bench.json; --problems=N,
@@ -95,4 +102,13 @@ Task("Bench").Does(() =>
         Codilab(new[] { "bench", spec }.Concat(extra).ToArray());
 });
 
-RunTarget(target);
+// Cake reports a failed task with exit code 1 whatever the task threw; rethrowing the task's CakeException here,
+// outside the task, makes the process exit with its code (codilab's), which build.sh passes on.
+try
+{
+    RunTarget(target);
+}
+catch (CakeReportException e) when (e.InnerException is CakeException failed)
+{
+    throw new CakeException(failed.ExitCode, failed.Message);
+}

@@ -6,7 +6,8 @@ namespace CodiLab.Cli;
 
 /// <summary>
 /// The <c>codilab</c> command tree. Commands parse arguments and call the libraries; every
-/// <see cref="CodiLabException"/> becomes one paragraph on stderr and its exit code.
+/// <see cref="CodiLabException"/> becomes one paragraph on stderr and its exit code, any other exception an
+/// "internal error" paragraph with the path of a log holding its trace (<see cref="InternalError"/>).
 /// </summary>
 public static class CodiLabCommand
 {
@@ -54,20 +55,10 @@ public static class CodiLabCommand
                 stderr.WriteLine($"command line: error: {error.Message} Fix: run '{command} --help' for the arguments and options it takes.");
             return ExitCodes.InvalidSpec;
         }
-        try
-        {
-            return parse.Invoke(new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false });
-        }
-        catch (CodiLabException e)
-        {
-            stderr.WriteLine(Format(e));
-            return e.ExitCode;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            stderr.WriteLine($"error: {e.Message} Fix: check the path and its permissions, then run again.");
-            return ExitCodes.Failure;
-        }
+        // Every exception ends here: a user error as its paragraph, anything else as "internal error" with a log file.
+        return InternalError.Guard(
+            () => parse.Invoke(new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false }),
+            parse.GetValue(artifacts), args, stderr);
     }
 
     /// <summary>One error as printed: each spec diagnostic on its own line, prefixed with its position.</summary>

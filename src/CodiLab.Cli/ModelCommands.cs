@@ -86,20 +86,28 @@ internal static class ModelCommands
         var presets = string.Join(", ", TinyShape.Presets.Keys);
         var arch = new Option<string>("--arch") { Description = "llama or gpt2", Required = true };
         var seed = new Option<int>("--seed") { Description = "weights seed", DefaultValueFactory = _ => 42 };
-        var output = new Option<string>("--out") { Description = "folder to write", Required = true };
+        var output = new Option<string>("--out") { Description = "folder to write (absent or empty, unless --force)", Required = true };
+        var force = new Option<bool>("--force")
+            { Description = "write into a folder that already holds files: the files make-model writes are replaced, others kept" };
         var preset = new Option<string>("--preset")
             { Description = $"shape: {presets} (real bodies, 512-rank vocabulary)", DefaultValueFactory = _ => "tiny" };
         var command = new Command("make-model",
             "Write a random CODI model folder in the official layout, with an offline tokenizer (deterministic per seed).")
-            { arch, seed, output, preset };
+            { arch, seed, output, preset, force };
         command.SetAction(parse =>
         {
+            var folder = OutputFolder.Claim(parse.GetValue(output)!, parse.GetValue(force));
             io.Runtime(parse);
             if (!TinyShape.Presets.TryGetValue(parse.GetValue(preset)!, out var shape))
                 throw new CodiLabException($"there is no preset '{parse.GetValue(preset)}'.", "--preset", $"use one of: {presets}.",
                     ExitCodes.InvalidSpec);
             var sha = TinyModel.Write(parse.GetValue(arch)!, parse.GetValue(seed), parse.GetValue(output)!, shape);
             io.Out.WriteLine($"wrote {parse.GetValue(output)} (model.safetensors sha256 {sha})");
+            // Files make-model does not write stay, and some take precedence (tokenizer.json over original/tokenizer.model).
+            var kept = folder.KeptFiles();
+            if (kept.Count > 0)
+                io.Out.WriteLine($"note: kept {kept.Count} file(s) make-model does not write, which the loader may still read: "
+                    + string.Join(", ", kept));
             return 0;
         });
         return command;

@@ -107,7 +107,14 @@ public static class SpecLoader
                 $"the spec file does not exist (looked for {Path.GetFullPath(reference)}).",
                 "check the path; specs live under experiments/, "
                 + "and embedded defaults are named default:tiny-llama and default:tiny-gpt2.");
-        return File.ReadAllText(reference);
+        // Read at most one byte past the limit, so a huge file (or a device such as /dev/zero named by mistake) is
+        // refused without being loaded.
+        using var file = File.OpenRead(reference);
+        var bytes = new byte[SpecYaml.MaxBytes + 1];
+        var read = file.ReadAtLeast(bytes, bytes.Length, throwOnEndOfStream: false);
+        if (read > SpecYaml.MaxBytes) throw SpecYaml.TooLarge(display);
+        using var text = new StreamReader(new MemoryStream(bytes, 0, read));
+        return text.ReadToEnd();
     }
 
     /// <summary>Names of the embedded specs, as <c>default:NAME</c>.</summary>

@@ -1,4 +1,5 @@
 using YamlDotNet.Core;
+using YamlDotNet.Core.Events;
 using YamlDotNet.RepresentationModel;
 
 namespace CodiLab.Specs;
@@ -29,9 +30,16 @@ public sealed record SpecEntry(string Key, SourceMark KeyMark, SpecNode Value);
 /// <summary>Parses YAML text into <see cref="SpecNode"/>s, turning every YAML error into a positioned diagnostic.</summary>
 public static class SpecYaml
 {
+    /// <summary>The largest spec file accepted, in bytes (1 MiB; real specs are well under 10 KiB).</summary>
+    public const int MaxBytes = 1 << 20;
+
+    /// <summary>The deepest nesting of mappings and sequences accepted (real specs nest three levels).</summary>
+    public const int MaxDepth = 32;
+
     /// <summary>Parses one YAML document; an empty document gives null.</summary>
     public static SpecNode? Parse(string text, string file)
     {
+        if (text.Length > MaxBytes) throw TooLarge(file);
         CheckSyntax(text, file);
         var stream = new YamlStream();
         try
@@ -73,10 +81,14 @@ public static class SpecYaml
         }
         var parser = new Parser(new StringReader(text));
         var last = new SourceMark(file, 1, 1);
+        var depth = 0;
         try
         {
             while (parser.MoveNext())
+            {
+                depth = Bound(parser.Current!, depth, file);
                 last = new SourceMark(file, (int)parser.Current!.End.Line, (int)parser.Current.End.Column);
+            }
         }
         catch (YamlException e)
         {
@@ -88,6 +100,28 @@ public static class SpecYaml
             throw new SpecException(last,
                 "the YAML is malformed: a bracket, brace or quote opened before this point is never closed.", SyntaxFix);
         }
+    }
+
+    /// <summary>The error for a spec file over <see cref="MaxBytes"/>.</summary>
+    public static SpecException TooLarge(string file) =>
+        new(new SourceMark(file, 1, 1), $"the spec is larger than {MaxBytes / (1 << 20)} MiB, the limit for spec files.",
+            "check that this is the spec you meant; a spec holds a few dozen fields "
+            + "(shared fields belong in a base spec named by 'extends').");
+
+    // Refuses, event by event and before any tree is built, what could make loading explode: an alias is expanded
+    // in place by YamlStream, so a few KB of nested aliases ("billion laughs") become gigabytes; deep nesting overflows
+    // the recursive tree builder. Returns the nesting depth after this event.
+    private static int Bound(ParsingEvent e, int depth, string file)
+    {
+        var mark = new SourceMark(file, (int)e.Start.Line, (int)e.Start.Column);
+        if (e is AnchorAlias || e is NodeEvent { Anchor.IsEmpty: false })
+            throw new SpecException(mark, "aliases and anchors ('&name', '*name') are not supported in specs.",
+                "write the value out, or use 'extends' to share fields with a base spec.");
+        depth += e.NestingIncrease;
+        if (depth > MaxDepth)
+            throw new SpecException(mark, $"the YAML nests deeper than {MaxDepth} levels.",
+                "a spec nests at most three levels (e.g. model.lora.r); check for unclosed or repeated brackets.");
+        return depth;
     }
 
     private static SpecNode Convert(YamlNode node, string file)

@@ -133,6 +133,7 @@ public static partial class SpecSchema
             ["cache"] = "artifacts/cache/ is the content-addressed cache every experiment shares",
             ["compare"] = "artifacts/compare/ holds the comparisons between experiments",
             ["data"] = "artifacts/data/ is the default data root, where fetch-data puts the GSM8K files",
+            ["logs"] = "artifacts/logs/ holds the full traces of internal errors",
         };
 
     [GeneratedRegex("^[a-z0-9][a-z0-9-]{0,63}$")]

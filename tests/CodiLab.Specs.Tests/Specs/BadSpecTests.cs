@@ -47,7 +47,28 @@ public sealed class BadSpecTests : IDisposable
         { "name of the comparisons folder", Valid + "name: compare\n", 8, 7, "the experiment name 'compare' is reserved" },
         { "name of the default data root", Valid + "name: data\n", 8, 7, "the experiment name 'data' is reserved" },
         { "reserved name in flow style", "{name: cache, model: {arch: llama, source: generated}}\n", 1, 8, "'cache' is reserved" },
+        { "anchor and alias", "base: &b\n  arch: llama\nmodel: *b\n", 1, 7, "aliases and anchors" },
+        { "alias to nothing", "model:\n  arch: *x\n", 2, 9, "aliases and anchors" },
+        { "billion laughs", BillionLaughs(), 1, 4, "aliases and anchors" },
+        { "nesting past the limit", "seed: " + new string('[', 100) + new string(']', 100) + "\n", 1, 36, "nests deeper than 32" },
+        { "deep nesting of mappings", NestedMappings(40), 31, 61, "nests deeper" },
     };
+
+    private static string NestedMappings(int depth) =>
+        string.Concat(Enumerable.Range(0, depth).Select(i => new string(' ', 2 * i) + "k:\n"));
+
+    // An alias bomb ("billion laughs") of about 2.4 KB: ten levels of 80 aliases to the level before, which a tree
+    // builder that expands aliases would turn into 80^9 scalars.
+    private static string BillionLaughs()
+    {
+        var lines = new List<string> { "a: &a [" + string.Join(",", Enumerable.Repeat("lol", 80)) + "]" };
+        for (var level = 1; level < 10; level++)
+        {
+            var (name, previous) = ((char)('a' + level), (char)('a' + level - 1));
+            lines.Add($"{name}: &{name} [" + string.Join(",", Enumerable.Repeat($"*{previous}", 80)) + "]");
+        }
+        return string.Join("\n", lines) + "\n";
+    }
 
     [Theory]
     [MemberData(nameof(Cases))]
@@ -102,6 +123,29 @@ public sealed class BadSpecTests : IDisposable
         var path = _dir.Write("ok.yaml", Valid + "name: cache-1\n");
 
         Assert.Equal("cache-1", SpecLoader.Load(path).Name);
+    }
+
+    [Fact]
+    public void Spec_file_over_the_size_limit_is_refused_before_parsing()
+    {
+        var path = _dir.Write("huge.yaml", Valid + new string('#', SpecYaml.MaxBytes) + "\n");
+
+        var error = Assert.Throws<SpecException>(() => SpecLoader.Load(path));
+
+        Assert.Contains("larger than 1 MiB", error.Diagnostics[0].Message, StringComparison.Ordinal);
+        Assert.Equal((path, 1, 1), (error.Diagnostics[0].Mark.File, error.Diagnostics[0].Mark.Line, error.Diagnostics[0].Mark.Column));
+        Assert.Equal(ExitCodes.InvalidSpec, error.ExitCode);
+    }
+
+    [Fact]
+    public void Alias_bomb_is_refused_at_its_first_anchor_without_expanding()
+    {
+        var bomb = BillionLaughs();
+
+        var error = Assert.Throws<SpecException>(() => SpecYaml.Parse(bomb, "bomb.yaml"));
+
+        Assert.InRange(bomb.Length, 2000, 3000);
+        Assert.Equal("bomb.yaml:1:4", error.Diagnostics[0].Mark.ToString());
     }
 
     [Fact]
