@@ -141,6 +141,7 @@ public sealed class PipelineRunner(PipelineEnvironment env, Func<ExperimentSpec,
         var started = DateTimeOffset.UtcNow;
         var clock = Stopwatch.StartNew();
         var temp = _cache.NewTempFolder();
+        foreach (var upstream in stage.Upstream) VerifyBeforeUse(upstream, lockFile.Stages[upstream].Key);
         var upstreamDirs = stage.Upstream.ToDictionary(u => u, u => _cache.EntryPath(lockFile.Stages[u].Key));
         var context = new StageContext(owner.Spec, plan.Parameters, env, temp, upstreamDirs, plan.Externals.ToDictionary(x => x.Name), key);
         try
@@ -164,6 +165,17 @@ public sealed class PipelineRunner(PipelineEnvironment env, Func<ExperimentSpec,
         env.Log.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"[{owner.Name}] {stage.Name}: ran in {clock.Elapsed.TotalSeconds:0.00} s ({key[..12]}) -> {where}"));
         return new StageOutcome(stage.Name, stage.Phase, true, key, clock.Elapsed.TotalSeconds, ViewFiles(view, manifest));
+    }
+
+    // Bytes are checked where they are used: an upstream entry whose files no longer match its manifest (same size or
+    // not) is quarantined and the run stops before anything is built on it, so nothing wrong is ever cached as right.
+    private void VerifyBeforeUse(string upstream, string key)
+    {
+        if (_cache.Check(key, out _) is not { } problem) return;
+        _cache.Quarantine(key);
+        throw new CodiLabException($"corrupt cache entry: the '{upstream}' entry {key[..12]} no longer matches its manifest ({problem}); "
+            + "it was moved to cache/.corrupt.", _cache.EntryPath(key),
+            $"run again: the next run rebuilds '{upstream}' and what depends on it.", ExitCodes.Corrupt);
     }
 
     private void WriteProvenance(Owner owner, string stage, string key, DateTimeOffset started, double seconds)

@@ -155,6 +155,29 @@ public sealed class EngineTests : IDisposable
     }
 
     [Fact]
+    public void Same_size_corruption_of_an_upstream_entry_stops_the_stage_that_would_read_it()
+    {
+        // Given a finished run whose alpha entry is then altered in place, keeping its size (its view stays current),
+        var spec = Spec();
+        var first = Runner().Run(spec);
+        var entry = Path.Combine(_dir.Path, "artifacts", "cache", first[0].Key);
+        File.WriteAllText(Path.Combine(entry, "a.txt"), "top=99");
+
+        // when a change makes beta read it again,
+        var changed = Spec(SpecText.Replace("skip_threshold: 0.1", "skip_threshold: 0.2"));
+        var error = Assert.Throws<CodiLabException>(() => Runner().Run(changed));
+
+        // then beta never runs on it: the entry is quarantined with a clear error, and the next run rebuilds alpha.
+        Assert.Equal(ExitCodes.Corrupt, error.ExitCode);
+        Assert.StartsWith("corrupt cache entry: the 'alpha' entry", error.What, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(entry));
+        _executed.Clear();
+        Runner().Run(changed);
+        Assert.Equal(["alpha", "beta"], _executed);
+        Assert.Equal("top=20 skip=0.2", File.ReadAllText(Path.Combine(_dir.Path, "artifacts", "exp", "Phase1", "b.txt")));
+    }
+
+    [Fact]
     public void Corrupt_entry_is_never_copied_into_the_view()
     {
         var spec = Spec();
