@@ -26,7 +26,9 @@ public sealed class ExtractionDriver(CodiModel model, int batch, int maxNewToken
     /// <summary>Problems per shard at least (a shard holds whole batches, sorted by length inside).</summary>
     public const int ShardSize = 64;
 
-    private sealed record ShardMeta(int Start, int Count, List<ProblemRecord> Problems);
+    // A shard says exactly which problems it holds and what shaped it; one that does not match the current plan is
+    // recomputed, never stitched in (an earlier run with another batch size cut its shards elsewhere).
+    private sealed record ShardMeta(int Start, int Count, int Batch, int MaxNewTokens, int SeedCells, int LatentCells, List<ProblemRecord> Problems);
 
     /// <summary>Reads the sample stage's dataset JSON.</summary>
     public static IReadOnlyList<SampledProblem> ReadDataset(string path) =>
@@ -51,7 +53,7 @@ public sealed class ExtractionDriver(CodiModel model, int batch, int maxNewToken
         {
             var count = Math.Min(shardSize, problems.Count - start);
             var shard = scratch is null ? null : Path.Combine(scratch, $"shard-{start:D7}");
-            var meta = shard is not null && File.Exists(shard + ".json") ? Resume(shard, start, count, result) : null;
+            var meta = shard is not null && File.Exists(shard + ".json") ? Resume(shard, Plan(problems, start, count, result), result) : null;
             if (meta is not null) resumed += count;
             else
             {
@@ -62,14 +64,46 @@ public sealed class ExtractionDriver(CodiModel model, int batch, int maxNewToken
             records.AddRange(meta.Problems);
             Progress(start + count, problems.Count, resumed, computed, clock.Elapsed.TotalSeconds);
         }
+        CheckCoverage(problems, records);
         return result with { Problems = records };
     }
 
-    private static ShardMeta Resume(string shard, int start, int count, ExtractionResult r)
+    // What a shard at this position must hold under the current plan.
+    private ShardMeta Plan(IReadOnlyList<SampledProblem> problems, int start, int count, ExtractionResult r) =>
+        new(start, count, batch, maxNewTokens, r.SeedCells, r.LatentCells,
+            [.. problems.Skip(start).Take(count).Select((p, j) => new ProblemRecord(start + j, p.Gsm8kId, p.Question.Length, true, null, 0, []))]);
+
+    // Every problem computed exactly once, in order, before anything is committed.
+    private static void CheckCoverage(IReadOnlyList<SampledProblem> problems, IReadOnlyList<ProblemRecord> records)
     {
-        var meta = JsonSerializer.Deserialize<ShardMeta>(File.ReadAllText(shard + ".json"))!;
-        Npy.Read(shard + ".seed.npy").Values.CopyTo(r.Seed, (long)start * r.SeedCells);
-        Npy.Read(shard + ".latent.npy").Values.CopyTo(r.Latent, (long)start * r.LatentCells);
+        var wrong = records.Count != problems.Count
+            ? $"{records.Count} records for {problems.Count} problems"
+            : records.Select((r, i) => (r, i)).Where(x => x.r.Index != x.i || x.r.Gsm8kId != problems[x.i].Gsm8kId)
+                .Select(x => $"record {x.i} is problem {x.r.Index} ({x.r.Gsm8kId}), expected {problems[x.i].Gsm8kId}").FirstOrDefault();
+        if (wrong is not null)
+            throw new CodiLabException($"the extraction does not cover every sampled problem exactly once ({wrong}); nothing was committed.", null,
+                "run the stage again with --force; if it repeats, report it with the log.", ExitCodes.Failure);
+    }
+
+    private static ShardMeta? Resume(string shard, ShardMeta plan, ExtractionResult r)
+    {
+        ShardMeta? meta;
+        try
+        {
+            meta = JsonSerializer.Deserialize<ShardMeta>(File.ReadAllText(shard + ".json"));
+        }
+        catch (JsonException)
+        {
+            meta = null;
+        }
+        var matches = meta is not null && meta.Start == plan.Start && meta.Count == plan.Count && meta.Batch == plan.Batch
+            && meta.MaxNewTokens == plan.MaxNewTokens && meta.SeedCells == plan.SeedCells && meta.LatentCells == plan.LatentCells
+            && meta.Problems.Select(p => (p.Index, p.Gsm8kId)).SequenceEqual(plan.Problems.Select(p => (p.Index, p.Gsm8kId)));
+        var seed = matches ? Npy.Read(shard + ".seed.npy").Values : [];
+        var latent = matches ? Npy.Read(shard + ".latent.npy").Values : [];
+        if (!matches || seed.Length != (long)plan.Count * plan.SeedCells || latent.Length != (long)plan.Count * plan.LatentCells) return null;
+        seed.CopyTo(r.Seed, (long)plan.Start * r.SeedCells);
+        latent.CopyTo(r.Latent, (long)plan.Start * r.LatentCells);
         return meta;
     }
 
@@ -84,7 +118,7 @@ public sealed class ExtractionDriver(CodiModel model, int batch, int maxNewToken
 
     private ShardMeta Compute(IReadOnlyList<SampledProblem> problems, int start, int count, ExtractionResult r)
     {
-        var meta = new ShardMeta(start, count, []);
+        var meta = new ShardMeta(start, count, batch, maxNewTokens, r.SeedCells, r.LatentCells, []);
         var prompts = problems
             .Skip(start)
             .Take(count)

@@ -203,31 +203,41 @@ public sealed class Phase1Tests : IDisposable
         Assert.Contains(compare["metrics"]!.AsArray(), m => m!["metric"]!.GetValue<string>() == "phase1.seed.attention_summary.hub_analysis.hub_score" && m["delta"] is not null);
     }
 
+    // A spec of 80 problems, its model and sample run, and what a run killed after its first shard (problems 0..63,
+    // cut for batch size 4) leaves behind, filled with a value no model computes. Returns the runner and the scratch.
+    private (PipelineRunner Runner, string Scratch) KilledAfterFirstShard(PipelineEnvironment env, ExperimentSpec spec)
+    {
+        var runner = StageCatalog.Runner(env);
+        runner.Run(spec, stageName: "model");
+        runner.Run(spec, stageName: "sample");
+        var key = runner.Plan(spec, stage: "extract").Single(p => p.Stage.Name == "extract").Key!;
+        var scratch = Path.Combine(env.CacheRoot, ".partial", key);
+        Directory.CreateDirectory(scratch);
+        var (seedCells, latentCells) = (4 * 4 * 36, 4 * 4 * 7 * 9);
+        Npy.Write(Path.Combine(scratch, "shard-0000000.seed.npy"), [64, seedCells], Enumerable.Repeat(0.125f, 64 * seedCells).ToArray(), half: false);
+        Npy.Write(Path.Combine(scratch, "shard-0000000.latent.npy"), [64, latentCells],
+            Enumerable.Repeat(0.125f, 64 * latentCells).ToArray(), half: false);
+        var ids = JsonNode.Parse(File.ReadAllText(View(spec.Name, Phase1Files.Dataset)))!.AsArray().Select(p => p!["gsm8k_id"]!.GetValue<string>()).ToList();
+        var problems = Enumerable.Range(0, 64).Select(i => (JsonNode)new JsonObject
+        {
+            ["index"] = i, ["gsm8k_id"] = ids[i], ["question_length"] = 10, ["success"] = true, ["prompt_tokens"] = 20,
+            ["logit_lens_top1"] = new JsonArray(1, 2, 3, 4, 5, 6, 7),
+        });
+        var meta = new JsonObject
+        {
+            ["Start"] = 0, ["Count"] = 64, ["Batch"] = 4, ["MaxNewTokens"] = 0, ["SeedCells"] = seedCells, ["LatentCells"] = latentCells,
+            ["Problems"] = new JsonArray([.. problems]),
+        };
+        File.WriteAllText(Path.Combine(scratch, "shard-0000000.json"), meta.ToJsonString());
+        return (runner, scratch);
+    }
+
     [Fact]
     public void An_interrupted_extract_resumes_from_its_finished_shards()
     {
         var env = Env();
         var spec = SpecLoader.Load(_dir.Write("resume.yaml", "extends: default:tiny-llama\nname: resume\ndataset:\n  sample: 80\nextraction:\n  batch_size: 4\n"));
-        var runner = StageCatalog.Runner(env);
-        runner.Run(spec, stageName: "model");
-        runner.Run(spec, stageName: "sample");
-        var key = runner.Plan(spec, stage: "extract").Single(p => p.Stage.Name == "extract").Key!;
-        Assert.False(File.Exists(View("resume", Phase1Files.SeedRaw)));
-
-        // What a run killed after its first shard (problems 0..63) leaves behind, with a value no model computes.
-        var scratch = Path.Combine(env.CacheRoot, ".partial", key);
-        Directory.CreateDirectory(scratch);
-        var info = (Layers: 4, Heads: 4, K: 6);
-        var seedCells = info.Layers * info.Heads * 36;
-        var latentCells = info.Layers * info.Heads * 7 * 9;
-        Npy.Write(Path.Combine(scratch, "shard-0000000.seed.npy"), [64, seedCells], Enumerable.Repeat(0.125f, 64 * seedCells).ToArray(), half: false);
-        Npy.Write(Path.Combine(scratch, "shard-0000000.latent.npy"), [64, latentCells], Enumerable.Repeat(0.125f, 64 * latentCells).ToArray(), half: false);
-        var problems = Enumerable.Range(0, 64).Select(i => new JsonObject
-        {
-            ["index"] = i, ["gsm8k_id"] = $"synthetic_{i}", ["question_length"] = 10, ["success"] = true, ["prompt_tokens"] = 20,
-            ["logit_lens_top1"] = new JsonArray(1, 2, 3, 4, 5, 6, 7),
-        });
-        File.WriteAllText(Path.Combine(scratch, "shard-0000000.json"), new JsonObject { ["Start"] = 0, ["Count"] = 64, ["Problems"] = new JsonArray([.. problems]) }.ToJsonString());
+        var (runner, scratch) = KilledAfterFirstShard(env, spec);
 
         var outcome = runner.Run(spec, stageName: "extract").Single(o => o.Stage == "extract");
 
@@ -238,5 +248,28 @@ public sealed class Phase1Tests : IDisposable
         Assert.NotEqual(0.125f, seed.Values[seed.Index(70, 1, 2, 1, 0)]); // computed after resuming
         Assert.Equal(0f, seed.Values[seed.Index(70, 1, 2, 0, 0)]);
         Assert.False(Directory.Exists(scratch)); // removed once the entry is committed
+    }
+
+    [Fact]
+    public void A_shard_cut_for_another_batch_size_is_recomputed_not_stitched_in()
+    {
+        // Given a shard of problems 0..63 left by a run with batch size 4, and a resumed run whose plan (batch 32)
+        // cuts one shard of all 80 problems (as batch_size: auto does when the memory available changes),
+        var env = Env();
+        var spec = SpecLoader.Load(_dir.Write("replan.yaml", "extends: default:tiny-llama\nname: replan\ndataset:\n  sample: 80\nextraction:\n  batch_size: 4\n"));
+        var (_, scratch) = KilledAfterFirstShard(env, spec);
+        var resumed = SpecLoader.Load(_dir.Write("replan.yaml", "extends: default:tiny-llama\nname: replan\ndataset:\n  sample: 80\nextraction:\n  batch_size: 32\n"));
+        var partial = Path.Combine(env.CacheRoot, ".partial");
+        var key = StageCatalog.Runner(env).Plan(resumed, stage: "extract").Single(p => p.Stage.Name == "extract").Key!;
+        Directory.Move(scratch, Path.Combine(partial, key)); // the same scratch, as if the key had not changed
+
+        // when extract runs,
+        StageCatalog.Runner(env).Run(resumed, stageName: "extract");
+
+        // then every problem is computed by this run: nothing resumed, no value from the old shard, no zero-filled row.
+        Assert.Contains("80/80 problems (0 resumed)", _log.ToString(), StringComparison.Ordinal);
+        var seed = Npy.Read(View("replan", Phase1Files.SeedRaw));
+        Assert.DoesNotContain(0.125f, seed.Values);
+        Assert.All(Enumerable.Range(0, 80), n => Assert.NotEqual(0f, seed.Values[seed.Index(n, 1, 2, 1, 0)]));
     }
 }
