@@ -9,7 +9,9 @@ namespace CodiLab.Reports;
 /// <param name="Description">The spec's description.</param>
 /// <param name="Reference">How the spec was named.</param>
 /// <param name="Primary">extraction.matrix.</param>
-/// <param name="ModelLine">Architecture and dtype with <c>{shape}</c> and <c>{device}</c> holes, filled from the extraction's metadata.</param>
+/// <param name="ModelLine">
+/// Architecture and dtype with <c>{shape}</c> and <c>{device}</c> holes, filled from the extraction's metadata.
+/// </param>
 /// <param name="Checkpoint">Where the weights came from, with their hash.</param>
 /// <param name="DatasetLine">Source, split, sample and seed.</param>
 /// <param name="DatasetSha256">SHA-256 of dataset.json.</param>
@@ -79,7 +81,8 @@ public static class Phase1Report
         Line("|---|---|");
         Line($"| spec | `{r.Reference}` |");
         var shape = $"{info.Layers} layers × {info.Heads} heads, {info.Latents} latents";
-        Line($"| model | {r.ModelLine.Replace("{shape}", shape, StringComparison.Ordinal).Replace("{device}", info.Device, StringComparison.Ordinal)} |");
+        var model = r.ModelLine.Replace("{shape}", shape, StringComparison.Ordinal).Replace("{device}", info.Device, StringComparison.Ordinal);
+        Line($"| model | {model} |");
         Line($"| checkpoint | {r.Checkpoint} |");
         Line($"| dataset | {r.DatasetLine}: {info.Problems} problems ({info.Failures} failed); dataset.json sha256 `{r.DatasetSha256}` |");
         Line(info.Accuracy is { } acc

@@ -45,7 +45,8 @@ public sealed class ExperimentSpec
         Extraction = new ExtractionSection(
             SpecWords.Parse<Matrix>(Text("extraction.matrix")!),
             BatchSize.From(Fields["extraction.batch_size"]),
-            checked((int)Int("extraction.max_new_tokens")));
+            checked((int)Int("extraction.max_new_tokens")),
+            Number("extraction.max_failures"));
         Analysis = new AnalysisSection(
             Number("analysis.hub_ratio_threshold"),
             Number("analysis.sequential_threshold"),

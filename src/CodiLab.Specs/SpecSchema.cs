@@ -80,6 +80,10 @@ public static partial class SpecSchema
         new("extraction.max_new_tokens", FieldKind.Int, 0L,
             "answer tokens decoded greedily after EOT (0: none, as the seed; more adds each answer and the accuracy)")
             { Min = 0, Max = 4096 },
+        new("extraction.max_failures", FieldKind.Number, 0.0,
+            "problems whose CODI loop may fail (an error, or non-finite attention) before extract refuses to commit: "
+            + "a count (0, 1, 2, …) or a fraction of the sample below 1 (0.05 = 5%)")
+            { Min = 0, Max = 1e9 },
         new("analysis.hub_ratio_threshold", FieldKind.Number, 2.0, "hub ratio above which a hub is 'strong'") { Min = 0, Max = 1e6 },
         new("analysis.sequential_threshold", FieldKind.Number, 0.3, "mean i->i-1 attention above which flow is 'sequential'")
             { Min = 0, Max = 1 },

@@ -175,7 +175,18 @@ public sealed record DatasetSection(
 }
 
 /// <summary>The <c>extraction</c> section.</summary>
-public sealed record ExtractionSection(Matrix Matrix, BatchSize BatchSize, int MaxNewTokens);
+public sealed record ExtractionSection(Matrix Matrix, BatchSize BatchSize, int MaxNewTokens, double MaxFailures)
+{
+    /// <summary>How many of <paramref name="problems"/> may fail under this section's <c>max_failures</c>.</summary>
+    public int AllowedFailures(int problems) => Allowed(MaxFailures, problems);
+
+    /// <summary>
+    /// How many of <paramref name="problems"/> may fail: <paramref name="maxFailures"/> itself when at least 1, else that
+    /// fraction of them (rounded down).
+    /// </summary>
+    public static int Allowed(double maxFailures, int problems) =>
+        maxFailures >= 1 ? (int)Math.Min(Math.Floor(maxFailures), int.MaxValue) : (int)Math.Floor(maxFailures * problems);
+}
 
 /// <summary>The <c>analysis</c> section.</summary>
 public sealed record AnalysisSection(double HubRatioThreshold, double SequentialThreshold, double SkipThreshold, int TopHeads);

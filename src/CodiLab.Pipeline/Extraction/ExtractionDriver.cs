@@ -28,7 +28,8 @@ public sealed class ExtractionDriver(CodiModel model, int batch, int maxNewToken
 
     // A shard says exactly which problems it holds and what shaped it; one that does not match the current plan is
     // recomputed, never stitched in (an earlier run with another batch size cut its shards elsewhere).
-    private sealed record ShardMeta(int Start, int Count, int Batch, int MaxNewTokens, int SeedCells, int LatentCells, List<ProblemRecord> Problems);
+    private sealed record ShardMeta(
+        int Start, int Count, int Batch, int MaxNewTokens, int SeedCells, int LatentCells, List<ProblemRecord> Problems);
 
     /// <summary>Reads the sample stage's dataset JSON.</summary>
     public static IReadOnlyList<SampledProblem> ReadDataset(string path) =>
@@ -53,7 +54,9 @@ public sealed class ExtractionDriver(CodiModel model, int batch, int maxNewToken
         {
             var count = Math.Min(shardSize, problems.Count - start);
             var shard = scratch is null ? null : Path.Combine(scratch, $"shard-{start:D7}");
-            var meta = shard is not null && File.Exists(shard + ".json") ? Resume(shard, Plan(problems, start, count, result), result) : null;
+            var meta = shard is not null && File.Exists(shard + ".json")
+                ? Resume(shard, Plan(problems, start, count, result), result)
+                : null;
             if (meta is not null) resumed += count;
             else
             {
@@ -71,7 +74,8 @@ public sealed class ExtractionDriver(CodiModel model, int batch, int maxNewToken
     // What a shard at this position must hold under the current plan.
     private ShardMeta Plan(IReadOnlyList<SampledProblem> problems, int start, int count, ExtractionResult r) =>
         new(start, count, batch, maxNewTokens, r.SeedCells, r.LatentCells,
-            [.. problems.Skip(start).Take(count).Select((p, j) => new ProblemRecord(start + j, p.Gsm8kId, p.Question.Length, true, null, 0, []))]);
+            [.. problems.Skip(start).Take(count)
+                .Select((p, j) => new ProblemRecord(start + j, p.Gsm8kId, p.Question.Length, true, null, 0, []))]);
 
     // Every problem computed exactly once, in order, before anything is committed.
     private static void CheckCoverage(IReadOnlyList<SampledProblem> problems, IReadOnlyList<ProblemRecord> records)
@@ -81,7 +85,8 @@ public sealed class ExtractionDriver(CodiModel model, int batch, int maxNewToken
             : records.Select((r, i) => (r, i)).Where(x => x.r.Index != x.i || x.r.Gsm8kId != problems[x.i].Gsm8kId)
                 .Select(x => $"record {x.i} is problem {x.r.Index} ({x.r.Gsm8kId}), expected {problems[x.i].Gsm8kId}").FirstOrDefault();
         if (wrong is not null)
-            throw new CodiLabException($"the extraction does not cover every sampled problem exactly once ({wrong}); nothing was committed.", null,
+            throw new CodiLabException(
+                $"the extraction does not cover every sampled problem exactly once ({wrong}); nothing was committed.", null,
                 "run the stage again with --force; if it repeats, report it with the log.", ExitCodes.Failure);
     }
 
@@ -101,7 +106,8 @@ public sealed class ExtractionDriver(CodiModel model, int batch, int maxNewToken
             && meta.Problems.Select(p => (p.Index, p.Gsm8kId)).SequenceEqual(plan.Problems.Select(p => (p.Index, p.Gsm8kId)));
         var seed = matches ? Npy.Read(shard + ".seed.npy").Values : [];
         var latent = matches ? Npy.Read(shard + ".latent.npy").Values : [];
-        if (!matches || seed.Length != (long)plan.Count * plan.SeedCells || latent.Length != (long)plan.Count * plan.LatentCells) return null;
+        var whole = seed.Length == (long)plan.Count * plan.SeedCells && latent.Length == (long)plan.Count * plan.LatentCells;
+        if (!matches || !whole) return null;
         seed.CopyTo(r.Seed, (long)plan.Start * r.SeedCells);
         latent.CopyTo(r.Latent, (long)plan.Start * r.LatentCells);
         return meta;
@@ -130,12 +136,14 @@ public sealed class ExtractionDriver(CodiModel model, int batch, int maxNewToken
         for (int j = 0; j < count; j++)
         {
             var (i, p) = (start + j, problems[start + j]);
-            if (traces[j] is not { } trace)
+            var trace = traces[j];
+            var error = trace is null ? "the CODI loop failed on this problem (see the log)" : NonFinite(trace);
+            if (trace is null || error is not null)
             {
                 // The seed's rule: the seed-convention slot stays zero, is flagged, and still counts; the latent view marks it NaN.
+                // Non-finite attention is a failure too: it is never stored as if it were measured.
                 Array.Fill(r.Latent, float.NaN, i * r.LatentCells, r.LatentCells);
-                meta.Problems.Add(new ProblemRecord(
-                    i, p.Gsm8kId, p.Question.Length, false, "the CODI loop failed on this problem (see the log)", 0, []));
+                meta.Problems.Add(new ProblemRecord(i, p.Gsm8kId, p.Question.Length, false, error, 0, []));
                 continue;
             }
             TraceConventions.Seed(trace).CopyTo(r.Seed, (long)i * r.SeedCells);
@@ -144,6 +152,19 @@ public sealed class ExtractionDriver(CodiModel model, int batch, int maxNewToken
                 maxNewTokens > 0 ? Decode(trace.AnswerText, p.Answer) : null));
         }
         return meta;
+    }
+
+    // Why a trace cannot be used (the first non-finite attention value or latent norm), or null when all are finite.
+    private static string? NonFinite(TraceResult trace)
+    {
+        foreach (var (query, layers) in trace.Attention)
+            for (int l = 0; l < layers.Length; l++)
+                for (int h = 0; h < layers[l].Length; h++)
+                    if (layers[l][h].Any(v => !float.IsFinite(v)))
+                        return $"non-finite attention ({query} query, layer {l}, head {h}): "
+                            + "NaN or infinite weights, or an overflow in the dtype";
+        var latent = trace.LatentNorms.Select((v, k) => (v, k)).FirstOrDefault(x => !float.IsFinite(x.v));
+        return trace.LatentNorms.Any(v => !float.IsFinite(v)) ? $"non-finite latent z{latent.k + 1}" : null;
     }
 
     private static Decoded Decode(string text, string gold)

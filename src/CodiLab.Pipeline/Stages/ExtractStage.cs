@@ -39,6 +39,7 @@ public static class ExtractStage
         var batch = ModelSetup.BatchSize(p.BatchSize, model, problems.Max(q => model.PromptIdsAsGiven(q.Question).Count));
         if (p.BatchSize is BatchSize.Auto) log.WriteLine($"[{ctx.Experiment}] extract: batch_size auto -> {batch}");
         var result = new ExtractionDriver(model, batch, p.MaxNewTokens, log, $"[{ctx.Experiment}]").Run(problems, ctx.ScratchDirectory);
+        CheckFailures(ctx, p, result.Problems);
         var (layers, heads, k) = (model.Loaded.Config.Layers, model.Loaded.Config.Heads, model.NumLatent);
         Npy.Write(ctx.Output(Phase1Files.SeedRaw),
             [problems.Count, layers, heads, Conventions.SeedSize, Conventions.SeedSize], result.Seed, half: true);
@@ -47,6 +48,23 @@ public static class ExtractStage
             ? $"generated-{p.Arch.Word()}-seed{p.Seed}"
             : Path.GetFileName(Path.TrimEndingDirectorySeparator(ModelStage.FolderOf(ctx)));
         ArtifactJson.Write(ctx.Output(Phase1Files.Metadata), Metadata(p, name, result.Problems, layers, heads, k));
+    }
+
+    // More failures than extraction.max_failures allows (or every problem failed) ends the stage before anything is
+    // written, naming the first ones: a failed problem is never cached as a measured one.
+    private static void CheckFailures(StageContext ctx, ExtractParameters p, IReadOnlyList<ProblemRecord> records)
+    {
+        var failed = records.Where(r => !r.Success).ToList();
+        var allowed = ExtractionSection.Allowed(p.MaxFailures, records.Count);
+        if (failed.Count == 0 || (failed.Count <= allowed && failed.Count < records.Count)) return;
+        var first = string.Join("; ", failed.Take(3).Select(f => $"{f.Gsm8kId}: {f.Error}"));
+        throw new CodiLabException(
+            $"{failed.Count} of {records.Count} problems failed, more than extraction.max_failures allows ({allowed}"
+            + (failed.Count == records.Count ? ", and none succeeded" : "") + $"); nothing was committed. First: {first}.",
+            ctx.Where("extraction.max_failures"),
+            "see the log for why (non-finite attention means NaN or infinite weights or a dtype overflow; a failed loop often means a "
+            + "prompt longer than the model's positions); fix the model or the data, or raise extraction.max_failures if some failures "
+            + "are expected. Finished shards are kept, so the rerun resumes.", ExitCodes.BadInput);
     }
 
     private static ExtractMetadata Metadata(

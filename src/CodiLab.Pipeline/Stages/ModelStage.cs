@@ -34,7 +34,9 @@ public static class ModelStage
             $"[{ctx.Experiment}] model: generated a tiny {m.Arch.Word()} CODI model from seed {m.Seed} (model.safetensors {sha[..12]})");
     }
 
-    /// <summary>The checkpoint (and tokenizer) folders of a <c>checkpoint</c> spec as external inputs; see <see cref="ModelInputs"/>.</summary>
+    /// <summary>
+    /// The checkpoint (and tokenizer) folders of a <c>checkpoint</c> spec as external inputs; see <see cref="ModelInputs"/>.
+    /// </summary>
     public static IReadOnlyList<ExternalInput> Resolve(ExperimentSpec spec, PipelineEnvironment env) => ModelInputs.Resolve(spec, env);
 
     /// <summary>The model folder a running stage should load.</summary>

@@ -41,12 +41,13 @@ public sealed record ExtractParameters(
     [property: SpecField("model.dtype")] ComputeDType DType,
     [property: SpecField("model.device")] DeviceChoice Device,
     [property: SpecField("extraction.batch_size")] BatchSize BatchSize,
-    [property: SpecField("extraction.max_new_tokens")] int MaxNewTokens)
+    [property: SpecField("extraction.max_new_tokens")] int MaxNewTokens,
+    [property: SpecField("extraction.max_failures")] double MaxFailures)
 {
     /// <summary>From a spec.</summary>
     public static ExtractParameters From(ExperimentSpec s) =>
         new(s.Seed, s.Model.Arch, s.Model.Source, s.Model.Path, s.Model.Lora.R, s.Model.Lora.Alpha,
-            s.Model.NumLatent, s.Model.DType, s.Model.Device, s.Extraction.BatchSize, s.Extraction.MaxNewTokens);
+            s.Model.NumLatent, s.Model.DType, s.Model.Device, s.Extraction.BatchSize, s.Extraction.MaxNewTokens, s.Extraction.MaxFailures);
 
     /// <summary>The model section these parameters load (paths are resolved by the external inputs, not here).</summary>
     public ModelSection Model => new(Arch, Source, Path, null, null, new LoraSection(LoraR, LoraAlpha), NumLatent, DType, Device);
@@ -93,7 +94,9 @@ public sealed record FiguresParameters(
 /// <param name="Dataset">The dataset section.</param>
 /// <param name="Extraction">The extraction section.</param>
 /// <param name="Analysis">The analysis section.</param>
-/// <param name="Origins">A digest of where each written field came from (the report's "from" column), so moving a line reruns the report.</param>
+/// <param name="Origins">
+/// A digest of where each written field came from (the report's "from" column), so moving a line reruns the report.
+/// </param>
 public sealed record ReportParameters(
     IReadOnlyList<ResolvedField> Spec,
     string Name,
@@ -106,7 +109,8 @@ public sealed record ReportParameters(
     {
         var resolved = s.Resolved();
         // A digest, so plan prints "param spec.origins 1f2e…→9a0b…" rather than every field's position twice.
-        var origins = Hashing.Sha256(string.Join(";", resolved.Where(f => f.Origin != "default").Select(f => $"{f.Path}@{f.Origin}")))[..16];
+        var written = resolved.Where(f => f.Origin != "default").Select(f => $"{f.Path}@{f.Origin}");
+        var origins = Hashing.Sha256(string.Join(";", written))[..16];
         return new(resolved, s.Name, s.Reference, origins, s.Description, s.Seed, s.Model, s.Dataset, s.Extraction, s.Analysis);
     }
 }
