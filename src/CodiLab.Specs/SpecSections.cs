@@ -177,9 +177,6 @@ public sealed record DatasetSection(
 /// <summary>The <c>extraction</c> section.</summary>
 public sealed record ExtractionSection(Matrix Matrix, BatchSize BatchSize, int MaxNewTokens, double MaxFailures)
 {
-    /// <summary>How many of <paramref name="problems"/> may fail under this section's <c>max_failures</c>.</summary>
-    public int AllowedFailures(int problems) => Allowed(MaxFailures, problems);
-
     /// <summary>
     /// How many of <paramref name="problems"/> may fail: <paramref name="maxFailures"/> itself when at least 1, else that
     /// fraction of them (rounded down).

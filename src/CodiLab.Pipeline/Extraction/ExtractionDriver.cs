@@ -36,9 +36,18 @@ public sealed class ExtractionDriver(CodiModel model, int batch, int maxNewToken
         JsonSerializer.Deserialize<List<SampledProblem>>(File.ReadAllText(path))
         ?? throw new CodiLabException("the dataset JSON holds null.", path, "run the sample stage again.", ExitCodes.Corrupt);
 
-    /// <summary>Runs every problem (resuming finished shards from <paramref name="scratch"/> when given).</summary>
-    public ExtractionResult Run(IReadOnlyList<SampledProblem> problems, string? scratch)
+    /// <summary>Each problem's prompt ids (the question as the seed fed it, then BOT), tokenized once per run.</summary>
+    public static IReadOnlyList<CodiModel.Prompt> Prompts(CodiModel model, IReadOnlyList<SampledProblem> problems) =>
+        [.. problems.Select(p => new CodiModel.Prompt(p.Question, model.PromptIdsAsGiven(p.Question)))];
+
+    /// <summary>
+    /// Runs every problem through its prompt (<see cref="Prompts"/>, in the same order), resuming finished shards from
+    /// <paramref name="scratch"/> when given.
+    /// </summary>
+    public ExtractionResult Run(IReadOnlyList<SampledProblem> problems, IReadOnlyList<CodiModel.Prompt> prompts, string? scratch)
     {
+        if (prompts.Count != problems.Count)
+            throw new ArgumentException($"{prompts.Count} prompts for {problems.Count} problems", nameof(prompts));
         var config = model.Loaded.Config;
         var k = model.NumLatent;
         var seedCells = config.Layers * config.Heads * Conventions.SeedSize * Conventions.SeedSize;
@@ -60,7 +69,7 @@ public sealed class ExtractionDriver(CodiModel model, int batch, int maxNewToken
             if (meta is not null) resumed += count;
             else
             {
-                meta = Compute(problems, start, count, result);
+                meta = Compute(problems, prompts, start, count, result);
                 if (shard is not null) Save(shard, meta, result);
                 computed += count;
             }
@@ -122,15 +131,11 @@ public sealed class ExtractionDriver(CodiModel model, int batch, int maxNewToken
         Hashing.WriteAtomic(shard + ".json", JsonSerializer.Serialize(meta)); // written last: marks the shard complete
     }
 
-    private ShardMeta Compute(IReadOnlyList<SampledProblem> problems, int start, int count, ExtractionResult r)
+    private ShardMeta Compute(
+        IReadOnlyList<SampledProblem> problems, IReadOnlyList<CodiModel.Prompt> prompts, int start, int count, ExtractionResult r)
     {
         var meta = new ShardMeta(start, count, batch, maxNewTokens, r.SeedCells, r.LatentCells, []);
-        var prompts = problems
-            .Skip(start)
-            .Take(count)
-            .Select(p => new CodiModel.Prompt(p.Question, model.PromptIdsAsGiven(p.Question)))
-            .ToList();
-        var traces = model.TraceMany(prompts, batch, maxNewTokens,
+        var traces = model.TraceMany([.. prompts.Skip(start).Take(count)], batch, maxNewTokens,
             (p, e) => log.WriteLine(
                 $"{logPrefix} extract: problem '{p.Question[..Math.Min(40, p.Question.Length)]}…' failed: {e.Message}"));
         for (int j = 0; j < count; j++)
@@ -163,8 +168,9 @@ public sealed class ExtractionDriver(CodiModel model, int batch, int maxNewToken
                     if (layers[l][h].Any(v => !float.IsFinite(v)))
                         return $"non-finite attention ({query} query, layer {l}, head {h}): "
                             + "NaN or infinite weights, or an overflow in the dtype";
-        var latent = trace.LatentNorms.Select((v, k) => (v, k)).FirstOrDefault(x => !float.IsFinite(x.v));
-        return trace.LatentNorms.Any(v => !float.IsFinite(v)) ? $"non-finite latent z{latent.k + 1}" : null;
+        for (int z = 0; z < trace.LatentNorms.Count; z++)
+            if (!float.IsFinite(trace.LatentNorms[z])) return $"non-finite latent z{z + 1}";
+        return null;
     }
 
     private static Decoded Decode(string text, string gold)

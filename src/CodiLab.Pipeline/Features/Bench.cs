@@ -74,14 +74,16 @@ public static partial class Bench
         using var model = ModelSetup.Load(
             folder, null, spec.Model, spec.MarkOf("model.dtype").ToString(), folderSettings: options.ModelFolder is not null);
         load.Stop();
-        var tokens = problems.Select(p => model.PromptIdsAsGiven(p.Question).Count).ToList();
+        // Tokenized before the clock starts, once, as the extract stage does before its loop.
+        var prompts = ExtractionDriver.Prompts(model, problems);
+        var tokens = prompts.Select(p => p.Ids.Count).ToList();
         var batch = options.BatchSize ?? ModelSetup.BatchSize(spec.Extraction.BatchSize, model, tokens.Max());
         var driver = new ExtractionDriver(model, batch, maxNewTokens: 0, TextWriter.Null, "");
-        driver.Run([.. problems.Take(batch)], scratch: null); // warm-up
+        driver.Run([.. problems.Take(batch)], [.. prompts.Take(batch)], scratch: null); // warm-up
         Sync(device);
         var liveBefore = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
         var clock = Stopwatch.StartNew();
-        driver.Run(problems, scratch: null); // batches of similar length, as the extract stage forms them
+        driver.Run(problems, prompts, scratch: null); // batches of similar length, as the extract stage forms them
         Sync(device);
         var seconds = clock.Elapsed.TotalSeconds;
         var config = model.Loaded.Config;

@@ -36,9 +36,11 @@ public static class ExtractStage
         var log = ctx.Environment.Log;
         var problems = ExtractionDriver.ReadDataset(ctx.Input("sample", Phase1Files.Dataset));
         using var model = LoadModel(ctx, p);
-        var batch = ModelSetup.BatchSize(p.BatchSize, model, problems.Max(q => model.PromptIdsAsGiven(q.Question).Count));
+        var prompts = ExtractionDriver.Prompts(model, problems);
+        var batch = ModelSetup.BatchSize(p.BatchSize, model, prompts.Max(q => q.Ids.Count));
         if (p.BatchSize is BatchSize.Auto) log.WriteLine($"[{ctx.Experiment}] extract: batch_size auto -> {batch}");
-        var result = new ExtractionDriver(model, batch, p.MaxNewTokens, log, $"[{ctx.Experiment}]").Run(problems, ctx.ScratchDirectory);
+        var driver = new ExtractionDriver(model, batch, p.MaxNewTokens, log, $"[{ctx.Experiment}]");
+        var result = driver.Run(problems, prompts, ctx.ScratchDirectory);
         CheckFailures(ctx, p, result.Problems);
         var (layers, heads, k) = (model.Loaded.Config.Layers, model.Loaded.Config.Heads, model.NumLatent);
         Npy.Write(ctx.Output(Phase1Files.SeedRaw),
