@@ -68,9 +68,8 @@ public sealed class PipelineRunner(PipelineEnvironment env, Func<ExperimentSpec,
         var stages = Select(spec, phase, stageName, out var targets);
         // Bad input (a missing dataset, a hash mismatch) fails here, before anything is written.
         foreach (var stage in stages) stage.Externals(spec, env);
-        using var runLock = ExperimentLock.Acquire(owner.Root, spec.Name, wait ?? TimeSpan.Zero);
-        _cache.RemoveAbandonedTempFolders();
-        var lockFile = LockFile.Read(owner.Root, spec.Name, spec.Reference) with { Spec = spec.Reference };
+        var (runLock, lockFile) = Open(owner, wait);
+        using var held = runLock;
         var outcomes = new List<StageOutcome>();
         var plans = new Dictionary<string, StagePlan>(StringComparer.Ordinal);
         foreach (var stage in stages)
@@ -92,9 +91,8 @@ public sealed class PipelineRunner(PipelineEnvironment env, Func<ExperimentSpec,
     public StageOutcome RunDerived(string name, string root, string reference, Stage stage, ExperimentSpec spec, TimeSpan? wait = null)
     {
         var owner = new Owner(name, root, reference, spec, Flat: true);
-        using var runLock = ExperimentLock.Acquire(root, name, wait ?? TimeSpan.Zero);
-        _cache.RemoveAbandonedTempFolders();
-        var lockFile = LockFile.Read(root, name, reference) with { Spec = reference };
+        var (runLock, lockFile) = Open(owner, wait);
+        using var held = runLock;
         var locked = lockFile.Stages.GetValueOrDefault(stage.Name);
         var plan = Planner.PlanOne(spec, stage, env, locked, _cache, new Dictionary<string, StagePlan>());
         return RunPlanned(owner, plan, lockFile, rerun: false);
@@ -104,6 +102,14 @@ public sealed class PipelineRunner(PipelineEnvironment env, Func<ExperimentSpec,
     private sealed record Owner(string Name, string Root, string Reference, ExperimentSpec Spec, bool Flat)
     {
         public string View(Stage stage) => Flat ? Root : Path.Combine(Root, stage.Phase);
+    }
+
+    // Takes the owner's run lock, clears temporary folders of killed runs, and reads its lock file.
+    private (ExperimentLock Lock, LockFile File) Open(Owner owner, TimeSpan? wait)
+    {
+        var runLock = ExperimentLock.Acquire(owner.Root, owner.Name, wait ?? TimeSpan.Zero);
+        _cache.RemoveAbandonedTempFolders();
+        return (runLock, LockFile.Read(owner.Root, owner.Name, owner.Reference) with { Spec = owner.Reference });
     }
 
     private StageOutcome RunPlanned(Owner owner, StagePlan plan, LockFile lockFile, bool rerun)
