@@ -143,14 +143,7 @@ public sealed class ExperimentSpec
     }
 
     /// <summary>A canonical text form of a field value, as used in cache keys and plan messages.</summary>
-    public static string Canonical(object? value) => value switch
-    {
-        null => "null",
-        long l => l.ToString(CultureInfo.InvariantCulture),
-        double d => d.ToString("R", CultureInfo.InvariantCulture),
-        string[] a => "[" + string.Join(",", a) + "]",
-        _ => Convert.ToString(value, CultureInfo.InvariantCulture) ?? "null",
-    };
+    public static string Canonical(object? value) => SpecCanonical.Text(value);
 }
 
 /// <summary>One resolved spec field: its path, canonical value and origin (file:line:column, or "default").</summary>
