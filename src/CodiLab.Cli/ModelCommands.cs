@@ -1,6 +1,7 @@
 using System.CommandLine;
 using CodiLab.Models;
 using CodiLab.Models.Codi;
+using CodiLab.Models.Interventions;
 
 namespace CodiLab.Cli;
 
@@ -22,25 +23,46 @@ internal static class ModelCommands
         var noNormalize = new Option<bool>("--no-normalize")
             { Description = "use the question as given (default: strip and collapse double spaces, as the official code)" };
         var (checkpoint, loraR, loraAlpha, numLatent, eos) = LoadOptions();
+        var interventions = new TraceInterventionOptions();
         var command = new Command("trace",
-            "Run the CODI loop on questions and write the attention of BOT and every continuous thought, the logit lens and the answer.")
+            "Run the CODI loop on questions and write the attention of BOT and every continuous thought, the logit lens and the answer "
+            + "(optionally under interventions: docs/interventions.md).")
             { folder, question, maxNew, dtype, device, tokenizer, json, noNormalize, checkpoint, loraR, loraAlpha, numLatent, eos };
+        foreach (var option in interventions.All) command.Options.Add(option);
         command.SetAction(parse =>
         {
+            // Option values are checked before the model loads, so a typo costs no load.
+            var request = interventions.Parse(parse);
+            var questions = parse.GetValue(question)!;
+            if (request.Golds.Count > 0 && request.Golds.Count != questions.Length)
+                throw new CodiLabException($"{request.Golds.Count} --gold for {questions.Length} --question.", "--gold",
+                    "give one --gold per --question, in the same order.", ExitCodes.InvalidSpec);
             io.Runtime(parse);
             var options = new CodiOptions(parse.GetValue(tokenizer), Load(parse, checkpoint, loraR, loraAlpha),
                 DTypes.Parse(parse.GetValue(dtype)!, "--dtype"), parse.GetValue(device)!, parse.GetValue(numLatent),
                 parse.GetValue(eos) is { Length: > 0 } e ? e : null);
             using var model = CodiModel.Load(parse.GetValue(folder)!, options);
-            var traces = new List<TraceResult>();
-            foreach (var q in parse.GetValue(question)!)
+            // The JSON names the question as it was encoded (normalised unless --no-normalize), as reference.json does.
+            CodiModel.Prompt Prompt(string q, string? gold = null)
             {
-                // The JSON names the question as it was encoded (normalised unless --no-normalize), as reference.json does.
                 var text = parse.GetValue(noNormalize) ? q : CodiLab.Models.Tokenizers.CodiTokenizer.NormalizeQuestion(q);
-                var trace = model.TraceIds(text, model.PromptIdsAsGiven(text), parse.GetValue(maxNew));
+                return new CodiModel.Prompt(text, model.PromptIdsAsGiven(text), gold);
+            }
+            var applied = request.Build(model, q => Prompt(q), parse.GetValue(maxNew));
+            // Checked against every question before any line is printed (TraceBatch checks again, per batch).
+            InterventionRows.Validate(applied, model.Loaded.Config,
+                PositionLayout.Of([.. questions.Select(q => Prompt(q).Ids.Count)], model.NumLatent));
+            foreach (var intervention in applied) io.Out.WriteLine("intervention: " + InterventionText.Describe(intervention));
+            var traces = new List<TraceResult>();
+            for (int i = 0; i < questions.Length; i++)
+            {
+                var prompt = Prompt(questions[i], request.Golds.Count > 0 ? request.Golds[i] : null);
+                var trace = model.TraceBatch([prompt], parse.GetValue(maxNew), applied)[0];
                 traces.Add(trace);
                 io.Out.WriteLine($"{trace.InputIds.Count} prompt tokens; logit lens [{string.Join(", ", trace.LogitLensTop1)}]; "
                     + $"answer {trace.AnswerIds.Count} tokens: {trace.AnswerText.Trim()}");
+                if (trace.GoldLogProb is { } gold)
+                    io.Out.WriteLine($"gold '{CodiModel.AnswerText(prompt.Gold!)}' + EOS: log-probability {gold:F6} (teacher-forced after EOT)");
             }
             if (parse.GetValue(json) is { } path)
             {

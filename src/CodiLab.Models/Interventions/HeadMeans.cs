@@ -14,7 +14,7 @@ public sealed record HeadMeanTable(float[][][] Means, long Positions, int Prompt
 {
     /// <summary>A mean-ablation of one head with this table's mean, over the passes in <paramref name="scope"/>.</summary>
     public HeadAblation Ablation(int layer, int head, Scope scope) =>
-        new(layer, head, scope, Means[layer][head], $"mean over {Prompts} reference prompts ({Positions} positions, {Scope} passes)");
+        new(layer, head, scope, Means[layer][head], $"mean over {Prompts} reference prompts ({Positions} positions, {InterventionText.ScopeName(Scope)} passes)");
 }
 
 /// <summary>Computes <see cref="HeadMeanTable"/>s by running the CODI loop on reference prompts.</summary>

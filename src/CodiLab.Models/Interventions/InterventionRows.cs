@@ -24,11 +24,13 @@ public static class InterventionRows
         foreach (var intervention in interventions)
         {
             var problem = Problem(intervention, config, layout);
-            if (problem is not null)
-                throw new CodiLabException($"intervention {intervention.GetType().Name}: {problem}.", "interventions",
-                    $"use layers 0..{config.Layers - 1}, heads 0..{config.Heads - 1}, KV groups 0..{config.KvHeads - 1}, "
-                    + $"thoughts z1..z{layout.NumLatent} and vectors of width {config.Hidden} (heads: {config.HeadDim}).",
-                    ExitCodes.InvalidSpec);
+            if (problem is null) continue;
+            var fix = problem.StartsWith("edge ", StringComparison.Ordinal)
+                ? "block keys that come before their query (e.g. z3->z1, not z1->z3); a query always keeps itself."
+                : $"use layers 0..{config.Layers - 1}, heads 0..{config.Heads - 1}, KV groups 0..{config.KvHeads - 1}, "
+                    + $"thoughts z1..z{layout.NumLatent}, prompt positions before BOT and vectors of width {config.Hidden} "
+                    + $"(head means: {config.HeadDim}).";
+            throw new CodiLabException($"{InterventionText.Describe(intervention)}: {problem}.", "interventions", fix, ExitCodes.InvalidSpec);
         }
     }
 
