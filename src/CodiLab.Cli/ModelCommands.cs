@@ -62,7 +62,8 @@ internal static class ModelCommands
                 io.Out.WriteLine($"{trace.InputIds.Count} prompt tokens; logit lens [{string.Join(", ", trace.LogitLensTop1)}]; "
                     + $"answer {trace.AnswerIds.Count} tokens: {trace.AnswerText.Trim()}");
                 if (trace.GoldLogProb is { } gold)
-                    io.Out.WriteLine($"gold '{CodiModel.AnswerText(prompt.Gold!)}' + EOS: log-probability {gold:F6} (teacher-forced after EOT)");
+                    io.Out.WriteLine($"gold '{CodiModel.AnswerText(prompt.Gold!)}' + EOS: log-probability {gold:F6} "
+                        + "(teacher-forced after EOT)");
             }
             if (parse.GetValue(json) is { } path)
             {

@@ -39,7 +39,10 @@ internal sealed class TraceInterventionOptions
         { Description = "feed the thoughts after a replaced one their original values (default: recompute them)" };
 
     public Option<string[]> PatchResidual { get; } = new("--patch-residual")
-        { Description = "overwrite the residual stream at the output of block LAYER at position POS with the donor's: POS@LAYER (repeatable)" };
+    {
+        Description = "overwrite the residual stream at the output of block LAYER at position POS with the donor's: "
+            + "POS@LAYER (repeatable)",
+    };
 
     public Option<string?> DonorQuestion { get; } = new("--donor-question")
         { Description = "the donor problem of --replace-latent zK=donor and --patch-residual" };
@@ -132,7 +135,8 @@ internal sealed record EdgeSpec(string Pattern, IReadOnlyList<int>? Layers, IRea
         {
             var range = part.Split('-');
             if (range.Length == 1 && TraceInterventionOptions.Int(range[0]) is { } single) list.Add(single);
-            else if (range.Length == 2 && TraceInterventionOptions.Int(range[0]) is { } a && TraceInterventionOptions.Int(range[1]) is { } b && a <= b)
+            else if (range.Length == 2 && TraceInterventionOptions.Int(range[0]) is { } a
+                && TraceInterventionOptions.Int(range[1]) is { } b && a <= b)
                 list.AddRange(Enumerable.Range(a, b - a + 1));
             else throw Bad(value, $"'{part}' is not a number, a range a-b or all");
         }
@@ -198,7 +202,8 @@ internal sealed record TraceInterventionRequest(
         if (Mode == "mean" && Heads.Count == 0)
             throw TraceInterventionOptions.Bad("--ablate-mode", "mean ablation needs heads to ablate", "add --ablate-head L:H");
         if (HoldLater && Latents.Count == 0)
-            throw TraceInterventionOptions.Bad("--hold-later", "it applies to replaced thoughts and none is replaced", "add --replace-latent zK=…");
+            throw TraceInterventionOptions.Bad("--hold-later", "it applies to replaced thoughts and none is replaced",
+                "add --replace-latent zK=…");
     }
 
     /// <summary>True when no intervention is asked for (the plain trace).</summary>
@@ -243,12 +248,14 @@ internal sealed record TraceInterventionRequest(
         CodiModel model, LatentSpec latent, TraceResult? donor, IReadOnlyList<TraceResult?>? reference, LaterLatents later)
     {
         if (latent.K > model.NumLatent)
-            throw TraceInterventionOptions.Bad("--replace-latent", $"z{latent.K} does not exist", $"the model feeds z1..z{model.NumLatent}");
+            throw TraceInterventionOptions.Bad("--replace-latent", $"z{latent.K} does not exist",
+                $"the model feeds z1..z{model.NumLatent}");
+        var k = latent.K;
         return latent.Source switch
         {
-            "zero" => new LatentReplacement(latent.K, Replacement.Zero, later, "zero"),
-            "donor" => new LatentReplacement(latent.K, Replacement.Shared(donor!.Latents![latent.K - 1]), later, $"donor \"{DonorQuestion}\""),
-            _ => new LatentReplacement(latent.K, Replacement.Shared(Mean([.. reference!.OfType<TraceResult>().Select(t => t.Latents![latent.K - 1])])),
+            "zero" => new LatentReplacement(k, Replacement.Zero, later, "zero"),
+            "donor" => new LatentReplacement(k, Replacement.Shared(donor!.Latents![k - 1]), later, $"donor \"{DonorQuestion}\""),
+            _ => new LatentReplacement(k, Replacement.Shared(Mean([.. reference!.OfType<TraceResult>().Select(t => t.Latents![k - 1])])),
                 later, $"mean over {reference!.Count} reference prompts"),
         };
     }

@@ -290,7 +290,8 @@ public sealed partial class CodiModel : IDisposable
             var dtype = Lm.EmbeddingTable.dtype;
             // [b, 1, width, width]; a pad query keeps its own key, so no row is ever fully masked (real queries never see pads).
             using var own = eye(width, dtype: ScalarType.Bool, device: Device);
-            promptMask = Attention.Causal(0, width, dtype, Device)!.add(batch.PadKeys).clamp_min(Attention.MinValue(dtype)).masked_fill(own, 0);
+            promptMask = Attention.Causal(0, width, dtype, Device)!.add(batch.PadKeys).clamp_min(Attention.MinValue(dtype))
+                .masked_fill(own, 0);
             promptPositions = tensor(positions, [b, width], device: Device);
         }
         var output = Lm.call(new LmInput(Lm.Embed(ids), batch.Cache, AttentionCapture.LastRow, promptMask, promptPositions,

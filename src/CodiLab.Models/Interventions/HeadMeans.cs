@@ -14,7 +14,8 @@ public sealed record HeadMeanTable(float[][][] Means, long Positions, int Prompt
 {
     /// <summary>A mean-ablation of one head with this table's mean, over the passes in <paramref name="scope"/>.</summary>
     public HeadAblation Ablation(int layer, int head, Scope scope) =>
-        new(layer, head, scope, Means[layer][head], $"mean over {Prompts} reference prompts ({Positions} positions, {InterventionText.ScopeName(Scope)} passes)");
+        new(layer, head, scope, Means[layer][head],
+            $"mean over {Prompts} reference prompts ({Positions} positions, {InterventionText.ScopeName(Scope)} passes)");
 }
 
 /// <summary>Computes <see cref="HeadMeanTable"/>s by running the CODI loop on reference prompts.</summary>
@@ -34,8 +35,9 @@ public static class HeadMeans
         var recorder = new HeadInputRecorder(scope, c.Layers, c.Heads * c.HeadDim);
         var decode = (scope & Scope.Answer) != 0 ? maxNewTokens : 0;
         var order = Enumerable.Range(0, prompts.Count).OrderBy(i => prompts[i].Ids.Count).ToArray();
-        for (int start = 0; start < order.Length; start += Math.Max(1, batchSize))
-            model.TraceBatch([.. order.Skip(start).Take(Math.Max(1, batchSize)).Select(i => prompts[i] with { Gold = null })], decode, [recorder]);
+        var size = Math.Max(1, batchSize);
+        for (int start = 0; start < order.Length; start += size)
+            model.TraceBatch([.. order.Skip(start).Take(size).Select(i => prompts[i] with { Gold = null })], decode, [recorder]);
         var means = Enumerable.Range(0, c.Layers).Select(l =>
         {
             var mean = recorder.Mean(l);

@@ -30,7 +30,8 @@ public static class InterventionRows
                 : $"use layers 0..{config.Layers - 1}, heads 0..{config.Heads - 1}, KV groups 0..{config.KvHeads - 1}, "
                     + $"thoughts z1..z{layout.NumLatent}, prompt positions before BOT and vectors of width {config.Hidden} "
                     + $"(head means: {config.HeadDim}).";
-            throw new CodiLabException($"{InterventionText.Describe(intervention)}: {problem}.", "interventions", fix, ExitCodes.InvalidSpec);
+            throw new CodiLabException(
+                $"{InterventionText.Describe(intervention)}: {problem}.", "interventions", fix, ExitCodes.InvalidSpec);
         }
     }
 

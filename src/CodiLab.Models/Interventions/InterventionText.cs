@@ -12,7 +12,7 @@ public static class InterventionText
     {
         HeadAblation h => $"head ablation L{h.Layer}H{h.Head} ({h.Mode}{(h.Source is null ? "" : ": " + h.Source)}) "
             + $"of the output projection's input, {Passes(h.Scope)}",
-        KvGroupAblation g => $"KV-group ablation L{g.Layer} group {g.Group} ({g.Part.ToString().ToLowerInvariant()}s zeroed), {Passes(g.Scope)}",
+        KvGroupAblation g => $"KV-group ablation L{g.Layer} group {g.Group} ({Part(g.Part)}s zeroed), {Passes(g.Scope)}",
         EdgeBlock e => $"edge blocking {string.Join(", ", e.Edges)} in {Names("layer", e.Layers)}, {Names("head", e.Heads)}",
         LatentReplacement l => $"latent replacement z{l.K} := {l.Source ?? l.With.ToString()}, later thoughts "
             + (l.Later == LaterLatents.Recompute ? "recomputed" : "held at their original values"),
@@ -31,7 +31,7 @@ public static class InterventionText
                 (o["layer"], o["head"], o["mode"], o["scope"]) = (h.Layer, h.Head, h.Mode, ScopeName(h.Scope));
                 break;
             case KvGroupAblation g:
-                (o["layer"], o["group"], o["part"], o["scope"]) = (g.Layer, g.Group, g.Part.ToString().ToLowerInvariant(), ScopeName(g.Scope));
+                (o["layer"], o["group"], o["part"], o["scope"]) = (g.Layer, g.Group, Part(g.Part), ScopeName(g.Scope));
                 break;
             case EdgeBlock e:
                 o["edges"] = new JsonArray([.. e.Edges.Select(x => (JsonNode)x.ToString())]);
@@ -67,6 +67,8 @@ public static class InterventionText
         ResidualCapture => "residual_capture",
         _ => intervention.GetType().Name,
     };
+
+    private static string Part(KvPart part) => part == KvPart.Key ? "key" : "value";
 
     private static string Passes(Scope scope) => scope == Scope.All ? "in every pass" : $"in {ScopeName(scope)} passes";
 

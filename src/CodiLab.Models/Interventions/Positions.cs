@@ -116,7 +116,7 @@ public sealed record PositionLayout(IReadOnlyList<int> Offsets, IReadOnlyList<in
     /// <summary>Rows of the batch.</summary>
     public int Rows => Lengths.Count;
 
-    /// <summary>The cache slots of a label in row <paramref name="row"/> (several for <c>question</c>, none for an empty question).</summary>
+    /// <summary>The cache slots of a label in row <paramref name="row"/> (several for <c>question</c>; none for an empty one).</summary>
     public IEnumerable<int> Slots(Position position, int row)
     {
         var (offset, length) = (Offsets[row], Lengths[row]);
@@ -175,7 +175,8 @@ public enum StepKind
 /// <param name="Past">Cache slots held before this pass: its new positions are slots Past .. Past + t − 1.</param>
 /// <param name="Active">Rows still decoding (answer steps); null: every row.</param>
 /// <param name="TeacherForced">True for the teacher-forced pass over the gold answer (captures skip it).</param>
-public sealed record StepInfo(StepKind Kind, PositionLayout Layout, long Past, IReadOnlyList<bool>? Active = null, bool TeacherForced = false)
+public sealed record StepInfo(
+    StepKind Kind, PositionLayout Layout, long Past, IReadOnlyList<bool>? Active = null, bool TeacherForced = false)
 {
     /// <summary>The scope flag of this step.</summary>
     public Scope Scope => Kind switch { StepKind.Prompt => Scope.Prompt, StepKind.Latent => Scope.Latent, _ => Scope.Answer };

@@ -34,7 +34,8 @@ internal sealed class StepPlan
     public bool IsEmpty => _headAblations.Count == 0 && _groups.Count == 0 && _edges.Count == 0 && _patches.Count == 0
         && _captures.Count == 0 && _recorder is null;
 
-    public static StepPlan Create(IReadOnlyList<Intervention> interventions, StepInfo? step, long past, long t, int rows, ModelConfig config)
+    public static StepPlan Create(
+        IReadOnlyList<Intervention> interventions, StepInfo? step, long past, long t, int rows, ModelConfig config)
     {
         var plan = new StepPlan(step, past, t, rows, config.Heads);
         foreach (var intervention in interventions)

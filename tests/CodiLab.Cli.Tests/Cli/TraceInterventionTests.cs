@@ -70,7 +70,8 @@ public sealed class TraceInterventionTests : IDisposable
                 }
         }
         // The prompt pass is the plain one (latent scope; edges whose queries are thoughts).
-        Assert.Equal(before.GetProperty("attention").GetProperty("bot").GetRawText(), after.GetProperty("attention").GetProperty("bot").GetRawText());
+        Assert.Equal(before.GetProperty("attention").GetProperty("bot").GetRawText(),
+            after.GetProperty("attention").GetProperty("bot").GetRawText());
     }
 
     [Fact]
@@ -127,7 +128,8 @@ public sealed class TraceInterventionTests : IDisposable
     [Fact]
     public void Mean_ablation_donor_patching_and_kv_ablation_run_from_a_jsonl_reference_set()
     {
-        var reference = _dir.Write("reference.jsonl", "{\"question\": \"A cat has 4 legs. How many legs do 2 cats have?\"}\nBen has 2 pens.\n");
+        var reference = _dir.Write("reference.jsonl",
+            "{\"question\": \"A cat has 4 legs. How many legs do 2 cats have?\"}\nBen has 2 pens.\n");
         var json = Path.Combine(_dir.Path, "trace.json");
         var (code, output, error) = Invoke("trace", Model(), "--question", Question, "--max-new-tokens", "2",
             "--ablate-head", "0:1,1:3", "--ablate-mode", "mean", "--reference-set", reference, "--scope", "latent",
@@ -138,6 +140,7 @@ public sealed class TraceInterventionTests : IDisposable
         Assert.Contains("mean over 2 reference prompts (12 positions, latent passes)", output, StringComparison.Ordinal);
         var kinds = JsonDocument.Parse(File.ReadAllText(json)).RootElement.GetProperty("interventions").EnumerateArray()
             .Select(i => i.GetProperty("kind").GetString()).ToList();
-        Assert.Equal(["head_ablation", "head_ablation", "kv_group_ablation", "latent_replacement", "latent_replacement", "residual_patch"], kinds);
+        Assert.Equal(
+            ["head_ablation", "head_ablation", "kv_group_ablation", "latent_replacement", "latent_replacement", "residual_patch"], kinds);
     }
 }

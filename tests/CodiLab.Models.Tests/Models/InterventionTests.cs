@@ -145,9 +145,10 @@ public sealed class InterventionTests(ITestOutputHelper output)
         var donor = model.Trace(donorQuestion, Decode, [site]);
 
         var selfLatent = model.Trace(question, Decode, [new LatentReplacement(3, Replacement.Shared(plain.Latents![2]))], gold: "7");
-        var selfResidual = model.Trace(question, Decode, [new ResidualPatch(site.At, site.Layer, Replacement.Shared(plain.Residuals![site.Key]))], gold: "7");
+        ResidualPatch Patch(TraceResult from) => new(site.At, site.Layer, Replacement.Shared(from.Residuals![site.Key]));
+        var selfResidual = model.Trace(question, Decode, [Patch(plain)], gold: "7");
         var donorLatent = model.Trace(question, Decode, [new LatentReplacement(3, Replacement.Shared(donor.Latents![2]))], gold: "7");
-        var donorResidual = model.Trace(question, Decode, [new ResidualPatch(site.At, site.Layer, Replacement.Shared(donor.Residuals![site.Key]))]);
+        var donorResidual = model.Trace(question, Decode, [Patch(donor)]);
 
         output.WriteLine($"identity: latent {Diff(plain, selfLatent):E2}, residual {Diff(plain, selfResidual):E2}; "
             + $"donor: latent {Diff(plain, donorLatent):E2}, residual {Diff(plain, donorResidual):E2}");
@@ -159,7 +160,7 @@ public sealed class InterventionTests(ITestOutputHelper output)
         Assert.True(Diff(plain, donorResidual) > 1e-4);
         // The latent patch feeds exactly the donor's z3; the residual patch wrote the site it read.
         Assert.Equal(donor.Latents![2], donorLatent.Latents![2]);
-        var again = model.Trace(question, Decode, [new ResidualPatch(site.At, site.Layer, Replacement.Shared(donor.Residuals![site.Key])), site]);
+        var again = model.Trace(question, Decode, [Patch(donor), site]);
         Assert.Equal(donor.Residuals![site.Key], again.Residuals![site.Key]);
     }
 
@@ -318,8 +319,10 @@ public sealed class InterventionTests(ITestOutputHelper output)
         using var cache = new KvCache(model.Loaded.Config.Layers);
         var lm = model.Loaded.Network.Lm;
         var embeds = lm.Embed(tensor(new long[] { 1, 2 }, [1, 2]));
-        Assert.Throws<NotSupportedException>(() => lm.call(new LmInput(embeds, cache, Interventions: [new LatentReplacement(1, Replacement.Zero)])));
-        Assert.Throws<ArgumentException>(() => lm.call(new LmInput(embeds, cache, Interventions: [new EdgeBlock([new Edge(Position.Bot, Position.P0)])])));
+        // A bare forward pass refuses what only the loop can apply, and labelled kinds without step information.
+        Intervention latent = new LatentReplacement(1, Replacement.Zero), edge = new EdgeBlock([new Edge(Position.Bot, Position.P0)]);
+        Assert.Throws<NotSupportedException>(() => lm.call(new LmInput(embeds, cache, Interventions: [latent])));
+        Assert.Throws<ArgumentException>(() => lm.call(new LmInput(embeds, cache, Interventions: [edge])));
     }
 
     [Fact]
@@ -384,7 +387,8 @@ public sealed class InterventionTests(ITestOutputHelper output)
     private static nn.Module<Tensor, Tensor> OutputProjection(CodiModel model, int layer)
     {
         var name = model.Loaded.Config.Arch == "gpt2" ? $"h.{layer}.attn.c_proj" : $"layers.{layer}.self_attn.o_proj";
-        return (nn.Module<Tensor, Tensor>)model.Loaded.Network.named_modules().Single(m => m.name.EndsWith(name, StringComparison.Ordinal)).module;
+        var found = model.Loaded.Network.named_modules().Single(m => m.name.EndsWith(name, StringComparison.Ordinal));
+        return (nn.Module<Tensor, Tensor>)found.module;
     }
 
     // The largest difference between two runs over every thought and every captured attention row (NaN counts as infinite).
