@@ -52,7 +52,9 @@ internal static class ModelCommands
             // Checked against every question before any line is printed (TraceBatch checks again, per batch).
             InterventionRows.Validate(applied, model.Loaded.Config,
                 PositionLayout.Of([.. questions.Select(q => Prompt(q).Ids.Count)], model.NumLatent));
-            foreach (var intervention in applied) io.Out.WriteLine("intervention: " + InterventionText.Describe(intervention));
+            foreach (var intervention in applied)
+                io.Out.WriteLine("intervention: " + InterventionText.Describe(intervention) + (intervention is KvGroupAblation g
+                    ? $"; it hits query heads {string.Join(',', g.QueryHeads(model.Loaded.Config))}" : ""));
             var traces = new List<TraceResult>();
             for (int i = 0; i < questions.Length; i++)
             {

@@ -70,7 +70,7 @@ public abstract class CausalLm : nn.Module<LmInput, LmOutput>
     {
         var (rows, past, t) = ((int)x.shape[0], input.Cache.Length, x.shape[1]);
         // Resolved before any layer runs, so an intervention this runtime does not apply is refused with the cache untouched.
-        var plan = StepPlan.Create(input.Interventions ?? [], input.Step, past, t, rows, Config);
+        var plan = StepPlan.Create(input.Interventions ?? [], input.Step, past, t, rows, Config, x.device);
         var mask = input.Mask ?? Attention.Causal(past, t, x.dtype, x.device);
         var captured = input.Capture == AttentionCapture.None ? null : new List<Tensor>();
         for (int i = 0; i < blocks.Count; i++)

@@ -24,8 +24,10 @@ internal sealed class StepPlan
     private HeadInputRecorder? _recorder;
     private Tensor? _recordWeights;
 
-    private StepPlan(StepInfo? step, long past, long t, int rows, int heads) =>
-        (_step, _past, _t, _rows, _heads) = (step, past, t, rows, heads);
+    private readonly Device _device;
+
+    private StepPlan(StepInfo? step, long past, long t, int rows, int heads, Device device) =>
+        (_step, _past, _t, _rows, _heads, _device) = (step, past, t, rows, heads, device);
 
     /// <summary>Values read by <see cref="ResidualCapture"/> probes: key → per row [d] (float32).</summary>
     public Dictionary<string, float[][]> Captured { get; } = new(StringComparer.Ordinal);
@@ -35,9 +37,9 @@ internal sealed class StepPlan
         && _captures.Count == 0 && _recorder is null;
 
     public static StepPlan Create(
-        IReadOnlyList<Intervention> interventions, StepInfo? step, long past, long t, int rows, ModelConfig config)
+        IReadOnlyList<Intervention> interventions, StepInfo? step, long past, long t, int rows, ModelConfig config, Device device)
     {
-        var plan = new StepPlan(step, past, t, rows, config.Heads);
+        var plan = new StepPlan(step, past, t, rows, config.Heads, device);
         foreach (var intervention in interventions)
             plan.Add(intervention);
         return plan;
@@ -125,7 +127,7 @@ internal sealed class StepPlan
                 };
                 weights[row * _t + i] = counted ? 1 : 0;
             }
-        return tensor(weights, [_rows, _t]);
+        return tensor(weights, [_rows, _t], device: _device);
     }
 
     /// <summary>

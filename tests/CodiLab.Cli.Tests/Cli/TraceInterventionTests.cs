@@ -138,6 +138,7 @@ public sealed class TraceInterventionTests : IDisposable
 
         Assert.True(code == 0, error);
         Assert.Contains("mean over 2 reference prompts (12 positions, latent passes)", output, StringComparison.Ordinal);
+        Assert.Contains("KV-group ablation L1 group 0 (values zeroed), in latent passes; it hits query heads 0,1", output, StringComparison.Ordinal);
         var kinds = JsonDocument.Parse(File.ReadAllText(json)).RootElement.GetProperty("interventions").EnumerateArray()
             .Select(i => i.GetProperty("kind").GetString()).ToList();
         Assert.Equal(
