@@ -37,9 +37,9 @@ public static class InterventionRows
 
     private static string? Problem(Intervention intervention, ModelConfig c, PositionLayout layout) => intervention switch
     {
-        HeadAblation h => Layer(h.Layer, c) ?? Range("head", h.Head, c.Heads)
+        HeadAblation h => Layer(h.Layer, c) ?? Range("head", h.Head, c.Heads) ?? NoPass(h.Scope)
             ?? (h.Mean is { } m && m.Length != c.HeadDim ? $"the mean has {m.Length} values, the head {c.HeadDim}" : null),
-        KvGroupAblation g => Layer(g.Layer, c) ?? Range("KV group", g.Group, c.KvHeads),
+        KvGroupAblation g => Layer(g.Layer, c) ?? Range("KV group", g.Group, c.KvHeads) ?? NoPass(g.Scope),
         EdgeBlock e => EdgeProblem(e, c, layout),
         LatentReplacement l => (l.K < 1 || l.K > layout.NumLatent ? $"thought z{l.K} does not exist (z1..z{layout.NumLatent})" : null)
             ?? Width(l.With, c.Hidden),
@@ -79,6 +79,8 @@ public static class InterventionRows
             return e.Message.Split(" (Parameter", 2)[0];
         }
     }
+
+    private static string? NoPass(Scope scope) => (scope & Scope.All) == 0 ? "its scope covers no pass" : null;
 
     private static string? Layer(int layer, ModelConfig c) => Range("layer", layer, c.Layers);
 

@@ -181,6 +181,23 @@ public sealed class InterventionTests(ITestOutputHelper output)
         Assert.True(MaxDiff(plain.Latents[2], recomputed.Latents[2]) > 1e-4, "z3 should follow the zeroed z2");
     }
 
+    [SharedTheory]
+    [InlineData("tiny-llama")]
+    [InlineData("tiny-gpt2")]
+    public void A_latent_scope_ablation_leaves_the_prompt_pass_and_its_cache_as_they_were(string fixture)
+    {
+        using var model = Load(fixture, out var question);
+        var plain = model.Trace(question, Decode, []);
+        var latent = model.Trace(question, Decode, [new HeadAblation(0, 1, Scope.Latent)]);
+        var prompt = model.Trace(question, Decode, [new HeadAblation(0, 1, Scope.Prompt)]);
+
+        // BOT's row and z1 (projected from BOT's output) come from the prompt pass.
+        Assert.Equal(0.0, MaxDiff(plain.Latents![0], latent.Latents![0]));
+        Assert.All(plain.Attention["bot"].Zip(latent.Attention["bot"]), p => Assert.Equal(p.First, p.Second));
+        Assert.True(MaxDiff(plain.Latents[1], latent.Latents[1]) > 1e-4, "z2 should follow the latent-scope ablation");
+        Assert.True(MaxDiff(plain.Latents[0], prompt.Latents![0]) > 1e-4, "z1 should follow the prompt-scope ablation");
+    }
+
     [SharedFact]
     public void Zeroing_a_kv_groups_values_equals_zero_ablating_every_query_head_it_serves()
     {
@@ -215,6 +232,7 @@ public sealed class InterventionTests(ITestOutputHelper output)
             means.Ablation(1, 1, Scope.Latent),
             new HeadAblation(0, 3, Scope.Answer),
             new EdgeBlock([.. EdgePattern.Expand("z*->BOT", model.NumLatent).Edges, .. EdgePattern.Expand("EOT->question", 6).Edges]),
+            new EdgeBlock(EdgePattern.Expand("BOT->question", 6).Edges, Layers: [1], Heads: [0, 2]), // the padded prompt pass
             new LatentReplacement(4, Replacement.PerRow([.. donors.Select(d => d.Latents![3]).Take(3), null])),
             new ResidualPatch(Position.Bot, 0, Replacement.Zero),
             new ResidualCapture(Position.Latent(2), 1),
@@ -305,7 +323,7 @@ public sealed class InterventionTests(ITestOutputHelper output)
         Intervention[] bad =
         [
             new HeadAblation(9, 0), new HeadAblation(0, 4), new HeadAblation(0, 0, Mean: new float[3]),
-            new KvGroupAblation(0, 2, KvPart.Key), new LatentReplacement(7, Replacement.Zero),
+            new KvGroupAblation(0, 2, KvPart.Key), new LatentReplacement(7, Replacement.Zero), new HeadAblation(0, 0, Scope.None),
             new LatentReplacement(1, Replacement.Shared(new float[5])), new EdgeBlock([new Edge(Position.Latent(1), Position.Latent(3))]),
             new EdgeBlock([new Edge(Position.Latent(2), Position.Latent(2))]), new ResidualPatch(Position.Prompt(500), 0, Replacement.Zero),
         ];
