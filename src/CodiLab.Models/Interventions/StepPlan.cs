@@ -141,11 +141,12 @@ internal sealed class StepPlan
         var key = string.Join(',', blocks);
         if (_masks.TryGetValue(key, out var cached)) return cached;
         var perHead = blocks.Any(i => _edges[i].Block.Heads is not null);
-        var (h, total) = (perHead ? _heads : 1, _past + _t);
+        // A caller's mask may already be per head ([b, H, t, T]); the blocked cells then go into every head's copy.
+        var (h, total) = (perHead || mask is { } m && m.shape[1] > 1 ? _heads : 1, _past + _t);
         var blocked = new bool[_rows * h * _t * total];
         foreach (var i in blocks)
         {
-            var heads = _edges[i].Block.Heads ?? (perHead ? [.. Enumerable.Range(0, _heads)] : [0]);
+            var heads = _edges[i].Block.Heads ?? (h > 1 ? [.. Enumerable.Range(0, h)] : [0]);
             foreach (var (row, query, k) in _edges[i].Cells)
                 foreach (var head in heads)
                     blocked[((row * h + head) * _t + query) * total + k] = true;
