@@ -104,10 +104,12 @@ public static class CanonicalAudit
         return new AuditRow(path, pinned, rerun, null, null, same ? AuditVerdict.Ok : AuditVerdict.Drift);
     }
 
-    // Dotted paths without the leading dot Flatten gives the root's children; a scalar root is the field "".
+    // Dotted paths without the leading dot Flatten gives the root's children; a scalar root is the field "", no summary
+    // at all (a phase that did not run) has no fields.
     private static Dictionary<string, JsonNode?> Leaves(JsonNode? node)
     {
         var all = new Dictionary<string, JsonNode?>(StringComparer.Ordinal);
+        if (node is null) return all;
         Comparisons.Flatten("", node, all);
         return all.ToDictionary(kv => kv.Key.TrimStart('.'), kv => kv.Value, StringComparer.Ordinal);
     }
