@@ -124,7 +124,7 @@ internal static class AuditCommands
     private static void Print(TextWriter text, AuditOutcome outcome)
     {
         var audit = outcome.Audit;
-        var report = Path.Combine(outcome.Folder, Auditing.MarkdownFile);
+        var report = Path.GetRelativePath(Directory.GetCurrentDirectory(), Path.Combine(outcome.Folder, Auditing.MarkdownFile));
         foreach (var phase in audit.Phases)
         {
             var verdict = phase.Passed ? "pass" : $"DRIFT in {phase.Drifted} of {phase.Fields} fields";
