@@ -127,8 +127,8 @@ internal static class AuditCommands
         var report = Path.GetRelativePath(Directory.GetCurrentDirectory(), Path.Combine(outcome.Folder, Auditing.MarkdownFile));
         foreach (var phase in audit.Phases)
         {
-            var verdict = phase.Passed ? "pass" : $"DRIFT in {phase.Drifted} of {phase.Fields} fields";
-            text.WriteLine($"audit {audit.Experiment} {phase.Phase}: {verdict} ({phase.Fields} fields, {audit.Tolerance}) -> {report}");
+            var verdict = phase.Passed ? $"pass, {phase.Fields} fields within" : $"DRIFT in {phase.Drifted} of {phase.Fields} fields beyond";
+            text.WriteLine($"audit {audit.Experiment} {phase.Phase}: {verdict} {audit.Tolerance} -> {report}");
             foreach (var note in phase.Notes) text.WriteLine($"  note: {note}");
             foreach (var row in phase.Rows.Where(r => r.Drifted).Take(10))
             {
