@@ -153,6 +153,9 @@ public static class Auditing
         finally
         {
             DeleteTree(root);
+            // The parent goes too once no other verify is using it, so nothing of the audit stays beside the experiments.
+            var parent = Path.GetDirectoryName(root)!;
+            if (Directory.Exists(parent) && !Directory.EnumerateFileSystemEntries(parent).Any()) Directory.Delete(parent);
         }
         var audit = new ExperimentAudit(spec.Name, reference, pins, env.HarnessVersion, tolerance, phases);
         return new AuditOutcome(audit, Write(env, audit, reruns));
