@@ -100,7 +100,8 @@ internal static class AuditCommands
         if (targets.Count == 0) text.WriteLine($"audit: nothing is pinned under {folder}; no experiment rerun");
         var outcomes = targets.Select(t => Auditing.Run(t, env, folder)).ToList();
         foreach (var outcome in outcomes) Print(text, outcome);
-        var drifted = outcomes.SelectMany(o => o.Audit.Phases.Where(p => !p.Passed).Select(p => $"{o.Audit.Experiment} {p.Phase}")).ToList();
+        var drifted = outcomes
+            .SelectMany(o => o.Audit.Phases.Where(p => !p.Passed).Select(p => $"{o.Audit.Experiment} {p.Phase}")).ToList();
         var code = drifted.Count > 0 ? ExitCodes.Drift : cacheCode;
         if (parse.GetValue(options.Json))
         {
@@ -127,12 +128,16 @@ internal static class AuditCommands
         var report = Path.GetRelativePath(Directory.GetCurrentDirectory(), Path.Combine(outcome.Folder, Auditing.MarkdownFile));
         foreach (var phase in audit.Phases)
         {
-            var verdict = phase.Passed ? $"pass, {phase.Fields} fields within" : $"DRIFT in {phase.Drifted} of {phase.Fields} fields beyond";
+            var verdict = phase.Passed
+                ? $"pass, {phase.Fields} fields within"
+                : $"DRIFT in {phase.Drifted} of {phase.Fields} fields beyond";
             text.WriteLine($"audit {audit.Experiment} {phase.Phase}: {verdict} {audit.Tolerance} -> {report}");
             foreach (var note in phase.Notes) text.WriteLine($"  note: {note}");
             foreach (var row in phase.Rows.Where(r => r.Drifted).Take(10))
             {
-                var delta = row.Delta is { } d ? string.Create(CultureInfo.InvariantCulture, $", delta {d:R} > {row.Allowed:0.##########}") : "";
+                var delta = row.Delta is { } d
+                    ? string.Create(CultureInfo.InvariantCulture, $", delta {d:R} > {row.Allowed:0.##########}")
+                    : "";
                 text.WriteLine($"  {row.Field}: pinned {AuditReport.Value(row.Pinned, row.Verdict == AuditVerdict.New)}, "
                     + $"rerun {AuditReport.Value(row.Rerun, row.Verdict == AuditVerdict.Missing)}{delta}");
             }

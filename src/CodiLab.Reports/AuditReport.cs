@@ -71,7 +71,8 @@ public static class AuditReport
 
     private static string Delta(AuditRow r) =>
         r.Delta is { } d
-            ? d.ToString("R", CultureInfo.InvariantCulture) + (r.Drifted ? string.Create(CultureInfo.InvariantCulture, $" (> {r.Allowed:0.##########})") : "")
+            ? d.ToString("R", CultureInfo.InvariantCulture)
+                + (r.Drifted ? string.Create(CultureInfo.InvariantCulture, $" (> {r.Allowed:0.##########})") : "")
             : "–";
 
     /// <summary>The verdict's word.</summary>

@@ -66,7 +66,8 @@ public static class Auditing
             throw Malformed(file, $"'{Path.GetFileName(file)}' is not a pinnable phase (pins are named "
                 + $"{string.Join(", ", Pinning.CanonicalFiles.Select(c => c.Phase + ".json"))})");
         }
-        return [.. Pinning.CanonicalFiles.Select(c => Path.Combine(folder, c.Phase + ".json")).Where(File.Exists).Select(f => (f, ReadPin(f)))];
+        return [.. Pinning.CanonicalFiles.Select(c => Path.Combine(folder, c.Phase + ".json")).Where(File.Exists)
+            .Select(f => (f, ReadPin(f)))];
     }
 
     /// <summary>Reads and checks one pin file; a malformed one is one clear error (exit 3) naming it.</summary>
@@ -115,7 +116,10 @@ public static class Auditing
                 "restore the spec, verify the experiment by naming its spec ('codilab verify SPEC'), or delete its pins folder.",
                 ExitCodes.BadInput);
         }
-        var spec = SpecLoader.Load(reference);
+        // Named as a user in the current folder would name it (the report's key holds the reference), when it lies below.
+        var relative = SpecLoader.IsEmbedded(reference) ? reference : Path.GetRelativePath(Directory.GetCurrentDirectory(), reference);
+        var below = !relative.StartsWith("..", StringComparison.Ordinal) && !Path.IsPathRooted(relative);
+        var spec = SpecLoader.Load(below ? relative : reference);
         if (spec.Name != pin.Experiment)
         {
             throw new CodiLabException($"the spec '{pin.Spec}' now names experiment '{spec.Name}', but this pin is of '{pin.Experiment}'.",

@@ -30,7 +30,9 @@ public sealed record PinnedDataset(string Source, string SampleSha256, string? F
 /// <param name="Format">The pin format (1).</param>
 /// <param name="Experiment">The experiment.</param>
 /// <param name="Phase">The phase.</param>
-/// <param name="Spec">The spec: <c>default:NAME</c>, or a path relative to the pins folder's repository (<see cref="Pinning.SpecBase"/>).</param>
+/// <param name="Spec">
+/// The spec: <c>default:NAME</c>, or a path relative to the pins folder's repository (<see cref="Pinning.SpecBase"/>).
+/// </param>
 /// <param name="Harness">The harness version that made it.</param>
 /// <param name="CanonicalFile">The canonical summary's file name.</param>
 /// <param name="Model">The model's hashes.</param>
@@ -126,7 +128,9 @@ public static class Pinning
         var unfinished = plans.Where(p => p.State != StageState.Cached).ToList();
         if (plans.Count == 0 || unfinished.Count > 0)
         {
-            var which = unfinished.Count == 0 ? "it has no stage" : string.Join("; ", unfinished.Select(p => $"{p.Stage.Name}: {p.Status}"));
+            var which = unfinished.Count == 0
+                ? "it has no stage"
+                : string.Join("; ", unfinished.Select(p => $"{p.Stage.Name}: {p.Status}"));
             throw new CodiLabException($"{phase} of experiment '{spec.Name}' is not finished, so there is nothing to pin ({which}).",
                 spec.Reference, $"run it first ('codilab run {spec.Reference} --phase {phase}', or 'codilab pin --run'), then pin it.",
                 ExitCodes.BadInput);
@@ -174,7 +178,11 @@ public static class Pinning
     {
         var full = Path.GetFullPath(pins);
         for (var dir = new DirectoryInfo(full); dir is not null; dir = dir.Parent)
-            if (Directory.Exists(Path.Combine(dir.FullName, ".git")) || File.Exists(Path.Combine(dir.FullName, ".git"))) return dir.FullName;
+        {
+            // A clone has a .git folder, a worktree or submodule a .git file.
+            var git = Path.Combine(dir.FullName, ".git");
+            if (Directory.Exists(git) || File.Exists(git)) return dir.FullName;
+        }
         return full;
     }
 
