@@ -52,6 +52,15 @@ public sealed class PinVerifyCommandTests : IDisposable
         Assert.Contains($"| `seed.attention_summary.hub_analysis.hub_score` | {p} | {r} | -0.5 (> ", md, StringComparison.Ordinal);
         Assert.Contains("| **drift** |", md, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", error, StringComparison.Ordinal);
+
+        // Regenerating is one command: with no spec named, pin re-pins every pinned experiment from the spec its pin names.
+        var repinned = Invoke("pin", "--pins", Pins);
+        Assert.True(repinned.Code == 0, repinned.Error);
+        Assert.Equal(truth, CanonicalJson.NumberOf(JsonNode.Parse(File.ReadAllText(file))!["summary"]!["seed"]!["attention_summary"]!
+            ["hub_analysis"]!["hub_score"]));
+        var again = Invoke("verify", "--pins", Pins);
+        Assert.True(again.Code == 0, again.Error);
+        Assert.Contains("audit pin-cli Phase1: pass, ", again.Out, StringComparison.Ordinal);
     }
 
     public static TheoryData<string, string[], int, string> Refusals() => new()

@@ -163,6 +163,23 @@ public sealed class PinAuditTests(PinnedExperiment fixture) : IClassFixture<Pinn
         }
     }
 
+    [Fact]
+    public void A_pinned_spec_path_is_relative_to_the_repository_holding_the_pins_and_found_again_from_it()
+    {
+        var repo = Path.Combine(_x.Dir.Path, "repo");
+        Directory.CreateDirectory(Path.Combine(repo, ".git"));
+        var pins = Path.Combine(repo, "experiments", "pins");
+        var spec = Path.Combine(repo, "experiments", "x.yaml");
+
+        var stored = Pinning.SpecReference(spec, pins);
+
+        Assert.Equal("experiments/x.yaml", stored);
+        Assert.Equal(spec, Pinning.ResolveSpec(stored, pins));
+        Assert.Equal("default:tiny-gpt2", Pinning.SpecReference("default:tiny-gpt2", pins));
+        // Outside any repository the pins folder itself is the base.
+        Assert.Equal("../pin-test.yaml", Pinning.SpecReference(Path.Combine(_x.Dir.Path, "pin-test.yaml"), _x.Pins));
+    }
+
     // Replaces one file of an entry and its manifest line, so the entry stays self-consistent.
     private static void Rewrite(string entry, string file, string text)
     {
