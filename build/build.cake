@@ -5,7 +5,7 @@
 //   ./build.sh --target=Phase1                                  embedded default specs
 //   ./build.sh --target=Phase1 --spec=experiments/llama-gsm8k.yaml [--spec=...] [--force]
 //   ./build.sh --target=Compare [--spec=A --spec=B]
-//   ./build.sh --target=Plan | Verify | Clean | FetchData | Bench
+//   ./build.sh --target=Plan | Verify | Pin | Clean | FetchData | Bench
 //
 // Exit code: codilab's own when a codilab call fails (README, "Exit codes"); 2 when a Phase target has no stage for
 // the selected specs or Compare gets a wrong number of specs; 1 for a failure of the script itself.
@@ -39,6 +39,8 @@ JsonElement PlanJson()
     if (code != 0) throw new CakeException(code, $"codilab plan exited with code {code} (see the error above)");
     return JsonDocument.Parse(string.Join("\n", lines)).RootElement;
 }
+
+IEnumerable<string> PinsArgument() => HasArgument("pins") ? new[] { "--pins", Argument<string>("pins") } : new string[0];
 
 if (!System.IO.File.Exists(cli)) throw new CakeException($"{cli} is missing: run ./build.sh (it builds the solution first) rather than dotnet cake directly.");
 
@@ -80,7 +82,10 @@ foreach (var phase in phases)
 }
 
 Task("Plan").Does(() => Codilab(new[] { "plan" }.Concat(specs).ToArray()));
-Task("Verify").Does(() => Codilab("verify"));
+// Rehashes the cache, then reruns every pinned experiment (or the --spec ones) in isolation and compares it with its pins
+// (exit 6 on drift); --pins=DIR names another pins folder. Pin re-pins (after running or reusing the phases).
+Task("Verify").Does(() => Codilab(new[] { "verify" }.Concat(specs).Concat(PinsArgument()).ToArray()));
+Task("Pin").Does(() => Codilab(new[] { "pin", "--run" }.Concat(specs).Concat(PinsArgument()).ToArray()));
 Task("Clean").Does(() => Codilab("clean", "--all"));
 Task("FetchData").Does(() => Codilab("fetch-data"));
 // Compares two specs (default: the embedded pair) after running or reusing their Phase 1-2 stages.

@@ -34,6 +34,7 @@ public static class CodiLabCommand
             RunCommands.Run(io),
             RunCommands.Plan(io),
             RunCommands.Verify(io),
+            AuditCommands.Pin(io),
             RunCommands.Clean(io),
             DataCommands.FetchData(io),
             DataCommands.ShowSpec(io),

@@ -84,7 +84,9 @@ internal static class RunCommands
     public static Command Verify(CommandIO io)
     {
         var command = new Command("verify",
-            "Rehash every cache entry; corrupt ones are moved to cache/.corrupt and rebuilt by the next run.");
+            "Rehash every cache entry (corrupt ones are moved to cache/.corrupt and rebuilt by the next run), then rerun every "
+            + "pinned experiment from scratch and compare it with its pins.");
+        var audit = AuditCommands.AddTo(command);
         command.SetAction(parse =>
         {
             var env = io.Environment(parse);
@@ -95,8 +97,9 @@ internal static class RunCommands
                     + $"(stage {r.Stage ?? "?"}): {r.Problem}. Moved to cache/.corrupt; the next run rebuilds it.");
             }
             var bad = results.Count(r => r.Problem is not null);
-            io.Out.WriteLine($"verify: {results.Count} cache entries checked, {results.Count - bad} intact, {bad} corrupt");
-            return bad == 0 ? 0 : ExitCodes.Corrupt;
+            audit.Text(parse, io).WriteLine($"verify: {results.Count} cache entries checked, {results.Count - bad} intact, {bad} corrupt");
+            // The pinned experiments' audit (AuditCommands): reruns in isolation, compares with the pins; exit 6 on drift.
+            return AuditCommands.Audit(parse, io, audit, bad == 0 ? 0 : ExitCodes.Corrupt);
         });
         return command;
     }

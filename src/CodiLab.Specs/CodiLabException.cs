@@ -48,4 +48,6 @@ public static class ExitCodes
     public const int Busy = 4;
     /// <summary>The cache holds corrupt entries.</summary>
     public const int Corrupt = 5;
+    /// <summary><c>verify</c>: a pinned value drifted beyond its tolerance when the experiment was rerun.</summary>
+    public const int Drift = 6;
 }

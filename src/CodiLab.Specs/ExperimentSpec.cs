@@ -53,7 +53,11 @@ public sealed class ExperimentSpec
             Number("analysis.skip_threshold"),
             checked((int)Int("analysis.top_heads")));
         Phases = [.. Words("phases").Select(SpecWords.Parse<Phase>)];
+        Audit = new AuditSection(Number("audit.tolerance"), Number("audit.relative_tolerance"));
     }
+
+    /// <summary>The audit section (verify's tolerance).</summary>
+    public AuditSection Audit { get; }
 
     /// <summary>Free text shown in reports.</summary>
     public string Description { get; }

@@ -89,6 +89,11 @@ public static partial class SpecSchema
             { Min = 0, Max = 1 },
         new("analysis.skip_threshold", FieldKind.Number, 0.1, "mean skip attention above which skips 'exist'") { Min = 0, Max = 1 },
         new("analysis.top_heads", FieldKind.Int, 20L, "how many top heads to list and draw") { Min = 1, Max = 100_000 },
+        new("audit.tolerance", FieldKind.Number, 5e-4,
+            "verify: absolute difference allowed between a pinned and a rerun value (plus audit.relative_tolerance times |pinned|)")
+            { Min = 0, Max = 1e6 },
+        new("audit.relative_tolerance", FieldKind.Number, 1e-3, "verify: difference allowed per unit of |pinned value|")
+            { Min = 0, Max = 1e6 },
         new("phases", FieldKind.ChoiceList, new[] { "Phase1" }, "the phases this experiment runs")
             { Words = ["Phase1", "Phase2", "Phase3", "Phase4"] },
     ];
@@ -138,6 +143,7 @@ public static partial class SpecSchema
             ["compare"] = "artifacts/compare/ holds the comparisons between experiments",
             ["data"] = "artifacts/data/ is the default data root, where fetch-data puts the GSM8K files",
             ["logs"] = "artifacts/logs/ holds the full traces of internal errors",
+            ["audit"] = "artifacts/audit/ holds the isolated reruns of 'verify' while they run",
         };
 
     [GeneratedRegex("^[a-z0-9][a-z0-9-]{0,63}$")]

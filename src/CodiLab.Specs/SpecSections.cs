@@ -187,3 +187,8 @@ public sealed record ExtractionSection(Matrix Matrix, BatchSize BatchSize, int M
 
 /// <summary>The <c>analysis</c> section.</summary>
 public sealed record AnalysisSection(double HubRatioThreshold, double SequentialThreshold, double SkipThreshold, int TopHeads);
+
+/// <summary>The <c>audit</c> section: how far <c>verify</c> lets a rerun value be from its pin.</summary>
+/// <param name="Tolerance">Absolute difference allowed.</param>
+/// <param name="RelativeTolerance">Difference allowed per unit of the pinned value's magnitude.</param>
+public sealed record AuditSection(double Tolerance, double RelativeTolerance);

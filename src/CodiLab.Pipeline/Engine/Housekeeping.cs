@@ -35,11 +35,14 @@ public static class Housekeeping
         return Delete(RealPath(root), data) ? $"removed {root}" : KeptLine(root, env.DataRoot);
     }
 
-    /// <summary>The experiment folders under the artifacts root: those holding a lock.json, reserved names aside.</summary>
+    /// <summary>
+    /// The experiment folders under the artifacts root: those holding a lock.json, or only the audit of a pinned experiment
+    /// (verify writes it even where the experiment never ran), reserved names aside.
+    /// </summary>
     public static IEnumerable<string> Experiments(PipelineEnvironment env) =>
         Directory.Exists(env.ArtifactsRoot)
             ? Directory.EnumerateDirectories(env.ArtifactsRoot)
-                .Where(d => File.Exists(Path.Combine(d, "lock.json")))
+                .Where(d => File.Exists(Path.Combine(d, "lock.json")) || Directory.Exists(Path.Combine(d, "audit")))
                 .Select(Path.GetFileName)
                 .OfType<string>()
                 .Where(name => !SpecSchema.ReservedNames.ContainsKey(name))

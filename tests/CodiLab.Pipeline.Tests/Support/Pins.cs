@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Text.Json.Nodes;
 using CodiLab.Analysis;
+using CodiLab.Specs;
 using Snapshooter;
 using Snapshooter.Xunit;
 
@@ -14,11 +15,11 @@ namespace CodiLab.Tests.Support;
 /// </summary>
 public static class Pins
 {
-    /// <summary>Absolute tolerance.</summary>
-    public const double Absolute = 5e-4;
+    /// <summary>Absolute tolerance: the default of the spec's <c>audit.tolerance</c>, which verify's audit applies to pins.</summary>
+    public static readonly double Absolute = (double)SpecSchema.Find("audit.tolerance")!.Default!;
 
-    /// <summary>Relative tolerance.</summary>
-    public const double Relative = 1e-3;
+    /// <summary>Relative tolerance: the default of <c>audit.relative_tolerance</c>.</summary>
+    public static readonly double Relative = (double)SpecSchema.Find("audit.relative_tolerance")!.Default!;
 
     /// <summary>Matches canonical JSON text against the test's snapshot named with <paramref name="name"/>.</summary>
     public static void Match(string canonical, string name, [CallerFilePath] string file = "", [CallerMemberName] string member = "")
