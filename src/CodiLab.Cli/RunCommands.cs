@@ -83,20 +83,20 @@ internal static class RunCommands
 
     public static Command Verify(CommandIO io)
     {
+        var deep = new Option<bool>("--deep")
+        {
+            Description = "also rehash every external input remembered by the hash memo (checkpoint files), ignoring its stamp",
+        };
         var command = new Command("verify",
-            "Rehash every cache entry; corrupt ones are moved to cache/.corrupt and rebuilt by the next run.");
+            "Rehash every cache entry (corrupt ones move to cache/.corrupt) and every readable view (edited ones are restored).")
+        {
+            deep,
+        };
         command.SetAction(parse =>
         {
             var env = io.Environment(parse);
-            var results = new ArtifactCache(env.CacheRoot).Verify();
-            foreach (var r in results.Where(r => r.Problem is not null))
-            {
-                io.Error.WriteLine($"{Path.Combine(env.CacheRoot, r.Key)}: error: corrupt cache entry "
-                    + $"(stage {r.Stage ?? "?"}): {r.Problem}. Moved to cache/.corrupt; the next run rebuilds it.");
-            }
-            var bad = results.Count(r => r.Problem is not null);
-            io.Out.WriteLine($"verify: {results.Count} cache entries checked, {results.Count - bad} intact, {bad} corrupt");
-            return bad == 0 ? 0 : ExitCodes.Corrupt;
+            var code = Rehash.Run(env, parse.GetValue(deep), io.Out, io.Error);
+            return code;
         });
         return command;
     }
