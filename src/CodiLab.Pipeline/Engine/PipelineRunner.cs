@@ -201,13 +201,17 @@ public sealed class PipelineRunner(PipelineEnvironment env, Func<ExperimentSpec,
 
     private void WriteProvenance(Owner owner, string stage, string key, DateTimeOffset started, double seconds)
     {
-        var provenance = Provenance.Read(owner.Root);
+        var provenance = Provenance.Read(owner.Root, env.Log);
         provenance.Stages[stage] = new StageProvenance(key, started, DateTimeOffset.UtcNow, Math.Round(seconds, 3),
-            Environment.MachineName, HarnessInfo.GitCommit(Directory.GetCurrentDirectory()), env.HarnessVersion,
+            Environment.MachineName, env.HarnessVersion, HarnessInfo.Harness, ExperimentRepository(owner.Reference),
             System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription,
             System.Runtime.InteropServices.RuntimeInformation.OSDescription);
         provenance.Write(owner.Root);
     }
+
+    // The repository of the spec file (not of the current folder); none for embedded defaults and comparisons.
+    private static GitState? ExperimentRepository(string reference) =>
+        File.Exists(reference) ? HarnessInfo.Repository(Path.GetDirectoryName(Path.GetFullPath(reference))!) : null;
 
     private static List<string> ViewFiles(string view, CacheManifest manifest) =>
         manifest.Files.Keys.Select(f => Path.Combine(view, f)).ToList();
