@@ -12,7 +12,8 @@ internal static class ModelCommands
         var folder = ModelFolder();
         var question = new Option<string[]>("--question")
             { Description = "a question (repeatable; the JSON is then a list)", Required = true, AllowMultipleArgumentsPerToken = false };
-        var maxNew = new Option<int>("--max-new-tokens") { Description = "answer tokens at most", DefaultValueFactory = _ => 256 };
+        var maxNew = new Option<int>("--max-new-tokens") { Description = "answer tokens at most", DefaultValueFactory = _ => 256 }
+            .AtLeast(0, "the answer cannot have fewer than 0 tokens");
         var dtype = new Option<string>("--dtype")
             { Description = "compute dtype: float32 or bfloat16", DefaultValueFactory = _ => "float32" };
         var device = new Option<string>("--device")
@@ -37,7 +38,9 @@ internal static class ModelCommands
             {
                 // The JSON names the question as it was encoded (normalised unless --no-normalize), as reference.json does.
                 var text = parse.GetValue(noNormalize) ? q : CodiLab.Models.Tokenizers.CodiTokenizer.NormalizeQuestion(q);
-                var trace = model.TraceIds(text, model.PromptIdsAsGiven(text), parse.GetValue(maxNew));
+                var ids = model.PromptIdsAsGiven(text);
+                ArgumentChecks.Positions(model, ids, parse.GetValue(maxNew), text);
+                var trace = model.TraceIds(text, ids, parse.GetValue(maxNew));
                 traces.Add(trace);
                 io.Out.WriteLine($"{trace.InputIds.Count} prompt tokens; logit lens [{string.Join(", ", trace.LogitLensTop1)}]; "
                     + $"answer {trace.AnswerIds.Count} tokens: {trace.AnswerText.Trim()}");

@@ -8,8 +8,10 @@ internal static class BenchCommand
     public static Command Create(CommandIO io)
     {
         var spec = new Argument<string>("spec") { Description = "a spec file or default:NAME (its sample, model, dtype, device)" };
-        var problems = new Option<int?>("--problems") { Description = "time the first N sampled problems (default: the whole sample)" };
-        var batch = new Option<int?>("--batch-size") { Description = "problems per batch (default: extraction.batch_size)" };
+        var problems = new Option<int?>("--problems") { Description = "time the first N sampled problems (default: the whole sample)" }
+            .AtLeast(1, "time at least one problem");
+        var batch = new Option<int?>("--batch-size") { Description = "problems per batch (default: extraction.batch_size)" }
+            .AtLeast(1, "a batch holds at least one problem");
         var model = new Option<string?>("--model")
         {
             Description = "time this model folder instead of the spec's (e.g. a full-size one from make-model --preset llama-1b)",

@@ -25,14 +25,35 @@ public sealed record LockFile(string Experiment, string Spec, SortedDictionary<s
         if (!File.Exists(path)) return new LockFile(experiment, spec, new(StringComparer.Ordinal));
         try
         {
-            return JsonSerializer.Deserialize<LockFile>(File.ReadAllText(path), Hashing.Json) ?? throw new JsonException("empty");
+            var read = JsonSerializer.Deserialize<LockFile>(File.ReadAllText(path), Hashing.Json) ?? throw new JsonException("it is null");
+            return read.Checked();
         }
-        catch (JsonException e)
+        catch (Exception e) when (e is JsonException or DecoderFallbackException)
         {
             throw new CodiLabException($"the lock file is unreadable ({e.Message}).", path,
                 "delete it; the next run rebuilds it from the cache without recomputing cached stages.", ExitCodes.Corrupt, e);
         }
     }
+
+    // JSON that parses but lacks what every reader relies on (`{}`, a stage without key or outputs) is as unreadable as
+    // JSON that does not parse.
+    private LockFile Checked()
+    {
+        if (Experiment is null || Spec is null || Stages is null) throw new JsonException("it lacks experiment, spec or stages");
+        foreach (var (name, stage) in Stages)
+        {
+            var whole = stage is { Phase: not null, Harness: not null, Fields: not null, Inputs: not null, Outputs: not null }
+                && stage.Key is { Length: 64 } && stage.Key.All(char.IsAsciiHexDigitLower)
+                && stage.Outputs.All(o => o.Value is { Sha256.Length: 64, Size: >= 0 } && IsPlainName(o.Key))
+                && IsPlainName(stage.Phase);
+            if (!whole) throw new JsonException($"stage '{name}' lacks its phase, key, fields, inputs or outputs, or names a path");
+        }
+        return this with { Stages = new SortedDictionary<string, LockedStage>(Stages, StringComparer.Ordinal) };
+    }
+
+    // A view file or phase is a relative path inside the experiment folder: a hand-edited lock file must not reach outside.
+    private static bool IsPlainName(string name) => name.Length > 0 && !Path.IsPathRooted(name)
+        && !name.Split('/', '\\').Any(part => part is "" or "." or "..");
 
     /// <summary>Writes it atomically.</summary>
     public void Write(string experimentRoot) =>

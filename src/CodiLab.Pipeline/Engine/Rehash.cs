@@ -26,7 +26,9 @@ public static class Rehash
         {
             error.WriteLine(v.Restored
                 ? $"{v.Path}: warning: view differed from the lock file ({v.Problem})."
-                : $"{v.Path}: error: view differs from the lock file ({v.Problem}). Fix: run the experiment again to rebuild it.");
+                : v.Path.EndsWith("lock.json", StringComparison.Ordinal)
+                    ? $"{v.Path}: error: {v.Problem} Its views cannot be checked. Fix: {v.Fix}"
+                    : $"{v.Path}: error: view differs from the lock file ({v.Problem}). Fix: {v.Fix}");
         }
         var flagged = views.Count(v => !v.Restored);
         output.WriteLine($"verify: views: {views.Count - flagged} restored from the cache, {flagged} could not be restored");

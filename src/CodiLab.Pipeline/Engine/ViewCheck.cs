@@ -4,7 +4,8 @@ namespace CodiLab.Pipeline.Engine;
 /// <param name="Path">The view file.</param>
 /// <param name="Problem">What differs.</param>
 /// <param name="Restored">True when it was copied back from its (intact) cache entry; false when only flagged.</param>
-public sealed record ViewIssue(string Path, string Problem, bool Restored);
+/// <param name="Fix">What the user can do about a flagged one.</param>
+public sealed record ViewIssue(string Path, string Problem, bool Restored, string Fix = "run the experiment again to rebuild it.");
 
 /// <summary>
 /// The readable views (<c>artifacts/&lt;experiment&gt;/&lt;Phase&gt;/…</c>, <c>artifacts/compare/&lt;pair&gt;/…</c>) are
@@ -57,7 +58,7 @@ public static class ViewCheck
         }
         catch (CodiLabException e)
         {
-            issues.Add(new ViewIssue(Path.Combine(root, "lock.json"), e.What, Restored: false));
+            issues.Add(new ViewIssue(Path.Combine(root, "lock.json"), e.What, Restored: false, e.Fix ?? "delete it."));
             return;
         }
         foreach (var (stage, locked) in lockFile.Stages)

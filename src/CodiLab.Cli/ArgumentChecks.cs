@@ -1,0 +1,42 @@
+using System.CommandLine;
+using CodiLab.Models.Codi;
+
+namespace CodiLab.Cli;
+
+/// <summary>
+/// Range checks on numeric options, so that a value the command cannot use (a negative count, a batch of zero that would
+/// never advance) is an argument error (exit 2) naming the option, not a hang or a stack trace later on.
+/// </summary>
+internal static class ArgumentChecks
+{
+    /// <summary>Refuses values below <paramref name="min"/>.</summary>
+    public static Option<int?> AtLeast(this Option<int?> option, int min, string meaning)
+    {
+        option.Validators.Add(result =>
+        {
+            if (result.GetValue(option) is { } v && v < min) result.AddError($"{option.Name} {v} is not allowed: {meaning}.");
+        });
+        return option;
+    }
+
+    /// <summary>Refuses values below <paramref name="min"/>.</summary>
+    public static Option<int> AtLeast(this Option<int> option, int min, string meaning)
+    {
+        option.Validators.Add(result =>
+        {
+            if (result.GetValue(option) is var v && v < min) result.AddError($"{option.Name} {v} is not allowed: {meaning}.");
+        });
+        return option;
+    }
+
+    /// <summary>
+    /// Refuses a trace whose prompt, thoughts and answer tokens would pass the model's position limit, before it runs.
+    /// </summary>
+    public static void Positions(CodiModel model, IReadOnlyList<int> promptIds, int maxNewTokens, string question)
+    {
+        if (PositionLimit.Problem(model, promptIds.Count, maxNewTokens, "--max-new-tokens") is not { } problem) return;
+        var shown = question.Length > 60 ? question[..60] + "…" : question;
+        throw new CodiLabException(problem, $"question \"{shown}\"",
+            "lower --max-new-tokens, or shorten the question.", ExitCodes.InvalidSpec);
+    }
+}
