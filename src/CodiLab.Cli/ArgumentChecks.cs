@@ -29,6 +29,20 @@ internal static class ArgumentChecks
         return option;
     }
 
+    /// <summary>The --device value, once it is one libtorch can use here (exit 2 for a name, 3 for CUDA that is missing).</summary>
+    public static string Device(string device)
+    {
+        if (device is not ("cpu" or "cuda"))
+            throw new CodiLabException($"device '{device}' is not supported.", "--device", "use cpu or cuda.", ExitCodes.InvalidSpec);
+        if (device == "cuda" && !TorchSharp.torch.cuda.is_available())
+        {
+            throw new CodiLabException("--device cuda was asked for but the loaded libtorch has no CUDA.", "--device",
+                $"load a CUDA libtorch with --libtorch DIR or {CodiLab.Models.TorchRuntime.LibTorchVariable}, or use --device cpu.",
+                ExitCodes.BadInput);
+        }
+        return device;
+    }
+
     /// <summary>
     /// Refuses a trace whose prompt, thoughts and answer tokens would pass the model's position limit, before it runs.
     /// </summary>

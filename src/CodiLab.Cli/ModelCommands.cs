@@ -30,7 +30,7 @@ internal static class ModelCommands
         {
             io.Runtime(parse);
             var options = new CodiOptions(parse.GetValue(tokenizer), Load(parse, checkpoint, loraR, loraAlpha),
-                DTypes.Parse(parse.GetValue(dtype)!, "--dtype"), parse.GetValue(device)!, parse.GetValue(numLatent),
+                DTypes.Parse(parse.GetValue(dtype)!, "--dtype"), ArgumentChecks.Device(parse.GetValue(device)!), parse.GetValue(numLatent),
                 parse.GetValue(eos) is { Length: > 0 } e ? e : null);
             using var model = CodiModel.Load(parse.GetValue(folder)!, options);
             var traces = new List<TraceResult>();
@@ -125,7 +125,8 @@ internal static class ModelCommands
             { Description = "checkpoint file in the folder (default: model.safetensors, else pytorch_model.bin)" },
         new Option<int?>("--lora-r") { Description = "LoRA rank (default: codi.json / adapter_config.json, else 128)" },
         new Option<double?>("--lora-alpha") { Description = "LoRA alpha (default: codi.json / adapter_config.json, else 32)" },
-        new Option<int?>("--num-latent") { Description = "continuous thoughts (default: codi.json, else 6)" },
+        new Option<int?>("--num-latent") { Description = "continuous thoughts (default: codi.json, else 6)" }
+            .AtLeast(0, "a trace has zero or more continuous thoughts"),
         new Option<int[]>("--eos")
             { Description = "EOS ids (default: the tokenizer's end tokens)", AllowMultipleArgumentsPerToken = true });
 

@@ -20,6 +20,10 @@ internal static class BenchCommand
         {
             Description = "a file with a peer's 'PEER … problems_per_s=X' line (the seed's method timed on the same host): prints the ratio",
         };
+        peer.Validators.Add(result =>
+        {
+            if (result.GetValue(peer) is { } file && !File.Exists(file)) result.AddError($"--peer {file}: there is no such file.");
+        });
         var command = new Command("bench", "Time extraction (model load apart) and write artifacts/<experiment>/bench.json.")
         {
             spec, problems, batch, model, peer,
@@ -99,7 +103,7 @@ internal static class ParityCommand
             var references = CodiLab.Models.Codi.TraceJson.Read(parse.GetValue(reference) ?? Path.Combine(dir, "reference.json"));
             using var model = CodiLab.Models.Codi.CodiModel.Load(dir, new CodiLab.Models.Codi.CodiOptions(null,
                 new CodiLab.Models.Codi.LoadOptions(CheckpointFile: parse.GetValue(checkpoint)),
-                CodiLab.Models.DTypes.Parse(parse.GetValue(dtype)!, "--dtype"), parse.GetValue(device)!));
+                CodiLab.Models.DTypes.Parse(parse.GetValue(dtype)!, "--dtype"), ArgumentChecks.Device(parse.GetValue(device)!)));
             var report = CodiLab.Models.Codi.ParityCheck.Run(model, references, tolerance, row => io.Out.WriteLine(Line(row)));
             io.Out.WriteLine(System.FormattableString.Invariant(
                 $"{report.PassedCount}/{report.Count} questions match ({parse.GetValue(dtype)} on {parse.GetValue(device)}); ")

@@ -40,6 +40,9 @@ public sealed record ModelConfig(
                     ? v.TryGetInt32(out var n) ? n : throw new ModelFormatException(
                         $"config.json's '{name}' is {v.GetRawText()}, not a whole number in range.", path,
                         "use the base model's own config.json.")
+                : r.TryGetProperty(name, out var other) && other.ValueKind != JsonValueKind.Null
+                    ? throw new ModelFormatException($"config.json's '{name}' is {other.GetRawText()}, not a number.", path,
+                        "use the base model's own config.json.")
                 : fallback
                     ?? throw new ModelFormatException($"config.json has no '{name}'.", path, "use the base model's own config.json.");
             return Parse(type, r, Int, path).Checked(path, type == "gpt2" ? "n_head" : "num_attention_heads");
