@@ -22,7 +22,7 @@ internal static class BenchCommand
         };
         peer.Validators.Add(result =>
         {
-            if (result.GetValue(peer) is { } file && !File.Exists(file)) result.AddError($"--peer {file}: there is no such file.");
+            if (result.GetValue(peer) is { } file && !File.Exists(file)) result.AddError($"--peer {file} names no file that exists.");
         });
         var command = new Command("bench", "Time extraction (model load apart) and write artifacts/<experiment>/bench.json.")
         {
