@@ -12,19 +12,35 @@ internal static class ArgumentChecks
     /// <summary>Refuses values below <paramref name="min"/>.</summary>
     public static Option<int?> AtLeast(this Option<int?> option, int min, string meaning)
     {
-        option.Validators.Add(result =>
-        {
-            if (result.GetValue(option) is { } v && v < min) result.AddError($"{option.Name} {v} is not allowed: {meaning}.");
-        });
+        option.Validators.Add(result => Check(result, option.Name, min, meaning));
         return option;
     }
 
     /// <summary>Refuses values below <paramref name="min"/>.</summary>
     public static Option<int> AtLeast(this Option<int> option, int min, string meaning)
     {
+        option.Validators.Add(result => Check(result, option.Name, min, meaning));
+        return option;
+    }
+
+    // Reads the token itself: a value that is no number at all already has its own parse error, and asking the option
+    // for its value then would throw.
+    private static void Check(System.CommandLine.Parsing.OptionResult result, string name, int min, string meaning)
+    {
+        if (result.Tokens.Count == 1
+            && int.TryParse(result.Tokens[0].Value, System.Globalization.NumberStyles.Integer,
+                System.Globalization.CultureInfo.InvariantCulture, out var v)
+            && v < min)
+            result.AddError($"{name} {v} is not allowed: {meaning}.");
+    }
+
+    /// <summary>Refuses any value but <paramref name="allowed"/> (names them).</summary>
+    public static Option<string> OneOf(this Option<string> option, params string[] allowed)
+    {
         option.Validators.Add(result =>
         {
-            if (result.GetValue(option) is var v && v < min) result.AddError($"{option.Name} {v} is not allowed: {meaning}.");
+            if (result.GetValue(option) is { } v && !allowed.Contains(v))
+                result.AddError($"{option.Name} '{v}' is not one of {string.Join(", ", allowed)}.");
         });
         return option;
     }

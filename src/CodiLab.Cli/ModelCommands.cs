@@ -15,7 +15,8 @@ internal static class ModelCommands
         var maxNew = new Option<int>("--max-new-tokens") { Description = "answer tokens at most", DefaultValueFactory = _ => 256 }
             .AtLeast(0, "the answer cannot have fewer than 0 tokens");
         var dtype = new Option<string>("--dtype")
-            { Description = "compute dtype: float32 or bfloat16", DefaultValueFactory = _ => "float32" };
+            { Description = "compute dtype: float32 or bfloat16", DefaultValueFactory = _ => "float32" }
+            .OneOf("float32", "bfloat16", "fp32", "bf16");
         var device = new Option<string>("--device")
             { Description = "cpu or cuda (cuda needs a CUDA libtorch: --libtorch)", DefaultValueFactory = _ => "cpu" };
         var tokenizer = new Option<string?>("--tokenizer") { Description = "folder with the tokenizer files (default: MODEL_DIR)" };
@@ -87,8 +88,10 @@ internal static class ModelCommands
     public static Command MakeModel(CommandIO io)
     {
         var presets = string.Join(", ", TinyShape.Presets.Keys);
-        var arch = new Option<string>("--arch") { Description = "llama or gpt2", Required = true };
-        var seed = new Option<int>("--seed") { Description = "weights seed", DefaultValueFactory = _ => 42 };
+        var arch = new Option<string>("--arch") { Description = "llama or gpt2", Required = true }.OneOf("llama", "gpt2");
+        // A negative seed would give the same weights as its absolute value, so two seeds would name one model.
+        var seed = new Option<int>("--seed") { Description = "weights seed", DefaultValueFactory = _ => 42 }
+            .AtLeast(0, "weights seeds run from 0 to 2147483647");
         var output = new Option<string>("--out") { Description = "folder to write (absent or empty, unless --force)", Required = true };
         var force = new Option<bool>("--force")
             { Description = "write into a folder that already holds files: the files make-model writes are replaced, others kept" };

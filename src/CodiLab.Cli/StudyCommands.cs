@@ -91,7 +91,8 @@ internal static class ParityCommand
         var reference = new Option<string?>("--reference") { Description = "the reference file (default: MODEL_DIR/reference.json)" };
         var checkpoint = new Option<string?>("--checkpoint")
             { Description = "model.safetensors or pytorch_model.bin (default: safetensors first)" };
-        var dtype = new Option<string>("--dtype") { Description = "compute dtype", DefaultValueFactory = _ => "float32" };
+        var dtype = new Option<string>("--dtype") { Description = "compute dtype", DefaultValueFactory = _ => "float32" }
+            .OneOf("float32", "bfloat16", "fp32", "bf16");
         var device = new Option<string>("--device") { Description = "cpu or cuda", DefaultValueFactory = _ => "cpu" };
         var command = new Command("parity",
             $"Trace every question of a reference.json and compare: ids exact, attention within {tolerance.Attention} (exit 1 if not).")

@@ -25,18 +25,8 @@ public sealed record ModelParameters(
     [property: SpecField("model.num_latent")] int NumLatent)
 {
     /// <summary>From a spec.</summary>
-    public static ModelParameters From(ExperimentSpec s)
-    {
-        // The generator's random source takes a 31-bit seed; a larger one cannot be mapped without two seeds
-        // making the same model, so it is refused (when planning, before anything runs) rather than wrapped.
-        if (s.Seed > int.MaxValue)
-        {
-            throw new CodiLabException($"seed {s.Seed} is above {int.MaxValue}, the largest seed a generated model can be made from "
-                + "(sampling and synthetic datasets take the whole range 0 … 4294967295).", s.MarkOf("seed").ToString(),
-                $"use a seed of at most {int.MaxValue} with model.source: generated, or a checkpoint model.", ExitCodes.InvalidSpec);
-        }
-        return new(s.Seed, s.Model.Arch, s.Model.Lora.R, s.Model.Lora.Alpha, s.Model.NumLatent);
-    }
+    public static ModelParameters From(ExperimentSpec s) =>
+        new(s.Seed, s.Model.Arch, s.Model.Lora.R, s.Model.Lora.Alpha, s.Model.NumLatent);
 }
 
 /// <summary>extract: the model as loaded, the loop's settings, and what names the model in the metadata.</summary>

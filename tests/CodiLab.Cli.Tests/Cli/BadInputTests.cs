@@ -50,18 +50,21 @@ public sealed class BadInputTests : IDisposable
         var spec = _dir.Write("big.yaml",
             "name: big\nseed: 3000000000\nmodel:\n  arch: gpt2\n  source: generated\ndataset:\n  source: synthetic\n  size: 20\n  sample: 4\n");
 
-        var (code, _, error) = Invoke("plan", spec);
+        var (code, _, error) = Invoke("run", spec);
+        var (_, plan, _) = Invoke("plan", spec);
 
         OneParagraph(error, code, ExitCodes.InvalidSpec);
         Assert.StartsWith($"{spec}:2:", error, StringComparison.Ordinal);
         Assert.Contains("seed 3000000000 is above 2147483647", error, StringComparison.Ordinal);
+        Assert.Matches(@"Phase1  model +blocked: seed 3000000000 is above 2147483647", plan);
+        Assert.False(Directory.Exists(Path.Combine(_dir.Path, "artifacts", "big", "Phase1")));
     }
 
     [Theory]
     [InlineData("gpt2", "n_head", 0, "n_head is 0; it must be at least 1")]
-    [InlineData("gpt2", "n_head", 5, "n_head 5 does not divide the hidden size 64")]
+    [InlineData("gpt2", "n_head", 5, "the hidden size 64 is not a multiple of the head count 5 (n_head)")]
     [InlineData("llama", "num_attention_heads", 0, "num_attention_heads is 0; it must be at least 1")]
-    [InlineData("llama", "num_key_value_heads", 3, "num_key_value_heads 3 does not divide num_attention_heads 4")]
+    [InlineData("llama", "num_key_value_heads", 3, "the head count 4 is not a multiple of the key/value head count 3")]
     public void Config_heads_that_do_not_fit_the_hidden_size_are_refused_before_loading(string arch, string field, int value, string message)
     {
         var folder = Model(arch, c =>
