@@ -73,7 +73,10 @@ public sealed record ModelConfig(
             throw new ModelFormatException($"config.json's {name} is {value}; it must be at least 1.", path, Fix);
         // A head dimension derived from a hidden size the heads do not divide would silently drop columns.
         if (Hidden % Heads != 0 && (Arch == "gpt2" || HeadDim == Hidden / Heads))
-            throw new ModelFormatException($"the hidden size {Hidden} is not a multiple of the head count {Heads} ({headsName}).", path, Fix);
+        {
+            throw new ModelFormatException(
+                $"the hidden size {Hidden} is not a multiple of the head count {Heads} ({headsName}).", path, Fix);
+        }
         if (HeadDim <= 0 || (Arch == "llama" && HeadDim % 2 != 0))
             throw new ModelFormatException($"config.json gives a head dimension of {HeadDim} ({headsName} {Heads}, hidden size "
                 + $"{Hidden}); it must be a positive even number (hidden size divided by heads, or head_dim).", path, Fix);

@@ -45,7 +45,10 @@ public static class TraceJson
     public static IReadOnlyList<TraceResult> Read(string path)
     {
         if (!File.Exists(path))
-            throw new ModelFormatException("the reference file does not exist.", path, "give a trace or reference JSON file (--reference).");
+        {
+            throw new ModelFormatException("the reference file does not exist.", path,
+                "give a trace or reference JSON file (--reference).");
+        }
         try
         {
             var root = JsonNode.Parse(File.ReadAllText(path))

@@ -281,6 +281,7 @@ public sealed class CodiTokenizer
     // one among the specials' ids (which follow the ranks) would decode as a special. Returns the number of ranks.
     private static int CheckRanks(string path, int vocabSize)
     {
+        const string RestoreRanks = "restore the base model's original/tokenizer.model.";
         var seen = new HashSet<int>();
         var line = 0;
         foreach (var text in File.ReadLines(path))
@@ -290,16 +291,18 @@ public sealed class CodiTokenizer
             var space = text.LastIndexOf(' ');
             if (space <= 0 || !int.TryParse(text.AsSpan(space + 1), System.Globalization.NumberStyles.None,
                     System.Globalization.CultureInfo.InvariantCulture, out var rank))
-                throw new ModelFormatException($"line {line} is not 'BASE64 RANK'.", path, "restore the base model's original/tokenizer.model.");
+                throw new ModelFormatException($"line {line} is not 'BASE64 RANK'.", path, RestoreRanks);
             if (rank >= vocabSize)
                 throw new ModelFormatException($"line {line} gives id {rank}, outside the vocabulary (config.json vocab_size {vocabSize}).",
                     path, "use the tokenizer of the base model this checkpoint was trained from, with its own config.json.");
             if (!seen.Add(rank))
-                throw new ModelFormatException($"line {line} repeats id {rank}.", path, "restore the base model's original/tokenizer.model.");
+                throw new ModelFormatException($"line {line} repeats id {rank}.", path, RestoreRanks);
         }
         if (seen.Count > 0 && seen.Max() >= seen.Count)
-            throw new ModelFormatException($"the ranks skip ids (the highest is {seen.Max()} for {seen.Count} ranks), so the special tokens "
-                + "that follow them would collide with a rank.", path, "restore the base model's original/tokenizer.model.");
+        {
+            throw new ModelFormatException($"the ranks skip ids (the highest is {seen.Max()} for {seen.Count} ranks), so the "
+                + "special tokens that follow them would collide with a rank.", path, RestoreRanks);
+        }
         return seen.Count;
     }
 }

@@ -52,7 +52,12 @@ public static class HarnessInfo
     {
         try
         {
-            var start = new ProcessStartInfo("git") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            var start = new ProcessStartInfo("git")
+            {
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+                UseShellExecute = false,
+            };
             start.ArgumentList.Add("-C");
             start.ArgumentList.Add(folder);
             foreach (var a in args) start.ArgumentList.Add(a);

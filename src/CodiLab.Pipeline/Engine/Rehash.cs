@@ -7,7 +7,9 @@ namespace CodiLab.Pipeline.Engine;
 /// </summary>
 public static class Rehash
 {
-    /// <summary>Runs the checks, writes one line per problem to <paramref name="error"/> and a summary to <paramref name="output"/>.</summary>
+    /// <summary>
+    /// Runs the checks, writes one line per problem to <paramref name="error"/> and a summary to <paramref name="output"/>.
+    /// </summary>
     /// <returns>0 when all was intact or has been restored; <see cref="ExitCodes.Corrupt"/> otherwise.</returns>
     public static int Run(PipelineEnvironment env, bool deep, TextWriter output, TextWriter error)
     {

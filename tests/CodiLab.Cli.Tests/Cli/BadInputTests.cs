@@ -48,7 +48,8 @@ public sealed class BadInputTests : IDisposable
     public void Seed_above_int_max_with_a_generated_model_is_a_spec_error_at_the_seed_line()
     {
         var spec = _dir.Write("big.yaml",
-            "name: big\nseed: 3000000000\nmodel:\n  arch: gpt2\n  source: generated\ndataset:\n  source: synthetic\n  size: 20\n  sample: 4\n");
+            "name: big\nseed: 3000000000\nmodel:\n  arch: gpt2\n  source: generated\n"
+            + "dataset:\n  source: synthetic\n  size: 20\n  sample: 4\n");
 
         var (code, _, error) = Invoke("run", spec);
         var (_, plan, _) = Invoke("plan", spec);
@@ -65,7 +66,8 @@ public sealed class BadInputTests : IDisposable
     [InlineData("gpt2", "n_head", 5, "the hidden size 64 is not a multiple of the head count 5 (n_head)")]
     [InlineData("llama", "num_attention_heads", 0, "num_attention_heads is 0; it must be at least 1")]
     [InlineData("llama", "num_key_value_heads", 3, "the head count 4 is not a multiple of the key/value head count 3")]
-    public void Config_heads_that_do_not_fit_the_hidden_size_are_refused_before_loading(string arch, string field, int value, string message)
+    public void Config_heads_that_do_not_fit_the_hidden_size_are_refused_before_loading(
+        string arch, string field, int value, string message)
     {
         var folder = Model(arch, c =>
         {

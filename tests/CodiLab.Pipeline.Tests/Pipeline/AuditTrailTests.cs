@@ -21,7 +21,8 @@ public sealed class AuditTrailTests : IDisposable
 
     public void Dispose() => _dir.Dispose();
 
-    private PipelineEnvironment Env() => new(Path.Combine(_dir.Path, "artifacts"), Path.Combine(_dir.Path, "data"), TextWriter.Synchronized(_log), "test");
+    private PipelineEnvironment Env() =>
+        new(Path.Combine(_dir.Path, "artifacts"), Path.Combine(_dir.Path, "data"), TextWriter.Synchronized(_log), "test");
 
     private ExperimentSpec Spec(string name = "exp") =>
         SpecLoader.Load(_dir.Write($"{name}.yaml", SpecText.Replace("name: exp", $"name: {name}")));
@@ -39,7 +40,8 @@ public sealed class AuditTrailTests : IDisposable
             Directory.CreateDirectory(ctx.ScratchDirectory);
             File.WriteAllText(Path.Combine(ctx.ScratchDirectory, "shard.txt"), "part");
             Thread.Sleep(_alphaDelay);
-            File.WriteAllText(ctx.Output("a.txt"), $"top={p.TopHeads} " + File.ReadAllText(Path.Combine(ctx.ScratchDirectory, "shard.txt")));
+            var shard = File.ReadAllText(Path.Combine(ctx.ScratchDirectory, "shard.txt"));
+            File.WriteAllText(ctx.Output("a.txt"), $"top={p.TopHeads} {shard}");
             File.WriteAllText(ctx.Output("sub/deep.txt"), "deep");
         }),
         Stage.Create("beta", "Phase1", 1, s => new BetaParameters(s.Analysis.SkipThreshold), ["alpha"], ["report.md"], (ctx, p) =>
@@ -140,7 +142,8 @@ public sealed class AuditTrailTests : IDisposable
         Assert.StartsWith("# report", File.ReadAllText(View("report.md")), StringComparison.Ordinal);
         Assert.Equal("changed too", File.ReadAllText(View("a.txt")));
         Assert.Contains("views: 1 restored from the cache, 2 could not be restored", output.ToString(), StringComparison.Ordinal);
-        Assert.Contains($"its cache entry {first[0].Key[..12]} (stage alpha) is gone or corrupt", error.ToString(), StringComparison.Ordinal);
+        Assert.Contains($"its cache entry {first[0].Key[..12]} (stage alpha) is gone or corrupt", error.ToString(),
+            StringComparison.Ordinal);
     }
 
     [Fact]
@@ -180,7 +183,8 @@ public sealed class AuditTrailTests : IDisposable
         FileHashMemo.Sha256(weights, cacheRoot);
         // A memo that no longer tells the truth (as if the bytes changed behind an unchanged stamp).
         var memoPath = Path.Combine(cacheRoot, ".hashes.json");
-        File.WriteAllText(memoPath, File.ReadAllText(memoPath).Replace(Hashing.File(weights).Sha256, new string('0', 64), StringComparison.Ordinal));
+        var memo = File.ReadAllText(memoPath);
+        File.WriteAllText(memoPath, memo.Replace(Hashing.File(weights).Sha256, new string('0', 64), StringComparison.Ordinal));
         var output = new StringWriter();
         var error = new StringWriter();
 

@@ -19,7 +19,8 @@ public sealed class ProvenanceTests : IDisposable
 
     private PipelineRunner Runner() => new(
         new PipelineEnvironment(Path.Combine(_dir.Path, "artifacts"), Path.Combine(_dir.Path, "data"), _log, "test"),
-        _ => [Stage.Create("alpha", "Phase1", 1, _ => new NoParameters(), [], ["a.txt"], (ctx, _) => File.WriteAllText(ctx.Output("a.txt"), "a"))]);
+        _ => [Stage.Create("alpha", "Phase1", 1, _ => new NoParameters(), [], ["a.txt"],
+            (ctx, _) => File.WriteAllText(ctx.Output("a.txt"), "a"))]);
 
     private string SpecFile(string folder) => _dir.Write(Path.Combine(folder, "exp.yaml"),
         "name: exp\nmodel:\n  arch: llama\n  source: generated\ndataset:\n  source: synthetic\n  size: 40\n  sample: 10\n");
