@@ -13,9 +13,11 @@ internal static class ModelCommands
         var folder = ModelFolder();
         var question = new Option<string[]>("--question")
             { Description = "a question (repeatable; the JSON is then a list)", Required = true, AllowMultipleArgumentsPerToken = false };
-        var maxNew = new Option<int>("--max-new-tokens") { Description = "answer tokens at most", DefaultValueFactory = _ => 256 };
+        var maxNew = new Option<int>("--max-new-tokens") { Description = "answer tokens at most", DefaultValueFactory = _ => 256 }
+            .AtLeast(0, "the answer cannot have fewer than 0 tokens");
         var dtype = new Option<string>("--dtype")
-            { Description = "compute dtype: float32 or bfloat16", DefaultValueFactory = _ => "float32" };
+            { Description = "compute dtype: float32 or bfloat16", DefaultValueFactory = _ => "float32" }
+            .OneOf("float32", "bfloat16", "fp32", "bf16");
         var device = new Option<string>("--device")
             { Description = "cpu or cuda (cuda needs a CUDA libtorch: --libtorch)", DefaultValueFactory = _ => "cpu" };
         var tokenizer = new Option<string?>("--tokenizer") { Description = "folder with the tokenizer files (default: MODEL_DIR)" };
@@ -39,7 +41,7 @@ internal static class ModelCommands
                     "give one --gold per --question, in the same order.", ExitCodes.InvalidSpec);
             io.Runtime(parse);
             var options = new CodiOptions(parse.GetValue(tokenizer), Load(parse, checkpoint, loraR, loraAlpha),
-                DTypes.Parse(parse.GetValue(dtype)!, "--dtype"), parse.GetValue(device)!, parse.GetValue(numLatent),
+                DTypes.Parse(parse.GetValue(dtype)!, "--dtype"), ArgumentChecks.Device(parse.GetValue(device)!), parse.GetValue(numLatent),
                 parse.GetValue(eos) is { Length: > 0 } e ? e : null);
             using var model = CodiModel.Load(parse.GetValue(folder)!, options);
             // The JSON names the question as it was encoded (normalised unless --no-normalize), as reference.json does.
@@ -48,6 +50,8 @@ internal static class ModelCommands
                 var text = parse.GetValue(noNormalize) ? q : CodiLab.Models.Tokenizers.CodiTokenizer.NormalizeQuestion(q);
                 return new CodiModel.Prompt(text, model.PromptIdsAsGiven(text), gold);
             }
+            foreach (var q in questions)
+                ArgumentChecks.Positions(model, Prompt(q).Ids, parse.GetValue(maxNew), Prompt(q).Question);
             var applied = request.Build(model, q => Prompt(q), parse.GetValue(maxNew));
             // Checked against every question before any line is printed (TraceBatch checks again, per batch).
             InterventionRows.Validate(applied, model.Loaded.Config,
@@ -109,8 +113,10 @@ internal static class ModelCommands
     public static Command MakeModel(CommandIO io)
     {
         var presets = string.Join(", ", TinyShape.Presets.Keys);
-        var arch = new Option<string>("--arch") { Description = "llama or gpt2", Required = true };
-        var seed = new Option<int>("--seed") { Description = "weights seed", DefaultValueFactory = _ => 42 };
+        var arch = new Option<string>("--arch") { Description = "llama or gpt2", Required = true }.OneOf("llama", "gpt2");
+        // A negative seed would give the same weights as its absolute value, so two seeds would name one model.
+        var seed = new Option<int>("--seed") { Description = "weights seed", DefaultValueFactory = _ => 42 }
+            .AtLeast(0, "weights seeds run from 0 to 2147483647");
         var output = new Option<string>("--out") { Description = "folder to write (absent or empty, unless --force)", Required = true };
         var force = new Option<bool>("--force")
             { Description = "write into a folder that already holds files: the files make-model writes are replaced, others kept" };
@@ -147,7 +153,8 @@ internal static class ModelCommands
             { Description = "checkpoint file in the folder (default: model.safetensors, else pytorch_model.bin)" },
         new Option<int?>("--lora-r") { Description = "LoRA rank (default: codi.json / adapter_config.json, else 128)" },
         new Option<double?>("--lora-alpha") { Description = "LoRA alpha (default: codi.json / adapter_config.json, else 32)" },
-        new Option<int?>("--num-latent") { Description = "continuous thoughts (default: codi.json, else 6)" },
+        new Option<int?>("--num-latent") { Description = "continuous thoughts (default: codi.json, else 6)" }
+            .AtLeast(0, "a trace has zero or more continuous thoughts"),
         new Option<int[]>("--eos")
             { Description = "EOS ids (default: the tokenizer's end tokens)", AllowMultipleArgumentsPerToken = true });
 

@@ -83,23 +83,23 @@ internal static class RunCommands
 
     public static Command Verify(CommandIO io)
     {
+        var deep = new Option<bool>("--deep")
+        {
+            Description = "also rehash every external input remembered by the hash memo (checkpoint files), ignoring its stamp",
+        };
         var command = new Command("verify",
-            "Rehash every cache entry (corrupt ones are moved to cache/.corrupt and rebuilt by the next run), then rerun every "
-            + "pinned experiment from scratch and compare it with its pins.");
+            "Rehash every cache entry (corrupt ones move to cache/.corrupt) and every readable view (edited ones are restored), "
+            + "then rerun every pinned experiment from scratch and compare it with its pins.")
+        {
+            deep,
+        };
         var audit = AuditCommands.AddTo(command);
         command.SetAction(parse =>
         {
             var env = io.Environment(parse);
-            var results = new ArtifactCache(env.CacheRoot).Verify();
-            foreach (var r in results.Where(r => r.Problem is not null))
-            {
-                io.Error.WriteLine($"{Path.Combine(env.CacheRoot, r.Key)}: error: corrupt cache entry "
-                    + $"(stage {r.Stage ?? "?"}): {r.Problem}. Moved to cache/.corrupt; the next run rebuilds it.");
-            }
-            var bad = results.Count(r => r.Problem is not null);
-            audit.Text(parse, io).WriteLine($"verify: {results.Count} cache entries checked, {results.Count - bad} intact, {bad} corrupt");
+            var code = Rehash.Run(env, parse.GetValue(deep), audit.Text(parse, io), io.Error);
             // The pinned experiments' audit (AuditCommands): reruns in isolation, compares with the pins; exit 6 on drift.
-            return AuditCommands.Audit(parse, io, audit, bad == 0 ? 0 : ExitCodes.Corrupt);
+            return AuditCommands.Audit(parse, io, audit, code);
         });
         return command;
     }

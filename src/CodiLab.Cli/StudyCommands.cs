@@ -8,8 +8,10 @@ internal static class BenchCommand
     public static Command Create(CommandIO io)
     {
         var spec = new Argument<string>("spec") { Description = "a spec file or default:NAME (its sample, model, dtype, device)" };
-        var problems = new Option<int?>("--problems") { Description = "time the first N sampled problems (default: the whole sample)" };
-        var batch = new Option<int?>("--batch-size") { Description = "problems per batch (default: extraction.batch_size)" };
+        var problems = new Option<int?>("--problems") { Description = "time the first N sampled problems (default: the whole sample)" }
+            .AtLeast(1, "time at least one problem");
+        var batch = new Option<int?>("--batch-size") { Description = "problems per batch (default: extraction.batch_size)" }
+            .AtLeast(1, "a batch holds at least one problem");
         var model = new Option<string?>("--model")
         {
             Description = "time this model folder instead of the spec's (e.g. a full-size one from make-model --preset llama-1b)",
@@ -18,6 +20,10 @@ internal static class BenchCommand
         {
             Description = "a file with a peer's 'PEER … problems_per_s=X' line (the seed's method timed on the same host): prints the ratio",
         };
+        peer.Validators.Add(result =>
+        {
+            if (result.GetValue(peer) is { } file && !File.Exists(file)) result.AddError($"--peer {file} names no file that exists.");
+        });
         var command = new Command("bench", "Time extraction (model load apart) and write artifacts/<experiment>/bench.json.")
         {
             spec, problems, batch, model, peer,
@@ -85,7 +91,8 @@ internal static class ParityCommand
         var reference = new Option<string?>("--reference") { Description = "the reference file (default: MODEL_DIR/reference.json)" };
         var checkpoint = new Option<string?>("--checkpoint")
             { Description = "model.safetensors or pytorch_model.bin (default: safetensors first)" };
-        var dtype = new Option<string>("--dtype") { Description = "compute dtype", DefaultValueFactory = _ => "float32" };
+        var dtype = new Option<string>("--dtype") { Description = "compute dtype", DefaultValueFactory = _ => "float32" }
+            .OneOf("float32", "bfloat16", "fp32", "bf16");
         var device = new Option<string>("--device") { Description = "cpu or cuda", DefaultValueFactory = _ => "cpu" };
         var command = new Command("parity",
             $"Trace every question of a reference.json and compare: ids exact, attention within {tolerance.Attention} (exit 1 if not).")
@@ -97,7 +104,7 @@ internal static class ParityCommand
             var references = CodiLab.Models.Codi.TraceJson.Read(parse.GetValue(reference) ?? Path.Combine(dir, "reference.json"));
             using var model = CodiLab.Models.Codi.CodiModel.Load(dir, new CodiLab.Models.Codi.CodiOptions(null,
                 new CodiLab.Models.Codi.LoadOptions(CheckpointFile: parse.GetValue(checkpoint)),
-                CodiLab.Models.DTypes.Parse(parse.GetValue(dtype)!, "--dtype"), parse.GetValue(device)!));
+                CodiLab.Models.DTypes.Parse(parse.GetValue(dtype)!, "--dtype"), ArgumentChecks.Device(parse.GetValue(device)!)));
             var report = CodiLab.Models.Codi.ParityCheck.Run(model, references, tolerance, row => io.Out.WriteLine(Line(row)));
             io.Out.WriteLine(System.FormattableString.Invariant(
                 $"{report.PassedCount}/{report.Count} questions match ({parse.GetValue(dtype)} on {parse.GetValue(device)}); ")

@@ -81,7 +81,34 @@ public sealed class TempFolder : IDisposable
     /// <inheritdoc />
     public void Dispose()
     {
-        if (Directory.Exists(Path)) Directory.Delete(Path, recursive: true);
+        if (!Directory.Exists(Path)) return;
+        // Committed cache entries are read-only; a user other than root cannot delete them until they are writable.
+        if (!OperatingSystem.IsWindows())
+        {
+            foreach (var dir in Directory.EnumerateDirectories(Path, "*", SearchOption.AllDirectories).Prepend(Path))
+            {
+                const UnixFileMode owner = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+                File.SetUnixFileMode(dir, File.GetUnixFileMode(dir) | owner);
+            }
+        }
+        else
+        {
+            foreach (var file in Directory.EnumerateFiles(Path, "*", SearchOption.AllDirectories))
+                File.SetAttributes(file, FileAttributes.Normal);
+        }
+        Directory.Delete(Path, recursive: true);
+    }
+}
+
+/// <summary>Changes files the way a stray editor or script would, whatever their write protection.</summary>
+public static class Tamper
+{
+    /// <summary>Overwrites a file (a read-only one too) with <paramref name="text"/>.</summary>
+    public static void Write(string path, string text)
+    {
+        if (OperatingSystem.IsWindows()) File.SetAttributes(path, FileAttributes.Normal);
+        else File.SetUnixFileMode(path, File.GetUnixFileMode(path) | UnixFileMode.UserWrite);
+        File.WriteAllText(path, text);
     }
 }
 

@@ -36,43 +36,86 @@ public sealed record ModelConfig(
             var r = doc.RootElement;
             var type = r.TryGetProperty("model_type", out var mt) ? mt.GetString() : null;
             int Int(string name, int? fallback = null) =>
-                r.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number ? v.GetInt32()
+                r.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number
+                    ? v.TryGetInt32(out var n) ? n : throw new ModelFormatException(
+                        $"config.json's '{name}' is {v.GetRawText()}, not a whole number in range.", path,
+                        "use the base model's own config.json.")
+                : r.TryGetProperty(name, out var other) && other.ValueKind != JsonValueKind.Null
+                    ? throw new ModelFormatException($"config.json's '{name}' is {other.GetRawText()}, not a number.", path,
+                        "use the base model's own config.json.")
                 : fallback
                     ?? throw new ModelFormatException($"config.json has no '{name}'.", path, "use the base model's own config.json.");
-            switch (type)
-            {
-                case "gpt2":
-                {
-                    var hidden = Int("n_embd");
-                    var heads = Int("n_head");
-                    var inner = r.TryGetProperty("n_inner", out var ni) && ni.ValueKind == JsonValueKind.Number
-                        ? ni.GetInt32()
-                        : 4 * hidden;
-                    return new ModelConfig("gpt2", Int("vocab_size"), hidden, Int("n_layer"), heads, heads, hidden / heads, inner,
-                        Int("n_positions", Int("n_ctx", 1024)), Num(r, "layer_norm_epsilon", 1e-5), 0, null);
-                }
-                case "llama":
-                {
-                    var hidden = Int("hidden_size");
-                    var heads = Int("num_attention_heads");
-                    // transformers 5 moved rope_theta / rope_scaling into rope_parameters.
-                    var rope = r.TryGetProperty("rope_parameters", out var rp) && rp.ValueKind == JsonValueKind.Object ? rp
-                        : r.TryGetProperty("rope_scaling", out var rs) && rs.ValueKind == JsonValueKind.Object ? rs : (JsonElement?)null;
-                    var theta = Num(r, "rope_theta", rope is { } rt ? Num(rt, "rope_theta", 10000) : 10000);
-                    var scaling = rope is { } s ? ReadScaling(s, path) : null;
-                    return new ModelConfig("llama", Int("vocab_size"), hidden, Int("num_hidden_layers"), heads,
-                        Int("num_key_value_heads", heads), Int("head_dim", hidden / heads), Int("intermediate_size"),
-                        Int("max_position_embeddings", 131072), Num(r, "rms_norm_eps", 1e-5), theta, scaling);
-                }
-                default:
-                    throw new ModelFormatException($"model_type '{type}' is not supported.", path,
-                        "CodiLab runs CODI models on GPT-2 ('gpt2') and LLaMA-3.x ('llama') bases.");
-            }
+            return Parse(type, r, Int, path).Checked(path, type == "gpt2" ? "n_head" : "num_attention_heads");
         }
         catch (JsonException e)
         {
             throw new ModelFormatException(
                 $"config.json is not valid JSON ({e.Message}).", path, "restore the base model's config.json.", e);
+        }
+        catch (InvalidOperationException e)
+        {
+            // A field of the wrong JSON kind (a number where a name belongs, or the reverse).
+            throw new ModelFormatException($"config.json holds a value of the wrong kind ({e.Message}).", path,
+                "restore the base model's config.json.", e);
+        }
+    }
+
+    // The shape must make sense before anything divides by it or reshapes with it.
+    private ModelConfig Checked(string path, string headsName)
+    {
+        const string Fix = "use the base model's own config.json (CodiLab does not resize models).";
+        var sizes = new (string Name, int Value)[]
+        {
+            ("vocab_size", VocabSize), ("hidden size", Hidden), ("layers", Layers), (headsName, Heads), ("key/value heads", KvHeads),
+            ("intermediate size", Intermediate), ("positions", MaxPositions),
+        };
+        foreach (var (name, value) in sizes.Where(x => x.Value <= 0))
+            throw new ModelFormatException($"config.json's {name} is {value}; it must be at least 1.", path, Fix);
+        // A head dimension derived from a hidden size the heads do not divide would silently drop columns.
+        if (Hidden % Heads != 0 && (Arch == "gpt2" || HeadDim == Hidden / Heads))
+        {
+            throw new ModelFormatException(
+                $"the hidden size {Hidden} is not a multiple of the head count {Heads} ({headsName}).", path, Fix);
+        }
+        if (HeadDim <= 0 || (Arch == "llama" && HeadDim % 2 != 0))
+            throw new ModelFormatException($"config.json gives a head dimension of {HeadDim} ({headsName} {Heads}, hidden size "
+                + $"{Hidden}); it must be a positive even number (hidden size divided by heads, or head_dim).", path, Fix);
+        if (Heads % KvHeads != 0)
+            throw new ModelFormatException(
+                $"the head count {Heads} is not a multiple of the key/value head count {KvHeads} (num_key_value_heads).", path, Fix);
+        return this;
+    }
+
+    private static ModelConfig Parse(string? type, JsonElement r, Func<string, int?, int> Int, string path)
+    {
+        switch (type)
+        {
+            case "gpt2":
+            {
+                var hidden = Int("n_embd", null);
+                var heads = Int("n_head", null);
+                var inner = Int("n_inner", 4 * hidden);
+                return new ModelConfig("gpt2", Int("vocab_size", null), hidden, Int("n_layer", null), heads, heads,
+                    heads > 0 ? hidden / heads : 0, inner,
+                    Int("n_positions", Int("n_ctx", 1024)), Num(r, "layer_norm_epsilon", 1e-5), 0, null);
+            }
+            case "llama":
+            {
+                var hidden = Int("hidden_size", null);
+                var heads = Int("num_attention_heads", null);
+                // transformers 5 moved rope_theta / rope_scaling into rope_parameters.
+                var rope = r.TryGetProperty("rope_parameters", out var rp) && rp.ValueKind == JsonValueKind.Object ? rp
+                    : r.TryGetProperty("rope_scaling", out var rs) && rs.ValueKind == JsonValueKind.Object ? rs : (JsonElement?)null;
+                var theta = Num(r, "rope_theta", rope is { } rt ? Num(rt, "rope_theta", 10000) : 10000);
+                var scaling = rope is { } s ? ReadScaling(s, path) : null;
+                return new ModelConfig("llama", Int("vocab_size", null), hidden, Int("num_hidden_layers", null), heads,
+                    Int("num_key_value_heads", heads), Int("head_dim", heads > 0 ? hidden / heads : 0),
+                    Int("intermediate_size", null),
+                    Int("max_position_embeddings", 131072), Num(r, "rms_norm_eps", 1e-5), theta, scaling);
+            }
+            default:
+                throw new ModelFormatException($"model_type '{type}' is not supported.", path,
+                    "CodiLab runs CODI models on GPT-2 ('gpt2') and LLaMA-3.x ('llama') bases.");
         }
     }
 

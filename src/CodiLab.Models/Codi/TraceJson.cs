@@ -50,10 +50,26 @@ public static class TraceJson
     /// <summary>Reads the questions of a reference.json (or a list of traces, or one trace) as traces.</summary>
     public static IReadOnlyList<TraceResult> Read(string path)
     {
-        var root = JsonNode.Parse(File.ReadAllText(path))
-            ?? throw new ModelFormatException("the file is empty.", path, "give a trace or reference JSON file.");
-        var entries = root is JsonObject o && o["questions"] is JsonArray q ? q : root as JsonArray ?? new JsonArray(root.DeepClone());
-        return [.. entries.Select(e => FromJson(e!.AsObject()))];
+        if (!File.Exists(path))
+        {
+            throw new ModelFormatException("the reference file does not exist.", path,
+                "give a trace or reference JSON file (--reference).");
+        }
+        try
+        {
+            var root = JsonNode.Parse(File.ReadAllText(path))
+                ?? throw new ModelFormatException("the file is empty.", path, "give a trace or reference JSON file.");
+            var entries = root is JsonObject o && o["questions"] is JsonArray q ? q : root as JsonArray ?? new JsonArray(root.DeepClone());
+            return [.. entries.Select(e => FromJson(e!.AsObject()))];
+        }
+        // Truncated JSON, or a field missing or of the wrong kind (the reader dereferences each field it needs).
+        catch (Exception e) when (e is JsonException or InvalidOperationException or NullReferenceException or FormatException
+            or ArgumentException or IndexOutOfRangeException or KeyNotFoundException)
+        {
+            var why = e is NullReferenceException ? "a required field is missing or null" : e.Message;
+            throw new ModelFormatException($"the trace file cannot be read ({why}).", path,
+                "give a whole trace or reference JSON file (docs/model-folder.md#trace-json); regenerate it if it was cut short.", e);
+        }
     }
 
     private static TraceResult FromJson(JsonObject e)

@@ -259,7 +259,7 @@ public sealed class CodiTokenizer
 
     private static CodiTokenizer FromTiktoken(string path, int vocabSize)
     {
-        var count = File.ReadLines(path).Count(l => l.Length > 0);
+        var count = CheckRanks(path, vocabSize);
         // Meta ships the specials separately: they follow the ranks (Llama 3: 128000 + offsets).
         var specials = new Dictionary<string, int>();
         for (int i = 0; i < vocabSize - count; i++)
@@ -275,5 +275,34 @@ public sealed class CodiTokenizer
             ? new StartToken(bos, "<|begin_of_text|>", "original/tokenizer.model (the Llama-3 specials follow the ranks)")
             : null;
         return new CodiTokenizer(tokenizer, specials, path, "llama", start);
+    }
+
+    // Every rank must be a distinct id inside the vocabulary: an id beyond it would index past the embedding table, and
+    // one among the specials' ids (which follow the ranks) would decode as a special. Returns the number of ranks.
+    private static int CheckRanks(string path, int vocabSize)
+    {
+        const string RestoreRanks = "restore the base model's original/tokenizer.model.";
+        var seen = new HashSet<int>();
+        var line = 0;
+        foreach (var text in File.ReadLines(path))
+        {
+            line++;
+            if (text.Length == 0) continue;
+            var space = text.LastIndexOf(' ');
+            if (space <= 0 || !int.TryParse(text.AsSpan(space + 1), System.Globalization.NumberStyles.None,
+                    System.Globalization.CultureInfo.InvariantCulture, out var rank))
+                throw new ModelFormatException($"line {line} is not 'BASE64 RANK'.", path, RestoreRanks);
+            if (rank >= vocabSize)
+                throw new ModelFormatException($"line {line} gives id {rank}, outside the vocabulary (config.json vocab_size {vocabSize}).",
+                    path, "use the tokenizer of the base model this checkpoint was trained from, with its own config.json.");
+            if (!seen.Add(rank))
+                throw new ModelFormatException($"line {line} repeats id {rank}.", path, RestoreRanks);
+        }
+        if (seen.Count > 0 && seen.Max() >= seen.Count)
+        {
+            throw new ModelFormatException($"the ranks skip ids (the highest is {seen.Max()} for {seen.Count} ranks), so the "
+                + "special tokens that follow them would collide with a rank.", path, RestoreRanks);
+        }
+        return seen.Count;
     }
 }

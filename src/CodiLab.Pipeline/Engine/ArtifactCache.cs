@@ -12,8 +12,9 @@ public sealed record EntryCheck(string Key, string? Stage, string? Problem);
 
 /// <summary>
 /// The content-addressed cache under <c>artifacts/cache/&lt;key&gt;/</c>. Entries are built in a temporary folder
-/// and renamed into place, so an entry either exists whole or not at all; once there they are never changed.
-/// A corrupt entry is moved to <c>cache/.corrupt/</c> and never used again.
+/// and renamed into place, so an entry either exists whole or not at all; once there they are never changed, and they are
+/// made read-only (<see cref="ReadOnlyTree"/>) so that nothing else changes them by accident. A corrupt entry is moved to
+/// <c>cache/.corrupt/</c> and never used again.
 /// </summary>
 public sealed class ArtifactCache(string root)
 {
@@ -71,7 +72,8 @@ public sealed class ArtifactCache(string root)
             var dash = name.IndexOf('-');
             var owner = dash > 0 && int.TryParse(name[..dash], out var pid) ? pid : -1;
             if (owner == Environment.ProcessId || (owner > 0 && IsAlive(owner))) continue;
-            Directory.Delete(dir, recursive: true);
+            // A killed forced rebuild can leave a sealed old entry here, so unlock before deleting.
+            ReadOnlyTree.Delete(dir);
         }
     }
 
@@ -109,15 +111,18 @@ public sealed class ArtifactCache(string root)
         {
             if (!replace && TryOpen(key) is { } existing)
             {
-                Directory.Delete(tempFolder, recursive: true);
+                ReadOnlyTree.Delete(tempFolder);
                 return existing;
             }
             // A forced rerun replaces the entry: move the old one aside first so the rename below is atomic.
             var old = Path.Combine(TempRoot, $"{Environment.ProcessId}-replaced-{Guid.NewGuid():N}");
-            Directory.Move(target, old);
-            Directory.Delete(old, recursive: true);
+            ReadOnlyTree.Move(target, old, sealAgain: false);
+            ReadOnlyTree.Delete(old);
         }
+        // Files are sealed before the rename and folders after it: moving a folder to another parent needs it writable.
+        ReadOnlyTree.Seal(tempFolder, folders: false);
         Directory.Move(tempFolder, target);
+        ReadOnlyTree.Seal(target);
         return manifest;
     }
 
@@ -170,6 +175,6 @@ public sealed class ArtifactCache(string root)
     public void Quarantine(string key)
     {
         Directory.CreateDirectory(CorruptRoot);
-        Directory.Move(EntryPath(key), Path.Combine(CorruptRoot, $"{key}-{DateTime.UtcNow:yyyyMMddHHmmssfff}"));
+        ReadOnlyTree.Move(EntryPath(key), Path.Combine(CorruptRoot, $"{key}-{DateTime.UtcNow:yyyyMMddHHmmssfff}"), sealAgain: false);
     }
 }

@@ -13,14 +13,19 @@ public sealed class ExperimentLock : IDisposable
     /// <summary>Takes the lock or throws a <see cref="CodiLabException"/> with <see cref="ExitCodes.Busy"/>.</summary>
     public static ExperimentLock Acquire(string experimentRoot, string experiment, TimeSpan wait)
     {
-        Directory.CreateDirectory(experimentRoot);
         var path = Path.Combine(experimentRoot, ".run.lock");
         var deadline = DateTime.UtcNow + wait;
         while (true)
         {
             try
             {
+                Directory.CreateDirectory(experimentRoot);
                 return new ExperimentLock(new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None));
+            }
+            // A read-only folder fails the same way as a busy one; only the busy one is worth waiting for.
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException && WriteProbe.IsReadOnly(experimentRoot))
+            {
+                throw WriteProbe.ReadOnlyError(experimentRoot, e);
             }
             catch (IOException) when (DateTime.UtcNow < deadline)
             {

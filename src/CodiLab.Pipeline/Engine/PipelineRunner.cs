@@ -56,8 +56,14 @@ public sealed class PipelineRunner(PipelineEnvironment env, Func<ExperimentSpec,
     public IReadOnlyList<StagePlan> Plan(ExperimentSpec spec, string? phase = null, string? stage = null)
     {
         var stages = Select(spec, phase, stage, out _);
-        var lockFile = LockFile.Read(env.ExperimentRoot(spec.Name), spec.Name, spec.Reference);
-        return Planner.Plan(spec, stages, env, lockFile, _cache);
+        var root = env.ExperimentRoot(spec.Name);
+        var lockFile = LockFile.Read(root, spec.Name, spec.Reference);
+        // A cached stage whose readable copy was changed by hand says so; the next run restores it.
+        return Planner.Plan(spec, stages, env, lockFile, _cache).Select(p =>
+            p.State == StageState.Cached && lockFile.Stages.GetValueOrDefault(p.Stage.Name)?.Key == p.Key
+                ? p with { EditedViews = ViewCheck.Differences(Path.Combine(root, p.Stage.Phase), p.Entry!)
+                    .Select(f => $"{p.Stage.Phase}/{f}").ToList() }
+                : p).ToList();
     }
 
     /// <summary>Runs the selected stages; with <paramref name="force"/> the targeted ones rerun even if cached.</summary>
@@ -116,6 +122,11 @@ public sealed class PipelineRunner(PipelineEnvironment env, Func<ExperimentSpec,
     {
         if (plan.Blocker is not null) throw plan.Blocker;
         var outcome = plan.State == StageState.Cached && !rerun ? Reuse(owner, plan, lockFile) : null;
+        if (outcome is not null || plan.Key is null) return outcome ?? Execute(owner, plan, lockFile, replace: rerun);
+        // Another experiment may be building the same key right now: wait for it, then reuse what it committed.
+        using var keyLock = StageKeyLock.Acquire(env.CacheRoot, plan.Key, env.Log, owner.Name);
+        if (!rerun && _cache.TryOpen(plan.Key) is { } committed)
+            outcome = Reuse(owner, plan with { State = StageState.Cached, Entry = committed }, lockFile);
         return outcome ?? Execute(owner, plan, lockFile, replace: rerun);
     }
 
@@ -123,9 +134,13 @@ public sealed class PipelineRunner(PipelineEnvironment env, Func<ExperimentSpec,
     {
         var view = owner.View(plan.Stage);
         var locked = lockFile.Stages.GetValueOrDefault(plan.Stage.Name);
-        var current = locked is not null && locked.Key == plan.Key && plan.Entry!.Files.All(f =>
-            new FileInfo(Path.Combine(view, f.Key)) is { Exists: true } info && info.Length == f.Value.Size);
-        if (!current)
+        var edited = locked is not null && locked.Key == plan.Key ? ViewCheck.Differences(view, plan.Entry!) : null;
+        if (edited is { Count: > 0 })
+        {
+            var names = string.Join(", ", edited.Select(f => Path.GetRelativePath(owner.Root, Path.Combine(view, f))));
+            env.Log.WriteLine($"[{owner.Name}] {plan.Stage.Name}: {names} differed from the cache (edited by hand?); restored");
+        }
+        if (edited is not { Count: 0 })
         {
             if (!Materialize(plan, view))
             {
@@ -186,13 +201,17 @@ public sealed class PipelineRunner(PipelineEnvironment env, Func<ExperimentSpec,
 
     private void WriteProvenance(Owner owner, string stage, string key, DateTimeOffset started, double seconds)
     {
-        var provenance = Provenance.Read(owner.Root);
+        var provenance = Provenance.Read(owner.Root, env.Log);
         provenance.Stages[stage] = new StageProvenance(key, started, DateTimeOffset.UtcNow, Math.Round(seconds, 3),
-            Environment.MachineName, HarnessInfo.GitCommit(Directory.GetCurrentDirectory()), env.HarnessVersion,
+            Environment.MachineName, env.HarnessVersion, HarnessInfo.Harness, ExperimentRepository(owner.Reference),
             System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription,
             System.Runtime.InteropServices.RuntimeInformation.OSDescription);
         provenance.Write(owner.Root);
     }
+
+    // The repository of the spec file (not of the current folder); none for embedded defaults and comparisons.
+    private static GitState? ExperimentRepository(string reference) =>
+        File.Exists(reference) ? HarnessInfo.Repository(Path.GetDirectoryName(Path.GetFullPath(reference))!) : null;
 
     private static List<string> ViewFiles(string view, CacheManifest manifest) =>
         manifest.Files.Keys.Select(f => Path.Combine(view, f)).ToList();

@@ -31,9 +31,13 @@ public sealed record StagePlan(
     /// <summary>The key material and lock entry of a stage whose inputs are all known.</summary>
     public StageFingerprint Fingerprint(string harness) => new(harness, Stage.Name, Stage.Version, Fields, Inputs);
 
+    /// <summary>View files (relative to the experiment folder) that differ from the cache entry: edited by hand.</summary>
+    public IReadOnlyList<string> EditedViews { get; init; } = [];
+
     /// <summary>The one-line status shown by <c>codilab plan</c>.</summary>
     public string Status => State switch
     {
+        StageState.Cached when EditedViews.Count > 0 => $"edited: {string.Join(", ", EditedViews)} (the next run restores it)",
         StageState.Cached => "cached",
         StageState.Missing => Reason is null ? "missing" : $"missing ({Reason})",
         StageState.Stale => $"stale: {Reason}",

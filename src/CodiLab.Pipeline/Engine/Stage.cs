@@ -56,10 +56,31 @@ public sealed record PipelineEnvironment(string ArtifactsRoot, string DataRoot, 
     /// <summary>The usual environment: <c>CODILAB_ARTIFACTS</c> or ./artifacts, <c>CODILAB_DATA_DIR</c> or artifacts/data.</summary>
     public static PipelineEnvironment FromEnvironment(TextWriter log, string? artifactsRoot = null)
     {
-        var artifacts = Path.GetFullPath(artifactsRoot ?? Environment.GetEnvironmentVariable("CODILAB_ARTIFACTS") ?? "artifacts");
+        var artifacts = Path.GetFullPath(ArtifactsFolder(artifactsRoot));
         var data = Environment.GetEnvironmentVariable("CODILAB_DATA_DIR");
         var dataRoot = Path.GetFullPath(string.IsNullOrEmpty(data) ? Path.Combine(artifacts, "data") : data);
         return new PipelineEnvironment(artifacts, dataRoot, log, HarnessInfo.Version);
+    }
+
+    // The artifacts folder as named; a name that is set but blank, or a file, is refused rather than guessed at.
+    private static string ArtifactsFolder(string? option)
+    {
+        var named = option ?? Environment.GetEnvironmentVariable("CODILAB_ARTIFACTS");
+        var where = option is null ? "CODILAB_ARTIFACTS" : "--artifacts";
+        if (named is null) return "artifacts";
+        if (string.IsNullOrWhiteSpace(named))
+        {
+            throw new CodiLabException($"{where} is set but empty, so there is no artifacts folder to use.", where,
+                option is null ? "unset it (unset CODILAB_ARTIFACTS) to use ./artifacts, or set it to a folder."
+                    : "give a folder after --artifacts, or leave the option out to use $CODILAB_ARTIFACTS or ./artifacts.",
+                ExitCodes.InvalidSpec);
+        }
+        if (File.Exists(named))
+        {
+            throw new CodiLabException($"the artifacts folder {named} is a file.", where,
+                "name a folder (it is created if missing) for the cache, lock files and views.", ExitCodes.BadInput);
+        }
+        return named;
     }
 }
 

@@ -41,6 +41,18 @@ public sealed class ExtractionDriver(CodiModel model, int batch, int maxNewToken
         [.. problems.Select(p => new CodiModel.Prompt(p.Question, model.PromptIdsAsGiven(p.Question)))];
 
     /// <summary>
+    /// Refuses, before anything runs, a sample whose longest prompt with its thoughts and <paramref name="maxNewTokens"/>
+    /// answer tokens would pass the model's position limit (<see cref="PositionLimit"/>); <paramref name="where"/> is the
+    /// spec line of extraction.max_new_tokens.
+    /// </summary>
+    public static void CheckPositions(CodiModel model, IReadOnlyList<CodiModel.Prompt> prompts, int maxNewTokens, string where)
+    {
+        if (prompts.Count == 0) return;
+        if (PositionLimit.Problem(model, prompts.Max(q => q.Ids.Count), maxNewTokens, "extraction.max_new_tokens") is { } problem)
+            throw new CodiLabException(problem, where, "lower extraction.max_new_tokens.", ExitCodes.InvalidSpec);
+    }
+
+    /// <summary>
     /// Runs every problem through its prompt (<see cref="Prompts"/>, in the same order), resuming finished shards from
     /// <paramref name="scratch"/> when given.
     /// </summary>

@@ -96,7 +96,7 @@ public static partial class Bench
             // TorchSharp 0.107 exposes no CUDA allocator statistics
             null,
             DisposeScopeManager.Statistics.ThreadTotalLiveCount - liveBefore,
-            HarnessInfo.GitCommit(Directory.GetCurrentDirectory()), env.HarnessVersion,
+            HarnessInfo.Harness.Commit, env.HarnessVersion,
             Environment.MachineName, Environment.ProcessorCount, DateTimeOffset.UtcNow.ToString("u", CultureInfo.InvariantCulture));
         if (options.PeerLog is { } peer) result = WithPeer(result, peer);
         Hashing.WriteAtomic(Path.Combine(env.ExperimentRoot(spec.Name), "bench.json"),

@@ -37,6 +37,7 @@ public static class ExtractStage
         var problems = ExtractionDriver.ReadDataset(ctx.Input("sample", Phase1Files.Dataset));
         using var model = LoadModel(ctx, p);
         var prompts = ExtractionDriver.Prompts(model, problems);
+        ExtractionDriver.CheckPositions(model, prompts, p.MaxNewTokens, ctx.Where("extraction.max_new_tokens"));
         var batch = ModelSetup.BatchSize(p.BatchSize, model, prompts.Max(q => q.Ids.Count));
         if (p.BatchSize is BatchSize.Auto) log.WriteLine($"[{ctx.Experiment}] extract: batch_size auto -> {batch}");
         var driver = new ExtractionDriver(model, batch, p.MaxNewTokens, log, $"[{ctx.Experiment}]");

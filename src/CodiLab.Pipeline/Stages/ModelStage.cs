@@ -22,7 +22,17 @@ public static class ModelStage
         string[] tokenizer = spec.Model.Arch == Arch.Llama ? ["original/tokenizer.model"] : ["vocab.json", "merges.txt"];
         string[] files = ["config.json", "codi.json", "model.safetensors", .. tokenizer];
         return Stage.Create("model", "Phase1", 1, ModelParameters.From, upstream: [], outputs: [.. files.Select(f => $"{Folder}/{f}")],
-            execute: Generate);
+            execute: Generate, externals: CheckSeed);
+    }
+
+    // The generator's random source takes a 31-bit seed; a larger one cannot be mapped without two seeds making the same
+    // model, so it is refused. As an external check it blocks the plan and stops a run before anything is written.
+    private static IReadOnlyList<ExternalInput> CheckSeed(ExperimentSpec spec, PipelineEnvironment env)
+    {
+        if (spec.Seed <= int.MaxValue) return [];
+        throw new CodiLabException($"seed {spec.Seed} is above {int.MaxValue}, the largest seed a generated model can be made from "
+            + "(sampling and synthetic datasets take the whole range 0 … 4294967295).", spec.MarkOf("seed").ToString(),
+            $"use a seed of at most {int.MaxValue} with model.source: generated, or a checkpoint model.", ExitCodes.InvalidSpec);
     }
 
     private static void Generate(StageContext ctx, ModelParameters m)

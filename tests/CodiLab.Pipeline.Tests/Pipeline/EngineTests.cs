@@ -138,7 +138,7 @@ public sealed class EngineTests : IDisposable
         var spec = Spec();
         var first = Runner().Run(spec);
         var entry = Path.Combine(_dir.Path, "artifacts", "cache", first[0].Key);
-        File.WriteAllText(Path.Combine(entry, "a.txt"), "top=99");
+        Tamper.Write(Path.Combine(entry, "a.txt"), "top=99");
 
         var checks = new ArtifactCache(Env().CacheRoot).Verify();
 
@@ -161,7 +161,7 @@ public sealed class EngineTests : IDisposable
         var spec = Spec();
         var first = Runner().Run(spec);
         var entry = Path.Combine(_dir.Path, "artifacts", "cache", first[0].Key);
-        File.WriteAllText(Path.Combine(entry, "a.txt"), "top=99");
+        Tamper.Write(Path.Combine(entry, "a.txt"), "top=99");
 
         // when a change makes beta read it again,
         var changed = Spec(SpecText.Replace("skip_threshold: 0.1", "skip_threshold: 0.2"));
@@ -184,7 +184,7 @@ public sealed class EngineTests : IDisposable
         var first = Runner().Run(spec);
         var view = Path.Combine(_dir.Path, "artifacts", "exp", "Phase1", "a.txt");
         File.Delete(view);
-        File.WriteAllText(Path.Combine(_dir.Path, "artifacts", "cache", first[0].Key, "a.txt"), "top=66");
+        Tamper.Write(Path.Combine(_dir.Path, "artifacts", "cache", first[0].Key, "a.txt"), "top=66");
         _executed.Clear();
 
         Runner().Run(spec);
