@@ -164,7 +164,8 @@ public static class HeadMetrics
                     Add("self", Enumerable.Range(1, k).Average(a => Cell(a, 2 + a)));
                     for (int d = 2; d < k; d++) Add($"skip_d{d}", Enumerable.Range(d + 1, k - d).Average(a => Cell(a, 2 + a - d)));
                     Add("bot_mass", Enumerable.Range(1, k).Average(a => Cell(a, 2)));
-                    Add("question_mass", Enumerable.Range(1, k).Average(a => Cell(a, 0) + Cell(a, 1)));
+                    Add("p0_mass", Enumerable.Range(1, k).Average(a => Cell(a, 0)));
+                    Add("question_mass", Enumerable.Range(1, k).Average(a => Cell(a, 1))); // P1.., P0 apart (issue 15)
                     var alphas = new List<double>();
                     foreach (var (name, c) in keyNames)
                     {

@@ -34,9 +34,13 @@ public static class Phase1Figures
     private static readonly string[] SeedRows = Conventions.SeedRowLabels;
     private static readonly string[] SeedColumns = Conventions.SeedColumnLabels;
 
-    /// <summary>Five layers spread from the first to the last (fewer when the model has fewer).</summary>
+    /// <summary>
+    /// Five layers spread from the first to the last as the seed chose them: i·L/4 for i = 0..4, halves rounded up,
+    /// capped at L − 1 (16 layers: 0, 4, 8, 12, 15; 12: 0, 3, 6, 9, 11); fewer when the model has fewer.
+    /// </summary>
     public static int[] RepresentativeLayers(int layers) =>
-        [.. Enumerable.Range(0, 5).Select(i => (int)Math.Round(i * (layers - 1) / 4.0)).Distinct()];
+        [.. Enumerable.Range(0, 5).Select(i => Math.Min(layers - 1, (int)Math.Round(i * layers / 4.0, MidpointRounding.AwayFromZero)))
+            .Distinct()];
 
     /// <summary>Renders all six figures: relative path → PNG.</summary>
     public static IReadOnlyList<(string File, byte[] Png)> Render(Phase1FigureInput input) => [.. Seed(input), .. Latent(input)];
