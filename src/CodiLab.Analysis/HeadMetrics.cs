@@ -23,8 +23,12 @@ public sealed record SeedHead(
     public string FunctionalType { get; init; } = "";
 }
 
-/// <summary>One head's labelled latent-view metrics: each the mean over problems and its std across them.</summary>
-public sealed record LatentHead(int Layer, int Head, IReadOnlyDictionary<string, (double Mean, double Std)> Metrics);
+/// <summary>One head's labelled latent-view metrics: each the mean over problems and its SD across them.</summary>
+public sealed record LatentHead(int Layer, int Head, IReadOnlyDictionary<string, (double Mean, double Std)> Metrics)
+{
+    /// <summary>Each metric's value per successful problem (for intervals and rank intervals).</summary>
+    public IReadOnlyDictionary<string, double[]> PerProblem { get; init; } = new Dictionary<string, double[]>();
+}
 
 /// <summary>Per-head metrics: the seed's (script 6, artefacts and all) and the labelled latent-view ones.</summary>
 public static class HeadMetrics
@@ -176,7 +180,10 @@ public static class HeadMetrics
                     }
                     Add("receiver_kurtosis", ExcessKurtosis(alphas));
                 }
-                result.Add(new LatentHead(l, h, perProblem.ToDictionary(kv => kv.Key, kv => MeanStd(kv.Value), StringComparer.Ordinal)));
+                result.Add(new LatentHead(l, h, perProblem.ToDictionary(kv => kv.Key, kv => MeanStd(kv.Value), StringComparer.Ordinal))
+                {
+                    PerProblem = perProblem.ToDictionary(kv => kv.Key, kv => kv.Value.ToArray(), StringComparer.Ordinal),
+                });
             }
         return result;
     }

@@ -79,6 +79,25 @@ public static class LatentEvidenceBuilder
         return new LatentEvidence(mass, perToken, alpha, alphaNoSelf, seq, avgSeq, self, skip, sink, TopHeads(a, ok, top));
     }
 
+    /// <summary>
+    /// Uniform causal rows in the latent layout, [N, 1, 1, K+1, K+3]: the query in row r sees prompt + r keys, 1/T
+    /// each, the question holding prompt − 2 of them; keys it cannot see are NaN.
+    /// </summary>
+    public static float[] UniformRows(IReadOnlyList<int> prompts, int k)
+    {
+        var (rows, cols) = (k + 1, k + 3);
+        var raw = new float[prompts.Count * rows * cols];
+        for (int n = 0; n < prompts.Count; n++)
+            for (int r = 0; r < rows; r++)
+                for (int c = 0; c < cols; c++)
+                {
+                    var t = prompts[n] + r;
+                    raw[(n * rows + r) * cols + c] = c == LatentAnalysis.Question ? (float)(prompts[n] - 2) / t
+                        : c >= LatentAnalysis.Z(1) && c - 2 > r ? float.NaN : 1f / t;
+                }
+        return raw;
+    }
+
     // Sequential z_a → z_(a−1), self z_a → z_a and the skip curve z_a → z_(a−d), each with its uniform expectation.
     private static (List<Scored> Seq, List<Scored> Self, List<Scored> Skip) Flows(
         Func<string, string, Func<double[], double>, Func<double, double>, Scored> score, Func<double[], int, int, double> at, int k)

@@ -25,7 +25,8 @@ public static class FiguresStage
             Phase1Files.ReadLatentStats(In("aggregate", Phase1Files.LatentStats)),
             Phase1Files.ReadLatentSummary(In("analyze", Phase1Files.LatentSummary)),
             p.SequentialThreshold,
-            p.SkipThreshold);
+            p.SkipThreshold,
+            Phase1Files.ReadEvidence(In("analyze", Phase1Files.Evidence)));
         foreach (var (file, png) in Phase1Figures.Render(input)) File.WriteAllBytes(ctx.Output(file), png);
     }
 }

@@ -123,5 +123,5 @@ internal static class Phase1Inputs
     }
 
     public static Phase1FigureInput Figures() =>
-        new("tiny", Info(), SeedAvg(), Stats(), Seed(nanHub: false), LatentAvg(), LatentStats(), Latent(), 0.3, 0.1);
+        new("tiny", Info(), SeedAvg(), Stats(), Seed(nanHub: false), LatentAvg(), LatentStats(), Latent(), 0.3, 0.1, Evidence());
 }
