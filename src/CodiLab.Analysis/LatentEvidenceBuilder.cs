@@ -19,7 +19,6 @@ public static class LatentEvidenceBuilder
         Scored Score(string metric, string really, Func<double[], double> measured, Func<double, double> uniform)
         {
             double[] values = [.. hm.Select(measured)];
-            perProblem?.TryAdd($"latent.{really}", values);
             return Scored.Of(metric, really, values, [.. p.Select(uniform)]);
         }
 
@@ -68,7 +67,7 @@ public static class LatentEvidenceBuilder
         {
             var byProblem = a.SinkRatePerProblem(column, LatentReport.SinkThreshold);
             double[] rates = [.. ok.Select(n => byProblem[n])];
-            perProblem?.TryAdd($"latent.sink_rate_percent.{name}", rates);
+            perProblem?.TryAdd($"latent.sink_rate.{name}", rates);
             sink[name] = Bootstrap.Mean(rates);
         }
         Scored? avgSeq = k > 1
@@ -76,6 +75,18 @@ public static class LatentEvidenceBuilder
                 m => Enumerable.Range(2, k - 1).Average(q => At(m, q, LatentAnalysis.Z(q - 1))),
                 t => Enumerable.Range(2, k - 1).Average(q => 1 / (t + q)))
             : null;
+        if (perProblem is not null)
+        {
+            // The headline scores by the names Compare pairs them under.
+            foreach (var (name, column) in keys.Take(3))
+            {
+                var first = column >= LatentAnalysis.Z(1) ? column - 2 : 1;
+                perProblem[$"latent.hub.{name}.alpha"] = [.. hm.Select(m => Enumerable.Range(first, k - first + 1).Average(q => At(m, q, column)))];
+            }
+            if (k > 1)
+                perProblem["latent.avg_sequential"] = [.. hm.Select(m => Enumerable.Range(2, k - 1).Average(q => At(m, q, LatentAnalysis.Z(q - 1))))];
+            perProblem["latent.avg_self_attention"] = [.. hm.Select(m => Enumerable.Range(1, k).Average(q => At(m, q, LatentAnalysis.Z(q))))];
+        }
         return new LatentEvidence(mass, perToken, alpha, alphaNoSelf, seq, avgSeq, self, skip, sink, TopHeads(a, ok, top));
     }
 

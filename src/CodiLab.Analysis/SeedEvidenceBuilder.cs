@@ -46,7 +46,7 @@ public static class SeedEvidenceBuilder
         {
             double[] measured = [.. hm.Select(m => Sum(weight, (i, j) => m[i * S + j]))];
             double[] uniform = [.. p.Select(t => Sum(weight, (i, j) => UniformCell(i, j, t)))];
-            perProblem?.TryAdd($"seed.{name}", measured);
+            if (name.StartsWith("avg_", StringComparison.Ordinal)) perProblem?.TryAdd($"seed.{name}", measured);
             return Scored.Of(name, ReallyOf(weight), measured, uniform);
         }
         var hub = Enumerable.Range(0, S).Select(c => Cell($"hub[{c}]", (i, j) => j == c ? 1 : 0)).ToList();
@@ -60,7 +60,10 @@ public static class SeedEvidenceBuilder
             var sums = Enumerable.Range(0, S).Select(c => idx.Sum(n => Enumerable.Range(0, S).Sum(i => hm[n][i * S + c]))).ToList();
             return sums.IndexOf(sums.Max()) == position ? 1.0 : 0.0;
         });
-        var ratio = Bootstrap.Of(ok.Length, idx => idx.Average(n => Enumerable.Range(0, S).Sum(i => hm[n][i * S + position])) * S);
+        double[] hubScore = [.. hm.Select(m => Enumerable.Range(0, S).Sum(i => m[i * S + position]))];
+        perProblem?.TryAdd("seed.hub_score", hubScore);
+        perProblem?.TryAdd("seed.hub_ratio", [.. hubScore.Select(v => v * S)]);
+        var ratio = Bootstrap.Of(ok.Length, idx => idx.Average(n => hubScore[n]) * S);
         var verdict = hub[position].Verdict == Scored.AtUniform
             ? "artefact: the seed's hub equals the uniform-causal expectation (the causal triangle), not a hub"
             : $"{hub[position].Verdict}: {F(hub[position].Ratio?.Value)}× the uniform-causal expectation";

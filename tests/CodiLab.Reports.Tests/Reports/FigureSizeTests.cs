@@ -1,4 +1,7 @@
+using System.Text.Json.Nodes;
+using CodiLab.Analysis;
 using CodiLab.Reports;
+using CodiLab.Specs;
 using CodiLab.Tests.Support;
 using Xunit;
 
@@ -38,6 +41,40 @@ public sealed class FigureSizeTests
             }
             File.WriteAllText(Path.Combine(dump, $"{layers}x{heads}", "report.md"), Phase1Report.Render(report));
             File.WriteAllText(Path.Combine(dump, $"{layers}x{heads}", "phase2_report.md"), Phase2Report.Render("synthetic", summary2, "k1", "k2"));
+        }
+    }
+
+    [Fact]
+    public void Compare_pairs_deltas_over_the_same_problems_and_draws_a_skip_panel()
+    {
+        CompareSide Side(string name, Arch arch, int layers, int heads, int seed)
+        {
+            var run = new SyntheticRun(layers, heads, seed: seed);
+            var (figures, report, _, _) = run.Build();
+            var leaves = new SortedDictionary<string, JsonNode?>(StringComparer.Ordinal);
+            Comparisons.Flatten("phase1.seed", System.Text.Json.JsonSerializer.SerializeToNode(new { attention_summary = figures.SeedSummary }),
+                leaves);
+            return new CompareSide(name, $"{name}.yaml", arch, [], run.Info(), leaves, figures.SeedSummary, null, figures.SeedAvg,
+                figures.LatentAvg, report.Evidence, figures.LatentSummary);
+        }
+        CompareSide[] sides = [Side("gpt2-like", Arch.Gpt2, 12, 12, 1), Side("llama-like", Arch.Llama, 16, 32, 2)];
+        var result = Comparisons.Build(sides[0], sides[1], "key");
+        var md = CompareReport.Render(result, sides);
+        const string hub = "phase1.seed.attention_summary.hub_analysis.hub_score";
+        Assert.Equal("paired (same problems)", result.DeltaIntervals![hub].Pairing);
+        Assert.Contains("(paired (same problems)) |", md, StringComparison.Ordinal);
+        Assert.Contains("| P0 across the two | a different token on each side", md, StringComparison.Ordinal);
+        var figures = CompareFigures.Render(sides);
+        Assert.Equal(CompareFigures.Files, figures.Select(f => f.File));
+        if (Environment.GetEnvironmentVariable("CODILAB_FIGURE_DUMP") is { Length: > 0 } dump)
+        {
+            foreach (var (file, png) in figures)
+            {
+                var path = Path.Combine(dump, "compare", file);
+                Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+                File.WriteAllBytes(path, png);
+            }
+            File.WriteAllText(Path.Combine(dump, "compare", "compare.md"), md);
         }
     }
 }
