@@ -149,8 +149,10 @@ public static class HeadRanks
         return [.. order.Select((h, k) =>
         {
             var (cell, really) = argmax(h, all);
+            var rank = Bootstrap.Percentiles(1 + point.Count(v => v > point[h]), [.. ranks[k]]);
+            // Ranks are whole: the interval widens to the enclosing integers.
             return new RankedHead(h / heads, h % heads, cell, really, Bootstrap.Percentiles(point[h], [.. drawn[k]]),
-                Bootstrap.Percentiles(1 + point.Count(v => v > point[h]), [.. ranks[k]]));
+                rank with { Low = Math.Floor(rank.Low), High = Math.Ceiling(rank.High) });
         })];
     }
 }
