@@ -30,7 +30,8 @@ public static class Claims
             $"{(avgSeq.Measured.High < sequentialThreshold ? "below the threshold" : "not below the threshold")}, "
             + "but these cells are self-attention, so they do not test flow"));
         if (latent.AvgSequential is { } trueSeq)
-            list.Add(new Claim("\"no sequential flow\"", "labelled: mean z_a → z_(a−1) ÷ uniform", trueSeq.Ratio, FlowVerdict(trueSeq)));
+            list.Add(new Claim("\"no sequential flow\"", "labelled: mean z_a → z_(a−1) ÷ uniform", trueSeq.Ratio,
+                FlowVerdict(trueSeq)));
         var avgSkip = seed.AvgSkip;
         list.Add(new Claim($"\"no skip connections\" (avg < {F(skipThreshold, "0.##")})", "seed avg of [5, 0..2] (z5 → z1..z3)",
             avgSkip.Measured, $"{(avgSkip.Measured.High < skipThreshold ? "below the threshold" : "not below the threshold")}; "
@@ -51,7 +52,7 @@ public static class Claims
 
     private static string Supported(Scored s) =>
         s.Verdict == Scored.AtUniform ? "not a hub: at uniform expectation"
-        : s.Verdict == "above uniform" ? $"above uniform (×{F(s.Ratio!.Value, "0.00")})" : $"below uniform (×{F(s.Ratio!.Value, "0.00")})";
+        : $"{s.Verdict} (×{F(s.Ratio!.Value, "0.00")})";
 
     private static string FlowVerdict(Scored s) =>
         s.Verdict == "above uniform" ? $"flow above uniform (×{F(s.Ratio!.Value, "0.00")}): the claim does not hold"

@@ -7,48 +7,27 @@ namespace CodiLab.Analysis;
 /// </summary>
 public static class LatentEvidenceBuilder
 {
-    /// <summary>Builds the latent evidence; <paramref name="perProblem"/> receives every score's per-problem values.</summary>
+    // The successful problems' head means and prompt lengths, and a score over them beside its uniform expectation.
+    private sealed class Problems(double[][] hm, double[] prompts, int cols)
+    {
+        public double[][] Hm => hm;
+
+        public double[] Prompts => prompts;
+
+        public double At(double[] m, int row, int col) => m[row * cols + col];
+
+        public Scored Score(string metric, string really, Func<double[], double> measured, Func<double, double> uniform) =>
+            Scored.Of(metric, really, [.. hm.Select(measured)], [.. prompts.Select(uniform)]);
+    }
+
+    /// <summary>Builds the latent evidence; <paramref name="perProblem"/> receives the headline scores' per-problem values.</summary>
     public static LatentEvidence Build(LatentAnalysis a, int top, IDictionary<string, double[]>? perProblem = null)
     {
         var ok = Enumerable.Range(0, a.N).Where(n => !a.Failed(n)).ToArray();
         var all = a.HeadMeanByProblem();
-        var hm = ok.Select(n => all[n]).ToArray();
-        var p = ok.Select(n => (double)a.PromptTokens[n]).ToArray();
-        var (k, cols) = (a.K, a.Columns);
-        double At(double[] m, int row, int col) => m[row * cols + col];
-        Scored Score(string metric, string really, Func<double[], double> measured, Func<double, double> uniform)
-        {
-            double[] values = [.. hm.Select(measured)];
-            return Scored.Of(metric, really, values, [.. p.Select(uniform)]);
-        }
-
-        var mass = new Dictionary<string, IReadOnlyList<Scored>>
-        {
-            ["BOT"] =
-            [
-                Score("P0", "BOT → P0", m => At(m, 0, LatentAnalysis.P0), t => 1 / t),
-                Score("question", "BOT → question (P1…)", m => At(m, 0, LatentAnalysis.Question), t => (t - 2) / t),
-                Score("self", "BOT → BOT", m => At(m, 0, LatentAnalysis.Bot), t => 1 / t),
-            ],
-        };
-        var perToken = new Dictionary<string, Interval>
-        {
-            ["BOT"] = Bootstrap.Mean([.. hm.Select((m, i) => At(m, 0, LatentAnalysis.Question) / (p[i] - 2))]),
-        };
-        for (int q = 1; q <= k; q++)
-        {
-            var qa = q;
-            mass[$"z{q}"] =
-            [
-                Score("P0", $"z{q} → P0", m => At(m, qa, LatentAnalysis.P0), t => 1 / (t + qa)),
-                Score("question", $"z{q} → question (P1…)", m => At(m, qa, LatentAnalysis.Question), t => (t - 2) / (t + qa)),
-                Score("BOT", $"z{q} → BOT", m => At(m, qa, LatentAnalysis.Bot), t => 1 / (t + qa)),
-                Score("earlier_latents", $"z{q} → z1..z{q - 1}",
-                    m => Enumerable.Range(1, qa - 1).Sum(b => At(m, qa, LatentAnalysis.Z(b))), t => (qa - 1) / (t + qa)),
-                Score("self", $"z{q} → z{q}", m => At(m, qa, LatentAnalysis.Z(qa)), t => 1 / (t + qa)),
-            ];
-            perToken[$"z{q}"] = Bootstrap.Mean([.. hm.Select((m, i) => At(m, qa, LatentAnalysis.Question) / (p[i] - 2))]);
-        }
+        var pr = new Problems([.. ok.Select(n => all[n])], [.. ok.Select(n => (double)a.PromptTokens[n])], a.Columns);
+        var k = a.K;
+        var (mass, perToken) = Mass(pr, k);
         var keys = new List<(string Name, int Column)> { ("P0", LatentAnalysis.P0), ("BOT", LatentAnalysis.Bot) };
         keys.AddRange(Enumerable.Range(1, k).Select(b => ($"z{b}", LatentAnalysis.Z(b))));
         Scored Alpha(string name, int column, bool withSelf)
@@ -56,12 +35,12 @@ public static class LatentEvidenceBuilder
             var first = column >= LatentAnalysis.Z(1) ? column - 2 + (withSelf ? 0 : 1) : 1;
             var queries = Enumerable.Range(first, k - first + 1).ToArray();
             var what = $"mean over queries {(queries.Length == 1 ? $"z{first}" : $"z{first}..z{k}")} of A(query → {name})";
-            return Score(withSelf ? name : $"{name} (no self)", what, m => queries.Average(q => At(m, q, column)),
+            return pr.Score(withSelf ? name : $"{name} (no self)", what, m => queries.Average(q => pr.At(m, q, column)),
                 t => queries.Average(q => 1 / (t + q)));
         }
         var alpha = keys.Select(x => Alpha(x.Name, x.Column, true)).ToList();
         var alphaNoSelf = keys.Where(x => x.Column < LatentAnalysis.Z(k)).Select(x => Alpha(x.Name, x.Column, false)).ToList();
-        var (seq, self, skip) = Flows(Score, At, k);
+        var (seq, self, skip) = Flows(pr.Score, pr.At, k);
         var sink = new Dictionary<string, Interval>();
         foreach (var (name, column) in keys.Take(3))
         {
@@ -71,23 +50,60 @@ public static class LatentEvidenceBuilder
             sink[name] = Bootstrap.Mean(rates);
         }
         Scored? avgSeq = k > 1
-            ? Score("avg_sequential", $"mean of z_a → z_(a−1), a = 2..{k}",
-                m => Enumerable.Range(2, k - 1).Average(q => At(m, q, LatentAnalysis.Z(q - 1))),
+            ? pr.Score("avg_sequential", $"mean of z_a → z_(a−1), a = 2..{k}",
+                m => Enumerable.Range(2, k - 1).Average(q => pr.At(m, q, LatentAnalysis.Z(q - 1))),
                 t => Enumerable.Range(2, k - 1).Average(q => 1 / (t + q)))
             : null;
-        if (perProblem is not null)
-        {
-            // The headline scores by the names Compare pairs them under.
-            foreach (var (name, column) in keys.Take(3))
-            {
-                var first = column >= LatentAnalysis.Z(1) ? column - 2 : 1;
-                perProblem[$"latent.hub.{name}.alpha"] = [.. hm.Select(m => Enumerable.Range(first, k - first + 1).Average(q => At(m, q, column)))];
-            }
-            if (k > 1)
-                perProblem["latent.avg_sequential"] = [.. hm.Select(m => Enumerable.Range(2, k - 1).Average(q => At(m, q, LatentAnalysis.Z(q - 1))))];
-            perProblem["latent.avg_self_attention"] = [.. hm.Select(m => Enumerable.Range(1, k).Average(q => At(m, q, LatentAnalysis.Z(q))))];
-        }
+        if (perProblem is not null) Headlines(pr, k, keys.Take(3), perProblem);
         return new LatentEvidence(mass, perToken, alpha, alphaNoSelf, seq, avgSeq, self, skip, sink, TopHeads(a, ok, top));
+    }
+
+    // Where each query's attention goes (P0, question, BOT, earlier latents, self), and the question share per token.
+    private static (Dictionary<string, IReadOnlyList<Scored>>, Dictionary<string, Interval>) Mass(Problems pr, int k)
+    {
+        var mass = new Dictionary<string, IReadOnlyList<Scored>>
+        {
+            ["BOT"] =
+            [
+                pr.Score("P0", "BOT → P0", m => pr.At(m, 0, LatentAnalysis.P0), t => 1 / t),
+                pr.Score("question", "BOT → question (P1…)", m => pr.At(m, 0, LatentAnalysis.Question), t => (t - 2) / t),
+                pr.Score("self", "BOT → BOT", m => pr.At(m, 0, LatentAnalysis.Bot), t => 1 / t),
+            ],
+        };
+        Interval PerToken(int row) =>
+            Bootstrap.Mean([.. pr.Hm.Select((m, i) => pr.At(m, row, LatentAnalysis.Question) / (pr.Prompts[i] - 2))]);
+        var perToken = new Dictionary<string, Interval> { ["BOT"] = PerToken(0) };
+        for (int q = 1; q <= k; q++)
+        {
+            var qa = q;
+            mass[$"z{q}"] =
+            [
+                pr.Score("P0", $"z{q} → P0", m => pr.At(m, qa, LatentAnalysis.P0), t => 1 / (t + qa)),
+                pr.Score("question", $"z{q} → question (P1…)", m => pr.At(m, qa, LatentAnalysis.Question), t => (t - 2) / (t + qa)),
+                pr.Score("BOT", $"z{q} → BOT", m => pr.At(m, qa, LatentAnalysis.Bot), t => 1 / (t + qa)),
+                pr.Score("earlier_latents", $"z{q} → z1..z{q - 1}",
+                    m => Enumerable.Range(1, qa - 1).Sum(b => pr.At(m, qa, LatentAnalysis.Z(b))), t => (qa - 1) / (t + qa)),
+                pr.Score("self", $"z{q} → z{q}", m => pr.At(m, qa, LatentAnalysis.Z(qa)), t => 1 / (t + qa)),
+            ];
+            perToken[$"z{q}"] = PerToken(q);
+        }
+        return (mass, perToken);
+    }
+
+    // The headline scores by the names Compare pairs them under.
+    private static void Headlines(Problems pr, int k, IEnumerable<(string Name, int Column)> keys, IDictionary<string, double[]> into)
+    {
+        foreach (var (name, column) in keys)
+        {
+            var first = column >= LatentAnalysis.Z(1) ? column - 2 : 1;
+            into[$"latent.hub.{name}.alpha"] =
+                [.. pr.Hm.Select(m => Enumerable.Range(first, k - first + 1).Average(q => pr.At(m, q, column)))];
+        }
+        if (k > 1)
+            into["latent.avg_sequential"] =
+                [.. pr.Hm.Select(m => Enumerable.Range(2, k - 1).Average(q => pr.At(m, q, LatentAnalysis.Z(q - 1))))];
+        into["latent.avg_self_attention"] =
+            [.. pr.Hm.Select(m => Enumerable.Range(1, k).Average(q => pr.At(m, q, LatentAnalysis.Z(q))))];
     }
 
     /// <summary>

@@ -27,7 +27,8 @@ public sealed record Phase2Evidence(
     public static readonly string[] LatentRanked = ["sequential", "receiver_kurtosis", "self"];
 
     /// <summary>Builds the evidence from the raw arrays and the per-head metrics already computed.</summary>
-    public static Phase2Evidence Build(float[] seedRaw, ExtractMetadata info, IReadOnlyList<SeedHead> seed, IReadOnlyList<LatentHead> latent)
+    public static Phase2Evidence Build(
+        float[] seedRaw, ExtractMetadata info, IReadOnlyList<SeedHead> seed, IReadOnlyList<LatentHead> latent)
     {
         var ok = Enumerable.Range(0, info.Problems).Where(n => info.PromptTokens[n] > 0).ToArray();
         var (layers, heads) = (info.Layers, info.Heads);
@@ -61,7 +62,8 @@ public sealed record Phase2Evidence(
             for (int j = 0; j < 6; j++) uniformSeed[i * 6 + j] = (float)prompts.Average(p => SeedEvidenceBuilder.UniformCell(i, j, p));
         var u = HeadMetrics.Seed(uniformSeed, 1, 1)[0];
         var seedUniform = new Dictionary<string, double> { ["hub"] = u.Hub, ["skip"] = u.Skip, ["max"] = u.Max, ["mean"] = u.Mean };
-        var uniformLatent = HeadMetrics.Latent(LatentEvidenceBuilder.UniformRows(prompts, info.Latents), prompts.Length, 1, 1, info.Latents)[0];
+        var uniformRows = LatentEvidenceBuilder.UniformRows(prompts, info.Latents);
+        var uniformLatent = HeadMetrics.Latent(uniformRows, prompts.Length, 1, 1, info.Latents)[0];
         return new Phase2Evidence(Analysis.Bootstrap.Settings(ok.Length), seedIntervals, seedUniform, latentTop,
             uniformLatent.Metrics.ToDictionary(kv => kv.Key, kv => kv.Value.Mean, StringComparer.Ordinal));
     }

@@ -26,7 +26,8 @@ public static class SeedEvidenceBuilder
     /// <param name="top">The top heads to rank (layer, head), as the seed's stats list them.</param>
     /// <param name="hubPosition">The seed summary's hub position.</param>
     /// <param name="perProblem">Receives the per-problem values of the headline scores (for paired Compare deltas).</param>
-    public static SeedEvidence Build(float[] raw, int layers, int heads, IReadOnlyList<int> promptTokens, IReadOnlyList<(int Layer, int Head)> top,
+    public static SeedEvidence Build(float[] raw, int layers, int heads, IReadOnlyList<int> promptTokens,
+        IReadOnlyList<(int Layer, int Head)> top,
         int hubPosition,
         IDictionary<string, double[]>? perProblem = null)
     {
@@ -128,7 +129,8 @@ public static class HeadRanks
 {
     /// <summary>
     /// For each head in <paramref name="order"/>: its argmax cell, its score's interval and its rank's interval
-    /// (1 + the number of heads scoring strictly higher, so ties share a rank), re-ranking every head in each of <see cref="Bootstrap.RankResamples"/> resamples.
+    /// (1 + the number of heads scoring strictly higher, so ties share a rank), re-ranking every head in each of
+    /// <see cref="Bootstrap.RankResamples"/> resamples.
     /// </summary>
     public static List<RankedHead> Of(double[] point, int[] order, int n, Func<int[], double[]> scores,
         Func<int, int[], (string Cell, string Really)> argmax, int heads)

@@ -3,7 +3,9 @@ using System.Text.Json.Serialization;
 
 namespace CodiLab.Analysis;
 
-/// <summary>One published seed number against this run's: equal when this run's value, rounded as the seed printed it, is the same.</summary>
+/// <summary>
+/// One published seed number against this run's: equal when this run's value, rounded as the seed printed it, is the same.
+/// </summary>
 public sealed record ParityRow(
     [property: JsonPropertyName("quantity")] string Quantity,
     [property: JsonPropertyName("seed_reported")] string SeedReported,
@@ -84,7 +86,8 @@ public static class SeedParity
             var h = top[i];
             names[$"#{i + 1} head"] = $"L{h.Layer}H{h.Head}";
             var rank = $"#{i + 1}";
-            (ours[$"{rank} composite"], ours[$"{rank} hub"], ours[$"{rank} skip"], ours[$"{rank} max"]) = (h.Composite, h.Hub, h.Skip, h.Max);
+            (ours[$"{rank} composite"], ours[$"{rank} hub"]) = (h.Composite, h.Hub);
+            (ours[$"{rank} skip"], ours[$"{rank} max"]) = (h.Skip, h.Max);
         }
         foreach (var (name, mm) in scores) (ours[$"{name} mean"], ours[$"{name} max"]) = (mm.Mean, mm.Max);
         return [.. published.Select(x => names.TryGetValue(x.Quantity, out var head)

@@ -34,7 +34,8 @@ public static class CompareFigures
             latent, 2, 1.0, "key", "query", "P0, Q (per token), BOT", blockMax, "latent block z1..zK");
         var panels = new List<BarPanel>();
         foreach (var s in sides)
-            panels.Add(new BarPanel($"{s.Name}: hub (seed columns)", seedCols, s.Seed.Hub.AllHubScores, "avg incoming", 1.0 / 6, ["#e74c3c"])
+            panels.Add(new BarPanel(
+                $"{s.Name}: hub (seed columns)", seedCols, s.Seed.Hub.AllHubScores, "avg incoming", 1.0 / 6, ["#e74c3c"])
             {
                 ReferenceLabel = "1/6 (the seed's baseline)", Expected = s.Evidence?.Seed.Hub.Select(h => h.Uniform).ToArray(),
                 Whiskers = s.Evidence?.Seed.Hub.Select(h => (h.Measured.Low, h.Measured.High)).ToArray(),

@@ -17,7 +17,8 @@ namespace CodiLab.Reports;
 /// <param name="Evidence">Uniform-causal expectations and intervals (expectation ticks and whiskers), when available.</param>
 public sealed record Phase1FigureInput(
     string Name, ExtractMetadata Info, float[] SeedAvg, SeedStats SeedStats, SeedSummary SeedSummary, float[] LatentAvg,
-    LatentStats LatentStats, LatentSummary LatentSummary, double SequentialThreshold, double SkipThreshold, Phase1Evidence? Evidence = null);
+    LatentStats LatentStats, LatentSummary LatentSummary, double SequentialThreshold, double SkipThreshold,
+    Phase1Evidence? Evidence = null);
 
 /// <summary>
 /// Phase 1 figures for both conventions: top heads as a grid of heatmaps, the head-mean at five representative
@@ -114,7 +115,8 @@ public static class Phase1Figures
             $"L{t.Layer}H{t.Head} (latent max={t.MaxLatentAttention.ToString("0.00", CultureInfo.InvariantCulture)})",
             (i, j) => Cell(t.Layer, t.Head, i, j))).ToList();
         const string x = "key", y = "query";
-        var title = $"{name} [latent view] - top {panels.Count} heads by latent-block max (Q = question share per token; blank = not visible)";
+        var title = $"{name} [latent view] - top {panels.Count} heads by latent-block max "
+            + "(Q = question share per token; blank = not visible)";
         yield return (FileOf("latent", 0), FigureKit.Heatmaps(title, panels, Math.Min(5, panels.Count), 1.0, x, y,
             "P0, Q (per token), BOT", LatentBlockMax(panels), "latent block z1..zK"));
 

@@ -136,7 +136,8 @@ public static partial class Phase1Report
             Line($"| {p} | {Conventions.SeedColumnsReally[p]} | {F(hub.AllHubScores[p])} | {ScoredCells(ev.Hub[p])}");
         Line();
         Line($"Hub position **{hub.HubPosition}** (really {Conventions.SeedColumnsReally[hub.HubPosition]}), score {F(hub.HubScore)}, "
-            + $"ratio to 1/6 = {F(hub.HubRatio, "0.00")}× (per problem: {CI(ev.HubRatioToOneSixth, "0.00")}), strong hub: **{B(hub.IsStrongHub)}**. "
+            + $"ratio to 1/6 = {F(hub.HubRatio, "0.00")}× (per problem: {CI(ev.HubRatioToOneSixth, "0.00")}), "
+            + $"strong hub: **{B(hub.IsStrongHub)}**. "
             + $"The same position is the argmax in {F(100 * ev.HubPositionStability, "0")}% of resamples.");
         Line();
         Line($"Against the uniform-causal expectation: **{ev.HubVerdict}**. (1/6 is no baseline: column p has 5 − p live cells "
@@ -147,10 +148,12 @@ public static partial class Phase1Report
         Line("| seed cell | really | attention | " + ScoredHeader);
         Line("|---|---|---|" + ScoredRule);
         var flow = seed.Sequential;
-        for (int i = 0; i < flow.Scores.Count; i++) Line($"| [{i + 1}, {i}] | z{i + 1} → z{i + 1} (self) | {F(flow.Scores[i])} | {ScoredCells(ev.Sequential[i])}");
+        for (int i = 0; i < flow.Scores.Count; i++)
+            Line($"| [{i + 1}, {i}] | z{i + 1} → z{i + 1} (self) | {F(flow.Scores[i])} | {ScoredCells(ev.Sequential[i])}");
         Line();
         Line($"Average {F(flow.AvgSequential)} (per problem: {CI(ev.AvgSequential.Measured)}; uniform {F(ev.AvgSequential.Uniform)}, "
-            + $"{ev.AvgSequential.Verdict}); sequential flow: **{B(flow.HasSequentialFlow)}**; [5, 4] = {F(flow.Position5To4)} (really z5 self). "
+            + $"{ev.AvgSequential.Verdict}); sequential flow: **{B(flow.HasSequentialFlow)}**; "
+            + $"[5, 4] = {F(flow.Position5To4)} (really z5 self). "
             + "The 0.3 threshold is applied to self-attention cells, so the flag says nothing about flow.");
         Line();
         Line("### Skip connections");
@@ -243,13 +246,16 @@ public static partial class Phase1Report
             Line($"| {edge} | {F(v)} | {(seqEv.TryGetValue(edge, out var e) ? ScoredCells(e) : ScoredEmpty)}");
         var skipEv = ev.Skip.ToDictionary(e => e.Metric);
         foreach (var (d, v) in latent.SkipCurve)
-            Line($"| skip d={d} (z_a → z_(a−{d})) | {F(v)} | {(skipEv.TryGetValue($"d={d}", out var e) ? ScoredCells(e) : ScoredEmpty)}");
-        foreach (var e in ev.Self) Line($"| self {e.Metric} | {F(latent.SelfAttention.GetValueOrDefault(e.Metric, double.NaN))} | {ScoredCells(e)}");
+            Line($"| skip d={d} (z_a → z_(a−{d})) | {F(v)} "
+                + $"| {(skipEv.TryGetValue($"d={d}", out var e) ? ScoredCells(e) : ScoredEmpty)}");
+        foreach (var e in ev.Self)
+            Line($"| self {e.Metric} | {F(latent.SelfAttention.GetValueOrDefault(e.Metric, double.NaN))} | {ScoredCells(e)}");
         Line();
         var avgEv = ev.AvgSequential is { } avg ? $" (per problem: {CI(avg.Measured)}, {avg.Verdict})" : "";
         Line($"Average sequential {F(latent.AvgSequential)}{avgEv}; "
             + $"average self-attention {F(latent.AvgSelfAttention)}. "
-            + $"Consistency over visible cells: mean SD across problems {F(input.LatentStats.Consistency.MeanStd)} (a spread; no interval).");
+            + $"Consistency over visible cells: mean SD across problems {F(input.LatentStats.Consistency.MeanStd)} "
+            + "(a spread; no interval).");
         Line();
         LatentTopHeads(ev, line);
         Figures(line, "latent", "latent");
@@ -332,7 +338,8 @@ public static partial class Phase1Report
         Line($"| question, BOS / first token, BOT as keys | never recorded | – | z-rows' mass to P0 + question + BOT: {F(outside)} |");
         Line();
         Line($"Figures use the font {FigureKit.FontName}; "
-            + "each figure has one colour range (seed by-layer: 0–0.3 as the seed; others 0–1).");
+            + "each figure has one colour range per block (seed by-layer: 0–0.3 as the seed; others 0–1), latent figures a "
+            + "second range for the latent block (keys z1..zK) and the question shown per token; hatched cells are structural.");
         Line();
     }
 }

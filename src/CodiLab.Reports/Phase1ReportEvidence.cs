@@ -82,7 +82,8 @@ public static partial class Phase1Report
             line("");
             return;
         }
-        line("Match = this run's value, rounded as the seed printed it, equals the published one; values the seed only drew are not compared.");
+        line("Match = this run's value, rounded as the seed printed it, equals the published one; "
+            + "values the seed only drew are not compared.");
         line("");
         line("| quantity | seed reported | reproduced | match at printed precision |");
         line("|---|---|---|---|");

@@ -70,12 +70,15 @@ public static class Phase2Figures
             {
                 ReferenceLabel = "0.6 (seed's ceiling: flow_norm = 0)",
                 Whiskers = intervals.Count == 0 ? null
-                    : [.. top.Select(h => intervals.TryGetValue((h.Layer, h.Head), out var i) ? (i.Value.Low, i.Value.High) : (h.Composite, h.Composite))],
+                    : [.. top.Select(h => intervals.TryGetValue((h.Layer, h.Head), out var i)
+                        ? (i.Value.Low, i.Value.High)
+                        : (h.Composite, h.Composite))],
             },
             new BarPanel($"layer types (top {topN.Count})", Phase2Summaries.LayerTypes,
                 [.. Phase2Summaries.LayerTypes.Select(t => (double)topN.Count(h => h.LayerType == t))], "heads", null, layerColours),
             new BarPanel($"functional types (top {topN.Count})", ["Hub", "Skip", "Forward", "Multi"],
-                [.. Phase2Summaries.FunctionalTypes.Select(t => (double)topN.Count(h => h.FunctionalType == t))], "heads", null, typeColours),
+                [.. Phase2Summaries.FunctionalTypes.Select(t => (double)topN.Count(h => h.FunctionalType == t))], "heads", null,
+                typeColours),
         ]);
         return Stack(maps, bars);
     }
@@ -104,9 +107,11 @@ public static class Phase2Figures
             $"L{h.Layer}H{h.Head} seq {h.Metrics["sequential"].Mean:0.00} (SD {h.Metrics["sequential"].Std:0.00})");
         var bySequential = latent.OrderByDescending(h => h.Metrics["sequential"].Mean).Take(10).Select(h => new MatrixPanel(
             SequentialTitle(h),
-            FigureKit.Matrix(k + 1, k + 3, (i, j) => avg[((h.Layer * info.Heads + h.Head) * (k + 1) + i) * (k + 3) + j] / (j == 1 ? perToken : 1)),
+            FigureKit.Matrix(k + 1, k + 3,
+                (i, j) => avg[((h.Layer * info.Heads + h.Head) * (k + 1) + i) * (k + 3) + j] / (j == 1 ? perToken : 1)),
             rowLabels, colLabels) { SplitColumn = 3 }).ToList();
-        var blockMax = bySequential.SelectMany(m => Enumerable.Range(0, k + 1).SelectMany(i => Enumerable.Range(3, k).Select(j => m.Values[i, j])))
+        var blockMax = bySequential
+            .SelectMany(m => Enumerable.Range(0, k + 1).SelectMany(i => Enumerable.Range(3, k).Select(j => m.Values[i, j])))
             .Where(double.IsFinite).DefaultIfEmpty(0.1).Max();
         var title = $"{name} [latent view] - top {bySequential.Count} heads by z_a -> z_(a-1) (Q = question share per token)";
         yield return (Files[3], FigureKit.Heatmaps(title, bySequential, Math.Min(5, bySequential.Count), 1.0,

@@ -76,7 +76,8 @@ public static class Phase2Report
         {
             var e = intervals.GetValueOrDefault((h.Layer, h.Head));
             Line($"| {++rank} | L{h.Layer}H{h.Head} | {h.FunctionalType} | {h.LayerType} | "
-                + $"{(e is null ? F(h.Composite, "0.000") : CI(e.Value, "0.000"))} | {(e is null ? "–" : Rank(e.Rank))} | {F(h.Flow, "0.000")} | "
+                + $"{(e is null ? F(h.Composite, "0.000") : CI(e.Value, "0.000"))} | {(e is null ? "–" : Rank(e.Rank))} | "
+                + $"{F(h.Flow, "0.000")} | "
                 + $"{F(h.Hub, "0.0000")} | {F(h.Skip, "0.0000")} | {F(h.Max, "0.000")} |");
         }
         Line();
@@ -96,7 +97,8 @@ public static class Phase2Report
         Line();
         Line($"Functional types in the top {topN}: " + string.Join(", ", seed.FunctionalTypes.Select(kv => $"{kv.Key} {kv.Value}"))
             + ". Layer types: " + string.Join(", ", seed.LayerTypes.Select(kv => $"{kv.Key} {kv.Value}"))
-            + $"{(topN < 20 ? $" (the model has {topN} heads, fewer than the seed's 20)" : "")}. Counts: no interval (see the rank intervals above).");
+            + $"{(topN < 20 ? $" (the model has {topN} heads, fewer than the seed's 20)" : "")}. "
+            + "Counts: no interval (see the rank intervals above).");
         Line();
         Line("Scores over all heads (mean / max, point values): "
             + string.Join(", ", seed.Scores.Select(kv => $"{kv.Key} {F(kv.Value.Mean, "0.0000")} / {F(kv.Value.Max, "0.0000")}")) + ".");
@@ -147,7 +149,8 @@ public static class Phase2Report
             foreach (var h in rows)
             {
                 var e = intervals.GetValueOrDefault((h.Layer, h.Head));
-                Line($"| {++r} | L{h.Layer}H{h.Head} | {(e is null ? F(h.Mean) : CI(e.Value))} | {F(h.Std)} | {(e is null ? "–" : Rank(e.Rank))} |");
+                Line($"| {++r} | L{h.Layer}H{h.Head} | {(e is null ? F(h.Mean) : CI(e.Value))} | {F(h.Std)} "
+                    + $"| {(e is null ? "–" : Rank(e.Rank))} |");
             }
             Line();
         }

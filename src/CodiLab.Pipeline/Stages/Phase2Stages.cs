@@ -53,7 +53,8 @@ public static class Phase2Stages
             var summary = Phase2Files.ReadSummary(ctx.Input("heads", Phase2Files.Summary));
             var heads = Path.GetFileName(ctx.UpstreamDirectories["heads"]);
             var figures = Path.GetFileName(ctx.UpstreamDirectories["heads-figures"]);
-            var markdown = Phase2Report.Render(p.Name, summary, heads, figures, p.Model.Arch.Word(), Stages.ReportStage.IsSeedExperiment(p));
+            var markdown = Phase2Report.Render(
+                p.Name, summary, heads, figures, p.Model.Arch.Word(), Stages.ReportStage.IsSeedExperiment(p));
             File.WriteAllText(ctx.Output(Phase2Report.Markdown), markdown);
         });
 }

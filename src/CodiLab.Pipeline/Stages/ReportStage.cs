@@ -34,7 +34,8 @@ public static class ReportStage
 
     /// <summary>The seed's own experiments: a real checkpoint on 100 GSM8K train problems drawn with seed 42.</summary>
     public static bool IsSeedExperiment(ReportParameters s) =>
-        !s.Model.IsGenerated && s.Dataset.Source.Word() == "gsm8k" && s.Dataset.Split.Word() == "train" && s.Dataset.Sample is SampleSize.Count { N: 100 }
+        !s.Model.IsGenerated && s.Dataset.Source.Word() == "gsm8k" && s.Dataset.Split.Word() == "train"
+        && s.Dataset.Sample is SampleSize.Count { N: 100 }
         && s.Seed == 42;
 
     private static Phase1RunFacts Facts(StageContext ctx, ReportParameters s)
