@@ -134,4 +134,27 @@ public sealed class Phase1ReportTests
         Assert.Contains("<title>Phase 1 — tiny &lt;exp&gt;</title>", html, StringComparison.Ordinal);
         Assert.Contains("<table>", html, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Matrix_latent_leads_the_report_and_the_glossary_names_P0_per_architecture()
+    {
+        var input = Phase1Inputs.Report();
+        var latentLed = Phase1Report.Render(input with { Run = input.Run with { Primary = "latent", Arch = "gpt2" } });
+        Assert.True(latentLed.IndexOf("## Latent view", StringComparison.Ordinal) < latentLed.IndexOf("## Seed convention", StringComparison.Ordinal));
+        Assert.True(Md.IndexOf("## Seed convention", StringComparison.Ordinal) < Md.IndexOf("## Latent view", StringComparison.Ordinal));
+        Assert.Contains("| P0 | the first prompt position: the first question token (GPT-2 CODI prompts have no BOS) |", latentLed,
+            StringComparison.Ordinal);
+        Assert.Contains("| P0 | the first prompt position: BOS (`<|begin_of_text|>`), before the question |", Md, StringComparison.Ordinal);
+        Assert.Contains("## Changed from the previous version of this report", Md, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_seed_experiment_gets_the_parity_table()
+    {
+        var input = Phase1Inputs.Report();
+        var md = Phase1Report.Render(input with { Run = input.Run with { SeedExperiment = true } });
+        var rows = Table(md, "| quantity | seed reported | reproduced | match at printed precision |");
+        Assert.Contains("| hub[0] | 0.1972 | 0.4321 | false |", rows);
+        Assert.DoesNotContain("| quantity | seed reported |", Md, StringComparison.Ordinal);
+    }
 }
