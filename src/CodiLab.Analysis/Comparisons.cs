@@ -23,9 +23,12 @@ public sealed record CanonicalPhase2Seed(
 /// <param name="Phase2">Its Phase 2 seed fields, or null.</param>
 /// <param name="SeedAvg">Seed mean [L, H, 6, 6].</param>
 /// <param name="LatentAvg">Latent mean [L, H, K+1, K+3].</param>
+/// <param name="Evidence">Its Phase 1 evidence (per-problem headline values, baselines), or null.</param>
+/// <param name="Latent">Its latent summary, or null.</param>
 public sealed record CompareSide(
     string Name, string Reference, Arch Arch, IReadOnlyList<ResolvedField> Spec, ExtractMetadata Info,
-    IReadOnlyDictionary<string, JsonNode?> Leaves, SeedSummary Seed, CanonicalPhase2Seed? Phase2, float[] SeedAvg, float[] LatentAvg)
+    IReadOnlyDictionary<string, JsonNode?> Leaves, SeedSummary Seed, CanonicalPhase2Seed? Phase2, float[] SeedAvg, float[] LatentAvg,
+    Phase1Evidence? Evidence = null, LatentSummary? Latent = null)
 {
     /// <summary>Head mean of a [L, H, rows, cols] average.</summary>
     public double[,] HeadMean(float[] avg, int rows, int cols)
@@ -74,10 +77,16 @@ public sealed record ParamDiff(string Field, string A, string B);
 /// <summary>A summary value on both sides and, for numbers, B − A rounded as canonical summaries are.</summary>
 public sealed record MetricRow(string Metric, JsonNode? A, JsonNode? B, double? Delta);
 
+/// <summary>A headline delta's 95% bootstrap interval, or the reason it has none.</summary>
+public sealed record DeltaInterval(
+    [property: JsonPropertyName("interval")] Interval? Interval,
+    [property: JsonPropertyName("pairing")] string Pairing);
+
 /// <summary><c>compare.json</c>: what differs between two experiments and every summary value side by side.</summary>
 public sealed record CompareResult(
     string Key, string A, string B, IReadOnlyDictionary<string, string> Specs, IReadOnlyList<ParamDiff> ParamsDiff,
-    IReadOnlyList<MetricRow> Metrics, ModelComparison ModelComparison);
+    IReadOnlyList<MetricRow> Metrics, ModelComparison ModelComparison,
+    IReadOnlyDictionary<string, DeltaInterval>? DeltaIntervals = null);
 
 /// <summary>Builds a <see cref="CompareResult"/> from two sides.</summary>
 public static class Comparisons
@@ -98,7 +107,38 @@ public static class Comparisons
             metrics.Add(new MetricRow(path, va?.DeepClone(), vb?.DeepClone(), delta));
         }
         var specs = new Dictionary<string, string> { [a.Name] = a.Reference, [b.Name] = b.Reference };
-        return new CompareResult(key, a.Name, b.Name, specs, diff, metrics, ModelComparisonOf([a, b]));
+        return new CompareResult(key, a.Name, b.Name, specs, diff, metrics, ModelComparisonOf([a, b]), Deltas(a, b));
+    }
+
+    /// <summary>Canonical summary paths whose per-problem values the evidence keeps, and the evidence's key for each.</summary>
+    public static readonly IReadOnlyDictionary<string, string> PerProblemKeys = new Dictionary<string, string>
+    {
+        ["phase1.seed.attention_summary.hub_analysis.hub_score"] = "seed.hub_score",
+        ["phase1.seed.attention_summary.hub_analysis.hub_ratio"] = "seed.hub_ratio",
+        ["phase1.seed.attention_summary.sequential_flow.avg_sequential_attention"] = "seed.avg_sequential",
+        ["phase1.seed.attention_summary.skip_connections.avg_skip_attention"] = "seed.avg_skip",
+        ["phase1.latent.latent_summary.avg_sequential"] = "latent.avg_sequential",
+        ["phase1.latent.latent_summary.avg_self_attention"] = "latent.avg_self_attention",
+        ["phase1.latent.latent_summary.hub.BOT.alpha"] = "latent.hub.BOT.alpha",
+        ["phase1.latent.latent_summary.hub.P0.alpha"] = "latent.hub.P0.alpha",
+        ["phase1.latent.latent_summary.hub.z1.alpha"] = "latent.hub.z1.alpha",
+        ["phase1.latent.latent_summary.sink_rate.P0"] = "latent.sink_rate.P0",
+    };
+
+    // B − A per headline: paired over the same problems (same ids, same order), else each side resampled on its own.
+    private static Dictionary<string, DeltaInterval> Deltas(CompareSide a, CompareSide b)
+    {
+        var result = new Dictionary<string, DeltaInterval>(StringComparer.Ordinal);
+        if (a.Evidence is not { } ea || b.Evidence is not { } eb) return result;
+        var paired = ea.ProblemIds.SequenceEqual(eb.ProblemIds);
+        foreach (var (path, key) in PerProblemKeys)
+        {
+            if (!ea.PerProblem.TryGetValue(key, out var va) || !eb.PerProblem.TryGetValue(key, out var vb)) continue;
+            result[path] = paired
+                ? new DeltaInterval(Bootstrap.PairedDelta(va, vb), "paired (same problems)")
+                : new DeltaInterval(Bootstrap.UnpairedDelta(va, vb), "unpaired (different problems)");
+        }
+        return result;
     }
 
     private static ModelComparison ModelComparisonOf(CompareSide[] sides)

@@ -23,8 +23,12 @@ public sealed record SeedHead(
     public string FunctionalType { get; init; } = "";
 }
 
-/// <summary>One head's labelled latent-view metrics: each the mean over problems and its std across them.</summary>
-public sealed record LatentHead(int Layer, int Head, IReadOnlyDictionary<string, (double Mean, double Std)> Metrics);
+/// <summary>One head's labelled latent-view metrics: each the mean over problems and its SD across them.</summary>
+public sealed record LatentHead(int Layer, int Head, IReadOnlyDictionary<string, (double Mean, double Std)> Metrics)
+{
+    /// <summary>Each metric's value per successful problem (for intervals and rank intervals).</summary>
+    public IReadOnlyDictionary<string, double[]> PerProblem { get; init; } = new Dictionary<string, double[]>();
+}
 
 /// <summary>Per-head metrics: the seed's (script 6, artefacts and all) and the labelled latent-view ones.</summary>
 public static class HeadMetrics
@@ -164,7 +168,8 @@ public static class HeadMetrics
                     Add("self", Enumerable.Range(1, k).Average(a => Cell(a, 2 + a)));
                     for (int d = 2; d < k; d++) Add($"skip_d{d}", Enumerable.Range(d + 1, k - d).Average(a => Cell(a, 2 + a - d)));
                     Add("bot_mass", Enumerable.Range(1, k).Average(a => Cell(a, 2)));
-                    Add("question_mass", Enumerable.Range(1, k).Average(a => Cell(a, 0) + Cell(a, 1)));
+                    Add("p0_mass", Enumerable.Range(1, k).Average(a => Cell(a, 0)));
+                    Add("question_mass", Enumerable.Range(1, k).Average(a => Cell(a, 1))); // P1.., P0 apart (issue 15)
                     var alphas = new List<double>();
                     foreach (var (name, c) in keyNames)
                     {
@@ -175,7 +180,10 @@ public static class HeadMetrics
                     }
                     Add("receiver_kurtosis", ExcessKurtosis(alphas));
                 }
-                result.Add(new LatentHead(l, h, perProblem.ToDictionary(kv => kv.Key, kv => MeanStd(kv.Value), StringComparer.Ordinal)));
+                result.Add(new LatentHead(l, h, perProblem.ToDictionary(kv => kv.Key, kv => MeanStd(kv.Value), StringComparer.Ordinal))
+                {
+                    PerProblem = perProblem.ToDictionary(kv => kv.Key, kv => kv.Value.ToArray(), StringComparer.Ordinal),
+                });
             }
         return result;
     }

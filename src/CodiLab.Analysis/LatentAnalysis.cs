@@ -157,15 +157,65 @@ public sealed class LatentAnalysis
             }
     }
 
-    /// <summary>Share of heads whose α for a key exceeds the threshold (sink rate).</summary>
-    public double SinkRate(int column, double threshold)
+    /// <summary>
+    /// Sink rate in %: per problem, the share of heads whose α for a key (over that problem's latent queries)
+    /// exceeds the threshold, averaged over the problems that succeeded.
+    /// </summary>
+    public double SinkRate(int column, double threshold) => Bootstrap.Mean(SinkRatePerProblem(column, threshold)).Value;
+
+    /// <summary>Per problem, the % of heads whose α for the key exceeds the threshold (NaN for a failed problem).</summary>
+    public double[] SinkRatePerProblem(int column, double threshold) =>
+        [.. AlphaByProblemHead(column, withSelf: true).Select(row => row.Length == 0 ? double.NaN
+            : 100.0 * row.Count(v => v > threshold) / row.Length)];
+
+    /// <summary>
+    /// α of a key per problem and head, [N][L·H] (an empty row for a failed problem): the mean of A[z_a → key] over
+    /// the latent queries that see it; without self, z_b's own row is left out (z_K then has no query: NaN).
+    /// </summary>
+    public double[][] AlphaByProblemHead(int column, bool withSelf)
     {
-        var over = 0;
-        for (int l = 0; l < Layers; l++)
-            for (int h = 0; h < Heads; h++)
-                if (Alpha(column, l, h) > threshold) over++;
-        return (double)over / (Layers * Heads);
+        var first = column >= Z(1) ? column - 2 + (withSelf ? 0 : 1) : 1;
+        var cells = Layers * Heads * Rows * Columns;
+        var result = new double[N][];
+        for (int n = 0; n < N; n++)
+        {
+            if (Failed(n)) { result[n] = []; continue; }
+            result[n] = new double[Layers * Heads];
+            for (int lh = 0; lh < Layers * Heads; lh++)
+            {
+                double sum = 0;
+                for (int a = first; a <= K; a++) sum += _raw[(long)n * cells + (lh * Rows + a) * Columns + column];
+                result[n][lh] = first > K ? double.NaN : sum / (K - first + 1);
+            }
+        }
+        return result;
     }
+
+    /// <summary>Visibility-normalised α of a key without the key's own query (z_b's self-attention left out).</summary>
+    public double AlphaWithoutSelf(int column) =>
+        AlphaByProblemHead(column, withSelf: false).Where(r => r.Length > 0).SelectMany(r => r).DefaultIfEmpty(double.NaN).Average();
+
+    /// <summary>Head mean per problem, [N][Rows·Columns] (NaN where not visible or the problem failed).</summary>
+    public double[][] HeadMeanByProblem()
+    {
+        var block = Rows * Columns;
+        var result = new double[N][];
+        for (int n = 0; n < N; n++)
+        {
+            var m = result[n] = new double[block];
+            for (int lh = 0; lh < Layers * Heads; lh++)
+                for (int c = 0; c < block; c++) m[c] += _raw[((long)n * Layers * Heads + lh) * block + c];
+            for (int c = 0; c < block; c++) m[c] /= Layers * Heads;
+        }
+        return result;
+    }
+
+    /// <summary>One raw cell: problem n, head index l·H + h, query row, key column.</summary>
+    public float Raw(int n, int layerHead, int row, int column) =>
+        _raw[((long)n * Layers * Heads + layerHead) * Rows * Columns + row * Columns + column];
+
+    /// <summary>Whether problem n failed (no prompt recorded, or NaN where z1 reads P0).</summary>
+    public bool Failed(int n) => PromptTokens[n] <= 0 || float.IsNaN(Raw(n, 0, 1, P0));
 
     /// <summary>Consistency over visible cells only.</summary>
     public (double MeanStd, double MaxStd, double MinStd) Consistency()

@@ -3,7 +3,7 @@ namespace CodiLab.Analysis;
 /// <summary>The latent view's JSON files: <c>latent_stats.json</c> (aggregate) and <c>latent_summary.json</c> (analyze).</summary>
 public static class LatentReport
 {
-    /// <summary>Threshold of the sink rate (share of heads whose α for a key exceeds it).</summary>
+    /// <summary>Threshold of the sink rate (% of heads whose α for a key exceeds it, per problem).</summary>
     public const double SinkThreshold = 0.3;
 
     /// <summary>Labelled aggregate: consistency over visible cells, the head-mean matrix, per-head table, top heads.</summary>
@@ -53,16 +53,36 @@ public static class LatentReport
         for (int d = 2; d < k; d++)
             skip[d.ToString(System.Globalization.CultureInfo.InvariantCulture)] =
                 Enumerable.Range(d + 1, k - d).Average(q => a.HeadMean(q, LatentAnalysis.Z(q - d)));
-        var latentAlphas = Enumerable.Range(1, k).Select(b => a.Alpha(LatentAnalysis.Z(b))).ToList();
-        var hubPosition = latentAlphas.IndexOf(latentAlphas.Max()) + 1;
-        var withoutZ1 = latentAlphas.Skip(1).ToList();
         return new LatentSummary(model, "latent", a.N, failures, mass,
             new BotRow(a.HeadMean(0, LatentAnalysis.P0), a.HeadMean(0, LatentAnalysis.Question), a.HeadMean(0, LatentAnalysis.Bot)),
             sequential, sequential.Count > 0 ? sequential.Values.Average() : null, self,
-            Enumerable.Range(1, k).Average(q => a.HeadMean(q, LatentAnalysis.Z(q))), skip, Hubs(a),
-            Z(hubPosition), withoutZ1.Count > 0 ? Z(withoutZ1.IndexOf(withoutZ1.Max()) + 2) : null,
-            new SinkRates(SinkThreshold, a.SinkRate(LatentAnalysis.P0, SinkThreshold), a.SinkRate(LatentAnalysis.Bot, SinkThreshold),
-                a.SinkRate(LatentAnalysis.Z(1), SinkThreshold)));
+            Enumerable.Range(1, k).Average(q => a.HeadMean(q, LatentAnalysis.Z(q))), skip, Hubs(a), Argmax(a),
+            new SinkRates(SinkDefinition, SinkThreshold, a.SinkRate(LatentAnalysis.P0, SinkThreshold),
+                a.SinkRate(LatentAnalysis.Bot, SinkThreshold), a.SinkRate(LatentAnalysis.Z(1), SinkThreshold)));
+    }
+
+    /// <summary>How the sink rate is computed, as the summary states it.</summary>
+    public const string SinkDefinition = "% of heads with alpha > threshold, per problem, averaged over problems";
+
+    /// <summary>
+    /// The key with the largest α over two named sets (every key; latents only), each with self-attention counted
+    /// and without it (z_b's own row left out, so z_K, read only by itself, drops out).
+    /// </summary>
+    public static List<HubArgmax> Argmax(LatentAnalysis a)
+    {
+        var k = a.K;
+        var keys = new List<(string Name, int Column)> { ("P0", LatentAnalysis.P0), ("BOT", LatentAnalysis.Bot) };
+        keys.AddRange(Enumerable.Range(1, k).Select(b => (Z(b), LatentAnalysis.Z(b))));
+        string Best(IEnumerable<(string Name, int Column)> set, bool withSelf) => set
+            .Select(x => (x.Name, Alpha: withSelf ? a.Alpha(x.Column) : a.AlphaWithoutSelf(x.Column)))
+            .Where(x => !double.IsNaN(x.Alpha)).OrderByDescending(x => x.Alpha).Select(x => x.Name).FirstOrDefault() ?? "–";
+        var latents = keys.Skip(2).ToList();
+        var lastWithOthers = k > 1 ? $"z1..z{k - 1} without self" : "none without self";
+        return
+        [
+            new HubArgmax($"P0, BOT, z1..z{k}", Best(keys, true), Best(keys, false)),
+            new HubArgmax($"z1..z{k} ({lastWithOthers})", Best(latents, true), Best(latents, false)),
+        ];
     }
 
     private static string Z(int b) => $"z{b}";

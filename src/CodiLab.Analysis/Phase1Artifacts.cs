@@ -137,8 +137,12 @@ public sealed record LatentHub(
     [property: JsonPropertyName("uniform_ratio")] double UniformRatio,
     [property: JsonPropertyName("uniform_ratio_without_first_position")] double? UniformRatioWithoutFirstPosition);
 
-/// <summary>Share of heads whose α for a key exceeds the threshold.</summary>
+/// <summary>
+/// Sink rate in %: per problem, the share of heads whose α for the key exceeds the threshold, averaged over problems
+/// (docs/experiment.md#sink-rate; before issue 15 this was the share of heads whose problem-averaged α did, as a fraction).
+/// </summary>
 public sealed record SinkRates(
+    [property: JsonPropertyName("definition")] string Definition,
     [property: JsonPropertyName("threshold")] double Threshold,
     [property: JsonPropertyName("P0")] double P0,
     [property: JsonPropertyName("BOT")] double Bot,
@@ -158,8 +162,7 @@ public sealed record LatentSummary(
     [property: JsonPropertyName("avg_self_attention")] double AvgSelfAttention,
     [property: JsonPropertyName("skip_curve")] IReadOnlyDictionary<string, double> SkipCurve,
     [property: JsonPropertyName("hub")] IReadOnlyDictionary<string, LatentHub> Hub,
-    [property: JsonPropertyName("hub_position")] string HubPosition,
-    [property: JsonPropertyName("hub_position_without_z1")] string? HubPositionWithoutZ1,
+    [property: JsonPropertyName("hub_argmax")] IReadOnlyList<HubArgmax> HubArgmax,
     [property: JsonPropertyName("sink_rate")] SinkRates SinkRate);
 
 /// <summary>Writes and reads <see cref="SeedStats"/> with its spec-dependent <c>top_{k}_heads</c> key in the seed's place.</summary>

@@ -56,7 +56,8 @@ public sealed record Phase2Summary(
     [property: JsonPropertyName("n_layers")] int Layers,
     [property: JsonPropertyName("n_heads")] int Heads,
     [property: JsonPropertyName("seed")] Phase2SeedSection Seed,
-    [property: JsonPropertyName("latent")] Phase2LatentSection Latent);
+    [property: JsonPropertyName("latent")] Phase2LatentSection Latent,
+    [property: JsonPropertyName("evidence")] Phase2Evidence? Evidence = null);
 
 /// <summary>Writes a <see cref="LatentTopHead"/> as <c>{layer, head, METRIC, METRIC_std}</c>, the metric named in its keys.</summary>
 public sealed class LatentTopHeadConverter : JsonConverter<LatentTopHead>
@@ -94,7 +95,8 @@ public static class Phase2Summaries
     public static readonly string[] LayerTypes = ["early", "middle", "late"];
 
     /// <summary>The summary: top 10 by composite, type counts in the top 20, score means and maxima, artefacts; latent top 10s.</summary>
-    public static Phase2Summary Build(string model, int layers, int heads, IReadOnlyList<SeedHead> seed, IReadOnlyList<LatentHead> latent)
+    public static Phase2Summary Build(string model, int layers, int heads, IReadOnlyList<SeedHead> seed, IReadOnlyList<LatentHead> latent,
+        Phase2Evidence? evidence = null)
     {
         var ranked = HeadMetrics.RankBy(seed, h => h.Composite);
         var top20 = ranked.Take(20).ToList();
@@ -113,7 +115,7 @@ public static class Phase2Summaries
         var names = latent[0].Metrics.Keys.ToList();
         var latentSection = new Phase2LatentSection(names.ToDictionary(n => n, n => latent.Average(h => h.Metrics[n].Mean)),
             Top("sequential"), Top("receiver_kurtosis"), Top("self"));
-        return new Phase2Summary(model, layers, heads, seedSection, latentSection);
+        return new Phase2Summary(model, layers, heads, seedSection, latentSection, evidence);
     }
 }
 

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
 using CodiLab.Analysis;
+using CodiLab.Specs;
 
 namespace CodiLab.Reports;
 
@@ -46,6 +47,7 @@ public static class CompareReport
         Line();
         Line($"Specs: `{sides[0].Reference}` and `{sides[1].Reference}`. Comparison key `{r.Key}`.");
         Line();
+        Glossary(sides, Line);
         Line("## Spec fields that differ (resolved through extends)");
         Line();
         Line($"| field | {a} | {b} |");
@@ -56,10 +58,14 @@ public static class CompareReport
         var metrics = r.Metrics.ToDictionary(m => m.Metric);
         Line("## Key metrics side by side");
         Line();
-        Line($"| metric | {a} | {b} | Δ ({b} − {a}) |");
-        Line("|---|---|---|---|");
+        Line($"| metric | {a} | {b} | Δ ({b} − {a}) | Δ per problem [95% CI] |");
+        Line("|---|---|---|---|---|");
         foreach (var h in Headline.Where(metrics.ContainsKey))
-            Line($"| {h} | {V(metrics[h].A)} | {V(metrics[h].B)} | {V(metrics[h].Delta)} |");
+            Line($"| {h} | {V(metrics[h].A)} | {V(metrics[h].B)} | {V(metrics[h].Delta)} | {DeltaCell(r, h)} |");
+        Line();
+        Line("Δ per problem: the difference of the two sides' per-problem values (successful problems), bootstrapped over problems; "
+            + "paired when both ran the same problems. The seed's consistency is a spread (no interval); Phase 2 scores are "
+            + "statistics over heads of the problem mean (their intervals are the composite and rank intervals of each Phase 2 report).");
         Line();
         TopHeads(r, sides, Line);
         var figures = new[]
@@ -79,6 +85,27 @@ public static class CompareReport
         Line("|---|---|---|---|");
         foreach (var (name, m) in metrics) Line($"| {name} | {V(m.A)} | {V(m.B)} | {V(m.Delta)} |");
         return md.ToString();
+    }
+
+    private static string DeltaCell(CompareResult r, string metric) =>
+        r.DeltaIntervals?.GetValueOrDefault(metric) is { Interval: { } i } d
+            ? $"{ReportFormat.CI(i)} ({d.Pairing})"
+            : metric.Contains("consistency", StringComparison.Ordinal) ? "– (a spread)"
+            : metric.StartsWith("phase2.", StringComparison.Ordinal) ? "– (over heads; see Phase 2)" : "–";
+
+    private static void Glossary(IReadOnlyList<CompareSide> sides, Action<string> line)
+    {
+        line("## Glossary");
+        line("");
+        line("| term | meaning |");
+        line("|---|---|");
+        foreach (var s in sides) line($"| P0 of {s.Name} | {Phase1Report.P0Of(s.Arch.Word())} |");
+        if (sides[0].Arch != sides[1].Arch)
+            line("| P0 across the two | a different token on each side: read P0 deltas as BOS against a question token |");
+        line("| question | the prompt after P0 up to BOT; BOT, z1..zK as in each Phase 1 report |");
+        line("| seed convention | M[s, j] = A(z_s → z_(j+1)); its \"hub position p\" is key z_(p+1) |");
+        line("| Δ | B − A of the values as each summary holds them; [95% CI] is a bootstrap interval over problems |");
+        line("");
     }
 
     private static void Models(CompareResult r, Action<string> line)

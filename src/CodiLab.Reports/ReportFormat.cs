@@ -20,6 +20,13 @@ public static partial class ReportFormat
     /// </summary>
     public static double AsWritten(float value) => double.Parse(value.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
 
+    /// <summary>A value with its 95% interval: "0.1234 [0.1100, 0.1300]".</summary>
+    public static string CI(CodiLab.Analysis.Interval i, string format = "0.0000") =>
+        $"{F(i.Value, format)} [{F(i.Low, format)}, {F(i.High, format)}]";
+
+    /// <summary>A rank with its 95% interval: "3 [2, 5]".</summary>
+    public static string Rank(CodiLab.Analysis.Interval i) => $"{F(i.Value, "0")} [{F(i.Low, "0")}, {F(i.High, "0")}]";
+
     /// <summary>A boolean as JSON writes it.</summary>
     public static string B(bool value) => value ? "true" : "false";
 

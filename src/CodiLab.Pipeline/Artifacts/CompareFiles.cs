@@ -44,6 +44,11 @@ public static class CompareFiles
             Node(w, r.A, m.A);
             Node(w, r.B, m.B);
             if (m.Delta is { } d) w.WriteNumber("delta", d);
+            if (r.DeltaIntervals?.GetValueOrDefault(m.Metric) is { } di)
+            {
+                w.WritePropertyName("delta_ci");
+                JsonSerializer.Serialize(w, di, ArtifactJson.Options);
+            }
             w.WriteEndObject();
         }
         w.WriteEndArray();

@@ -36,6 +36,9 @@ public static class Phase1Files
     /// <summary>analyze: <see cref="LatentSummary"/>.</summary>
     public const string LatentSummary = "latent_summary.json";
 
+    /// <summary>analyze: <see cref="Phase1Evidence"/> (baselines, intervals, claims; per-problem values for Compare).</summary>
+    public const string Evidence = "evidence.json";
+
     /// <summary>analyze: both summaries in canonical form (what pins hold).</summary>
     public const string CanonicalSummary = "phase1_summary.canonical.json";
 
@@ -53,6 +56,9 @@ public static class Phase1Files
 
     /// <summary>Reads the latent summary.</summary>
     public static LatentSummary ReadLatentSummary(string path) => ArtifactJson.Read<LatentSummary>(path);
+
+    /// <summary>Reads the evidence.</summary>
+    public static Phase1Evidence ReadEvidence(string path) => ArtifactJson.Read<Phase1Evidence>(path);
 
     /// <summary>The latent analysis of the extract stage's per-problem array.</summary>
     public static LatentAnalysis ReadLatent(string rawPath, ExtractMetadata info) =>

@@ -53,7 +53,7 @@ public static class Comparison
             foreach (var phase in new[] { Phase.Phase1, Phase.Phase2 }.Where(spec.Phases.Contains).Select(p => p.Word()))
                 runner.Run(spec, phase);
         var folder = Folder(env, a, b);
-        var stage = Stage.Create("compare", "Compare", 1, _ => CompareParameters.From(a, b),
+        var stage = Stage.Create("compare", "Compare", 2, _ => CompareParameters.From(a, b),
             upstream: [], outputs: CompareFiles.All, execute: Execute,
             externals: (_, e) => [.. Inputs(a, "a", e), .. Inputs(b, "b", e)]);
         var outcome = runner.RunDerived($"{a.Name}-vs-{b.Name}", folder, $"{a.Reference} vs {b.Reference}", stage, a);
@@ -71,6 +71,8 @@ public static class Comparison
             Phase1Files.LatentAvg,
             Phase1Files.Metadata,
             Phase1Files.SeedSummary,
+            Phase1Files.LatentSummary,
+            Phase1Files.Evidence,
         ];
         foreach (var file in files)
         {
@@ -109,6 +111,7 @@ public static class Comparison
         var arch = SpecWords.Parse<Arch>(spec.Single(f => f.Path == "model.arch").Value);
         return new CompareSide(name, reference, arch, spec, Phase1Files.ReadMetadata(P1(Phase1Files.Metadata)), leaves,
             Phase1Files.ReadSeedSummary(P1(Phase1Files.SeedSummary)), phase2?.Seed, Npy.Read(P1(Phase1Files.SeedAvg)).Values,
-            Npy.Read(P1(Phase1Files.LatentAvg)).Values);
+            Npy.Read(P1(Phase1Files.LatentAvg)).Values, Phase1Files.ReadEvidence(P1(Phase1Files.Evidence)),
+            Phase1Files.ReadLatentSummary(P1(Phase1Files.LatentSummary)));
     }
 }

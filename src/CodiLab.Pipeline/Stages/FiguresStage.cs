@@ -9,7 +9,7 @@ namespace CodiLab.Pipeline.Stages;
 public static class FiguresStage
 {
     /// <summary>The stage.</summary>
-    public static Stage Definition() => Stage.Create("figures", "Phase1", 1, FiguresParameters.From,
+    public static Stage Definition() => Stage.Create("figures", "Phase1", 2, FiguresParameters.From,
         upstream: ["extract", "aggregate", "analyze"], outputs: [.. Phase1Figures.Files], execute: Run);
 
     private static void Run(StageContext ctx, FiguresParameters p)
@@ -25,7 +25,8 @@ public static class FiguresStage
             Phase1Files.ReadLatentStats(In("aggregate", Phase1Files.LatentStats)),
             Phase1Files.ReadLatentSummary(In("analyze", Phase1Files.LatentSummary)),
             p.SequentialThreshold,
-            p.SkipThreshold);
+            p.SkipThreshold,
+            Phase1Files.ReadEvidence(In("analyze", Phase1Files.Evidence)));
         foreach (var (file, png) in Phase1Figures.Render(input)) File.WriteAllBytes(ctx.Output(file), png);
     }
 }

@@ -30,8 +30,9 @@ public static class Phase1Stages
         });
 
     /// <summary>The analyze stage.</summary>
-    public static Stage Analyze() => Stage.Create("analyze", "Phase1", 1, AnalyzeParameters.From, upstream: ["extract", "aggregate"],
-        outputs: [Phase1Files.SeedSummary, Phase1Files.LatentSummary, Phase1Files.CanonicalSummary], execute: (ctx, thresholds) =>
+    public static Stage Analyze() => Stage.Create("analyze", "Phase1", 2, AnalyzeParameters.From, upstream: ["extract", "aggregate"],
+        outputs: [Phase1Files.SeedSummary, Phase1Files.LatentSummary, Phase1Files.Evidence, Phase1Files.CanonicalSummary],
+        execute: (ctx, thresholds) =>
         {
             var info = Phase1Files.ReadMetadata(ctx.Input("extract", Phase1Files.Metadata));
             var rounded = Npy.Read(ctx.Input("aggregate", Phase1Files.SeedAvg)).Values;
@@ -39,11 +40,14 @@ public static class Phase1Stages
             var seed = SeedAnalysis.Summary(
                 info.Model, scores, thresholds.HubRatioThreshold, thresholds.SequentialThreshold, thresholds.SkipThreshold);
             ArtifactJson.Write(ctx.Output(Phase1Files.SeedSummary), seed);
-            var latent = LatentReport.Summary(
-                info.Model, info.Failures, Phase1Files.ReadLatent(ctx.Input("extract", Phase1Files.LatentRaw), info));
+            var analysis = Phase1Files.ReadLatent(ctx.Input("extract", Phase1Files.LatentRaw), info);
+            var latent = LatentReport.Summary(info.Model, info.Failures, analysis);
             ArtifactJson.Write(ctx.Output(Phase1Files.LatentSummary), latent);
             var stats = Phase1Files.ReadSeedStats(ctx.Input("aggregate", Phase1Files.SeedStats));
             var latentStats = Phase1Files.ReadLatentStats(ctx.Input("aggregate", Phase1Files.LatentStats));
+            var evidence = Phase1Evidence.Build(Npy.Read(ctx.Input("extract", Phase1Files.SeedRaw)).Values, info, analysis, seed, stats,
+                latentStats.Consistency, thresholds.SequentialThreshold, thresholds.SkipThreshold);
+            ArtifactJson.Write(ctx.Output(Phase1Files.Evidence), evidence);
             var canonical = new Phase1Canonical(thresholds.Name, new CanonicalSeedPart(seed, stats),
                 new CanonicalLatentPart(latent, latentStats.Consistency, latentStats.TopHeads));
             ArtifactJson.WriteCanonical(ctx.Output(Phase1Files.CanonicalSummary), canonical);

@@ -3,6 +3,7 @@ using CodiLab.Pipeline.Artifacts;
 using CodiLab.Pipeline.Data;
 using CodiLab.Pipeline.Engine;
 using CodiLab.Reports;
+using CodiLab.Specs;
 
 namespace CodiLab.Pipeline.Stages;
 
@@ -13,7 +14,7 @@ namespace CodiLab.Pipeline.Stages;
 public static class Phase2Stages
 {
     /// <summary>Per-head metrics.</summary>
-    public static Stage Heads() => Stage.Create("heads", "Phase2", 1, NameParameters.From, upstream: ["extract", "aggregate"],
+    public static Stage Heads() => Stage.Create("heads", "Phase2", 2, NameParameters.From, upstream: ["extract", "aggregate"],
         outputs: [.. Phase2Files.SeedCsv, Phase2Files.Findings, Phase2Files.LatentHeads, Phase2Files.Summary, Phase2Files.CanonicalSummary],
         execute: (ctx, p) =>
         {
@@ -23,13 +24,14 @@ public static class Phase2Stages
             File.WriteAllText(ctx.Output(Phase2Files.Findings), HeadMetrics.Findings(info.Model, seed));
             var latent = Phase2Files.LatentHeadMetrics(ctx.Input("extract", Phase1Files.LatentRaw), info);
             File.WriteAllText(ctx.Output(Phase2Files.LatentHeads), HeadMetrics.LatentCsv(latent, info.Layers));
-            var summary = Phase2Summaries.Build(info.Model, info.Layers, info.Heads, seed, latent);
+            var evidence = Phase2Evidence.Build(Npy.Read(ctx.Input("extract", Phase1Files.SeedRaw)).Values, info, seed, latent);
+            var summary = Phase2Summaries.Build(info.Model, info.Layers, info.Heads, seed, latent, evidence);
             ArtifactJson.Write(ctx.Output(Phase2Files.Summary), summary);
             ArtifactJson.WriteCanonical(ctx.Output(Phase2Files.CanonicalSummary), new Phase2Canonical(p.Name, summary));
         });
 
     /// <summary>Critical-head figures for both views.</summary>
-    public static Stage Figures() => Stage.Create("heads-figures", "Phase2", 1, NameParameters.From,
+    public static Stage Figures() => Stage.Create("heads-figures", "Phase2", 2, NameParameters.From,
         upstream: ["extract", "aggregate", "heads"], outputs: Phase2Figures.Files, execute: (ctx, p) =>
         {
             var info = Phase1Files.ReadMetadata(ctx.Input("extract", Phase1Files.Metadata));
@@ -39,17 +41,20 @@ public static class Phase2Stages
                 Npy.Read(ctx.Input("aggregate", Phase1Files.SeedAvg)).Values,
                 Phase2Files.SeedHeads(ctx.Input("aggregate", Phase1Files.SeedAvg), info),
                 Npy.Read(ctx.Input("aggregate", Phase1Files.LatentAvg)).Values,
-                Phase2Files.LatentHeadMetrics(ctx.Input("extract", Phase1Files.LatentRaw), info));
+                Phase2Files.LatentHeadMetrics(ctx.Input("extract", Phase1Files.LatentRaw), info),
+                Phase2Files.ReadSummary(ctx.Input("heads", Phase2Files.Summary)).Evidence);
             foreach (var (file, png) in Phase2Figures.Render(input)) File.WriteAllBytes(ctx.Output(file), png);
         });
 
     /// <summary>The Phase 2 report.</summary>
-    public static Stage ReportStage() => Stage.Create("heads-report", "Phase2", 1, NameParameters.From,
+    public static Stage ReportStage() => Stage.Create("heads-report", "Phase2", 2, ReportParameters.From,
         upstream: ["heads", "heads-figures"], outputs: [Phase2Report.Markdown], execute: (ctx, p) =>
         {
             var summary = Phase2Files.ReadSummary(ctx.Input("heads", Phase2Files.Summary));
             var heads = Path.GetFileName(ctx.UpstreamDirectories["heads"]);
             var figures = Path.GetFileName(ctx.UpstreamDirectories["heads-figures"]);
-            File.WriteAllText(ctx.Output(Phase2Report.Markdown), Phase2Report.Render(p.Name, summary, heads, figures));
+            var markdown = Phase2Report.Render(
+                p.Name, summary, heads, figures, p.Model.Arch.Word(), Stages.ReportStage.IsSeedExperiment(p));
+            File.WriteAllText(ctx.Output(Phase2Report.Markdown), markdown);
         });
 }

@@ -11,7 +11,7 @@ public static class ReportStage
     private static readonly string[] Inputs = ["sample", "extract", "aggregate", "analyze", "figures"];
 
     /// <summary>The stage for a spec.</summary>
-    public static Stage For(ExperimentSpec spec) => Stage.Create("report", "Phase1", 1, ReportParameters.From,
+    public static Stage For(ExperimentSpec spec) => Stage.Create("report", "Phase1", 2, ReportParameters.From,
         upstream: spec.Model.IsGenerated ? [.. Inputs, "model"] : Inputs, outputs: [Phase1Report.Markdown, Phase1Report.Html], execute: Run,
         externals: ModelStage.Resolve);
 
@@ -24,12 +24,19 @@ public static class ReportStage
             Phase1Files.ReadSeedSummary(In("analyze", Phase1Files.SeedSummary)),
             Phase1Files.ReadSeedStats(In("aggregate", Phase1Files.SeedStats)),
             Phase1Files.ReadLatentSummary(In("analyze", Phase1Files.LatentSummary)),
-            Phase1Files.ReadLatentStats(In("aggregate", Phase1Files.LatentStats)));
+            Phase1Files.ReadLatentStats(In("aggregate", Phase1Files.LatentStats)),
+            Phase1Files.ReadEvidence(In("analyze", Phase1Files.Evidence)));
         var markdown = Phase1Report.Render(input);
         File.WriteAllText(ctx.Output(Phase1Report.Markdown), markdown);
         File.WriteAllText(ctx.Output(Phase1Report.Html),
             Phase1Report.RenderHtml(markdown, p.Name, f => File.ReadAllBytes(In("figures", f))));
     }
+
+    /// <summary>The seed's own experiments: a real checkpoint on 100 GSM8K train problems drawn with seed 42.</summary>
+    public static bool IsSeedExperiment(ReportParameters s) =>
+        !s.Model.IsGenerated && s.Dataset.Source.Word() == "gsm8k" && s.Dataset.Split.Word() == "train"
+        && s.Dataset.Sample is SampleSize.Count { N: 100 }
+        && s.Seed == 42;
 
     private static Phase1RunFacts Facts(StageContext ctx, ReportParameters s)
     {
@@ -55,6 +62,8 @@ public static class ReportStage
             s.Analysis,
             ctx.Environment.HarnessVersion,
             keys,
-            s.Spec);
+            s.Spec,
+            m.Arch.Word(),
+            IsSeedExperiment(s));
     }
 }

@@ -106,14 +106,18 @@ public sealed class LatentFormulaTests
     }
 
     [Fact]
-    public void Sink_rate_is_the_share_of_heads_whose_alpha_exceeds_the_threshold()
+    public void Sink_rate_is_the_percent_of_heads_over_the_threshold_per_problem_averaged_over_problems()
     {
-        // Per-head α (problem-averaged, today's definition; issue 15 moves it to per problem, in %):
-        // P0: head 0 (1.25 + 1.5) / 6 = 0.458 > 0.3, head 1 (.25 + .5) / 6 = 0.125 -> 1/2.
-        // BOT: head 0 0.6875 / 6 = 0.115, head 1 1.125 / 6 = 0.1875 -> 0.
-        // z1: head 0 1.0 / 6 = 0.167, head 1 2.0 / 6 = 0.333 > 0.3 -> 1/2.
+        // Per problem and head, α over the latent queries z1..z3:
+        // P0: problem 0 head 0 (.5 + .25 + .5) / 3 = 0.417 > 0.3, head 1 0.083; problem 1 head 0 0.5, head 1 0.167 -> 50%, 50%.
+        // BOT: 0.125, 0.208; 0.104, 0.167 -> 0%.
+        // z1: 0.208, 0.333; 0.125, 0.333 -> 50%, 50%.
         var summary = LatentReport.Summary("m", 0, Analysis());
-        Assert.Equal(new SinkRates(0.3, 0.5, 0.0, 0.5), summary.SinkRate);
+        Assert.Equal(new SinkRates(LatentReport.SinkDefinition, 0.3, 50, 0, 50), summary.SinkRate);
+        // Where the definitions part: α(z2) over z2, z3 is 0.156, 0.1875 on problem 0 and 0.125, 0.1875 on problem 1. At 0.15
+        // per problem: 100% and 50%, so 75%; the old rule (problem-averaged α 0.141 and 0.1875) would have said 50%.
+        Assert.Equal(75, Analysis().SinkRate(LatentAnalysis.Z(2), 0.15), 9);
+        Assert.Equal([100, 50], Analysis().SinkRatePerProblem(LatentAnalysis.Z(2), 0.15));
         var rows = LatentReport.Stats("m", Analysis(), 2).HeadRows;
         Assert.Equal(2.75 / 6, rows[0].AlphaP0, 6);
         Assert.Equal(1.125 / 6, rows[1].AlphaBot, 6);
@@ -129,9 +133,12 @@ public sealed class LatentFormulaTests
         Assert.Null(s.Hub["P0"].AlphaWithoutFirstPosition);  // P0 has no "without P0" variant
         Assert.Null(s.Hub["P0"].UniformRatioWithoutFirstPosition);
         Assert.NotNull(s.Hub["BOT"].AlphaWithoutFirstPosition);
-        // α(z1) = 0.25 > α(z2) = 0.164 > α(z3) = 0.109.
-        Assert.Equal("z1", s.HubPosition);
-        Assert.Equal("z2", s.HubPositionWithoutZ1);
+        // α: P0 3.5/12 = 0.292 > z1 0.25 > z2 0.164 > BOT 0.151 > z3 0.109. Without self: z1 (z2, z3 reading it) 0.234,
+        // z2 (z3 alone) 0.141, z3 none; P0 and BOT are never their own latent query.
+        Assert.Equal(
+            [new HubArgmax("P0, BOT, z1..z3", "P0", "P0"), new HubArgmax("z1..z3 (z1..z2 without self)", "z1", "z1")], s.HubArgmax);
+        Assert.Equal((.1875 + .25 + .125 + .375) / 4, Analysis().AlphaWithoutSelf(LatentAnalysis.Z(1)), 9);
+        Assert.True(double.IsNaN(Analysis().AlphaWithoutSelf(LatentAnalysis.Z(3))));
     }
 
     [Fact]

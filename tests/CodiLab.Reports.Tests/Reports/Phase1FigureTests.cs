@@ -14,10 +14,10 @@ public sealed class Phase1FigureTests
     [Fact]
     public void Representative_layers_are_five_spread_from_first_to_last()
     {
-        // Today's values: i·(L−1)/4 rounded half-to-even, so 16 layers give 11 (not the seed's 12) and 12 give 8
-        // (not 9). Issue 15 changes the choice; update these with it.
-        Assert.Equal([0, 4, 8, 11, 15], Phase1Figures.RepresentativeLayers(16));
-        Assert.Equal([0, 3, 6, 8, 11], Phase1Figures.RepresentativeLayers(12));
+        // The seed's choice (issue 15): i·L/4, halves rounded up, capped at L − 1; no banker's rounding (which gave 11 and 8).
+        Assert.Equal([0, 4, 8, 12, 15], Phase1Figures.RepresentativeLayers(16));
+        Assert.Equal([0, 3, 6, 9, 11], Phase1Figures.RepresentativeLayers(12));
+        Assert.Equal([0, 2, 4, 6, 7], Phase1Figures.RepresentativeLayers(8));
         Assert.Equal([0, 1, 2, 3], Phase1Figures.RepresentativeLayers(4));  // fewer than five when the model has fewer
         Assert.Equal([0, 1], Phase1Figures.RepresentativeLayers(2));
         Assert.Equal([0], Phase1Figures.RepresentativeLayers(1));

@@ -82,7 +82,8 @@ internal static class Phase1Inputs
             AvgSequential: null,
             Enumerable.Range(1, K).ToDictionary(Z, q => 0.02 * q), 0.07,
             Enumerable.Range(2, K - 2).ToDictionary(d => d.ToString(System.Globalization.CultureInfo.InvariantCulture), d => 0.03 * d),
-            hub, "z6", "z5", new SinkRates(0.3, 0.75, 0.25, 0));
+            hub, [new HubArgmax("P0, BOT, z1..z6", "P0", "P0"), new HubArgmax("z1..z6 (z1..z5 without self)", "z6", "z5")],
+            new SinkRates(LatentReport.SinkDefinition, 0.3, 75, 25, 0));
     }
 
     public static LatentStats LatentStats() => new(
@@ -98,8 +99,29 @@ internal static class Phase1Inputs
         spec ?? [new ResolvedField("name", "tiny <exp>", "specs/tiny.yaml:1:7"), new ResolvedField("description", "a | b", "default")]);
 
     public static Phase1ReportInput Report(Accuracy? accuracy = null) =>
-        new(Run(), Info(accuracy), Seed(), Stats(), Latent(), LatentStats());
+        new(Run(), Info(accuracy), Seed(), Stats(), Latent(), LatentStats(), Evidence());
+
+    // Per-problem arrays for the evidence: 4 problems (problem 2 failed: zeros in the seed array, NaN in the latent one).
+    public static float[] SeedRaw() => [.. Enumerable.Range(0, 4 * Layers * Heads * 36).Select(c =>
+    {
+        var (n, i, j) = (c / (Layers * Heads * 36), c / 6 % 6, c % 6);
+        return n != 2 && i >= 1 && j < i ? (float)(((c + n) * 7 % 11 + 1) / 40.0) : 0f;
+    })];
+
+    public static float[] LatentRaw()
+    {
+        var block = Layers * Heads * (K + 1) * (K + 3);
+        var avg = LatentAvg();
+        return [.. Enumerable.Range(0, 4 * block).Select(c => c / block == 2 ? float.NaN : avg[c % block] * (1 + c / block * 0.1f))];
+    }
+
+    public static Phase1Evidence Evidence()
+    {
+        var info = Info();
+        var latent = new LatentAnalysis(LatentRaw(), 4, Layers, Heads, K, info.PromptTokens);
+        return Phase1Evidence.Build(SeedRaw(), info, latent, Seed(nanHub: false), Stats(), LatentStats().Consistency, 0.3, 0.1);
+    }
 
     public static Phase1FigureInput Figures() =>
-        new("tiny", Info(), SeedAvg(), Stats(), Seed(nanHub: false), LatentAvg(), LatentStats(), Latent(), 0.3, 0.1);
+        new("tiny", Info(), SeedAvg(), Stats(), Seed(nanHub: false), LatentAvg(), LatentStats(), Latent(), 0.3, 0.1, Evidence());
 }

@@ -31,16 +31,22 @@ public sealed class Phase1ReportTests
         string[] really = ["z1", "z2", "z3", "z4", "z5", "z6 (never exists)"];
         var expected = Phase1Inputs.HubScores.Select((v, p) =>
             $"| {p} | {really[p]} | {(double.IsNaN(v) ? "–" : v.ToString("0.0000", CultureInfo.InvariantCulture))} |");
-        Assert.Equal(expected, Table(Md, "| seed position | really (key) | avg incoming attention |"));
+        var rows = Table(Md, "| seed position | really (key) | avg incoming attention | per problem [95% CI] | uniform expectation "
+            + "| ratio [95% CI] | verdict |");
+        Assert.Equal(expected, rows.Select(r => string.Join("|", r.Split('|').Take(4)) + "|"));
         Assert.Contains("| 5 | z6 (never exists) | – |", Md, StringComparison.Ordinal); // NaN as an en dash
-        Assert.Contains("Hub position **0** (really z1), score 0.4321, ratio to 1/6 = 2.59×, strong hub: **true**.", Md, StringComparison.Ordinal);
+        Assert.EndsWith("| 0.0000 | – | structural (cannot be non-zero) |", rows[5], StringComparison.Ordinal); // z6: structural
+        Assert.Contains("Hub position **0** (really z1), score 0.4321, ratio to 1/6 = 2.59× (per problem: ", Md, StringComparison.Ordinal);
+        Assert.Contains("strong hub: **true**.", Md, StringComparison.Ordinal);
     }
 
     [Fact]
     public void Top_heads_table_lists_every_top_head_in_order_to_three_decimals()
     {
-        var rows = Table(Md, "| rank | head | max | mean | std |");
-        Assert.Equal(Phase1Inputs.SeedTop.Length, rows.Count);
+        var table = Table(Md, "| rank | head | max | mean | SD | argmax cell | really | max [95% CI] | rank [95% CI] |");
+        Assert.Equal(Phase1Inputs.SeedTop.Length, table.Count);
+        Assert.All(table, r => Assert.Matches(@"\| \[\d, \d\] \| z\d → z\d.* \| [\d.]+ \[[\d.]+, [\d.]+\] \| \d+ \[\d+, \d+\] \|$", r));
+        var rows = table.Select(r => string.Join("|", r.Split('|').Take(6)) + "|").ToList();
         Assert.Equal(
         [
             "| 1 | L2H1 | 0.912 | 0.046 | 0.079 |",
@@ -60,8 +66,9 @@ public sealed class Phase1ReportTests
         [
             "| [1, 0] | z1 → z1 (self) | 0.3111 |", "| [2, 1] | z2 → z2 (self) | 0.2468 |", "| [3, 2] | z3 → z3 (self) | 0.1357 |",
             "| [4, 3] | z4 → z4 (self) | 0.2013 |", "| [5, 4] | z5 → z5 (self) | 0.2161 |",
-        ], Table(Md, "| seed cell | really | attention |"));
-        Assert.Contains("| [5, 1] | z5 → z2 | 0.1444 |", Md, StringComparison.Ordinal);
+        ], Table(Md, "| seed cell | really | attention | per problem [95% CI] | uniform expectation | ratio [95% CI] | verdict |")
+            .Select(r => string.Join("|", r.Split('|').Take(4)) + "|"));
+        Assert.Contains("| [5, 1] | z5 → z2 | 0.1444 | ", Md, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -70,7 +77,7 @@ public sealed class Phase1ReportTests
         // P0 has no "without P0" variant (null), the average sequential is null, z1 has no true predecessor.
         Assert.Contains("| P0 | 0.6101 | – | 14.20 | – |", Md, StringComparison.Ordinal);
         Assert.Contains("| BOT | 0.1202 | 0.3303 | 2.81 | 7.02 |", Md, StringComparison.Ordinal);
-        Assert.Contains("Average sequential –; average self-attention 0.0700.", Md, StringComparison.Ordinal);
+        Assert.Contains("Average sequential – (per problem: ", Md, StringComparison.Ordinal);
         Assert.Contains("| \"sequential\" [1, 0] | z1 self-attention | 0.3111 | self z1 0.0200; true z1→z0 – |", Md, StringComparison.Ordinal);
         Assert.Equal("–", ReportFormat.F(double.NaN));
         Assert.Equal("–", ReportFormat.F((double?)null));
@@ -82,8 +89,11 @@ public sealed class Phase1ReportTests
         var rows = Table(Md, "| key | α (mean over queries that see it) | α without P0 (rows renormalised) | × uniform causal row | × uniform, without P0 |");
         Assert.Equal(["P0", "BOT", "z1", "z2", "z3", "z4", "z5", "z6"], rows.Select(r => r.Split('|')[1].Trim()));
         Assert.Equal("| z3 | 0.1500 | 0.3000 | 3.30 | 6.60 |", rows[4]);
-        Assert.Contains("Hub among latents: **z6** (z5 without z1). Sink rate (share of heads with α > 0.3): P0 0.75, BOT 0.25, z1 0.00.", Md, StringComparison.Ordinal);
-        Assert.Equal(Phase1Inputs.K, Table(Md, "| query | P0 | question | BOT | earlier latents | self |").Count);
+        Assert.Contains("Hub (largest α) over each named set of keys: over P0, BOT, z1..z6: **P0** with self-attention, **P0** without; "
+            + "over z1..z6 (z1..z5 without self): **z6** with self-attention, **z5** without.", Md, StringComparison.Ordinal);
+        Assert.Contains("Sink rate (% of heads with alpha > threshold, per problem, averaged over problems, threshold α > 0.3): P0 75.0% [",
+            Md, StringComparison.Ordinal);
+        Assert.Equal(Phase1Inputs.K, Table(Md, "| query | P0 | question | BOT | earlier latents | self | question per token [95% CI] |").Count);
     }
 
     [Fact]
@@ -123,5 +133,28 @@ public sealed class Phase1ReportTests
         Assert.DoesNotContain("src=\"figures/", html, StringComparison.Ordinal);
         Assert.Contains("<title>Phase 1 — tiny &lt;exp&gt;</title>", html, StringComparison.Ordinal);
         Assert.Contains("<table>", html, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Matrix_latent_leads_the_report_and_the_glossary_names_P0_per_architecture()
+    {
+        var input = Phase1Inputs.Report();
+        var latentLed = Phase1Report.Render(input with { Run = input.Run with { Primary = "latent", Arch = "gpt2" } });
+        Assert.True(latentLed.IndexOf("## Latent view", StringComparison.Ordinal) < latentLed.IndexOf("## Seed convention", StringComparison.Ordinal));
+        Assert.True(Md.IndexOf("## Seed convention", StringComparison.Ordinal) < Md.IndexOf("## Latent view", StringComparison.Ordinal));
+        Assert.Contains("| P0 | the first prompt position: the first question token (GPT-2 CODI prompts have no BOS) |", latentLed,
+            StringComparison.Ordinal);
+        Assert.Contains("| P0 | the first prompt position: BOS (`<|begin_of_text|>`), before the question |", Md, StringComparison.Ordinal);
+        Assert.Contains("## Changed from the previous version of this report", Md, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_seed_experiment_gets_the_parity_table()
+    {
+        var input = Phase1Inputs.Report();
+        var md = Phase1Report.Render(input with { Run = input.Run with { SeedExperiment = true } });
+        var rows = Table(md, "| quantity | seed reported | reproduced | match at printed precision |");
+        Assert.Contains("| hub[0] | 0.1972 | 0.4321 | false |", rows);
+        Assert.DoesNotContain("| quantity | seed reported |", Md, StringComparison.Ordinal);
     }
 }

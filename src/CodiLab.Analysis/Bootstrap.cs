@@ -1,0 +1,109 @@
+using System.Text.Json.Serialization;
+
+namespace CodiLab.Analysis;
+
+/// <summary>A statistic and its 95% percentile bootstrap interval over problems.</summary>
+public sealed record Interval(
+    [property: JsonPropertyName("value")] double Value,
+    [property: JsonPropertyName("ci_low")] double Low,
+    [property: JsonPropertyName("ci_high")] double High)
+{
+    /// <summary>Whether the interval contains x.</summary>
+    public bool Contains(double x) => Low <= x && x <= High;
+}
+
+/// <summary>How the intervals of a file were drawn, so that a reader can redraw them.</summary>
+public sealed record BootstrapSettings(
+    [property: JsonPropertyName("method")] string Method,
+    [property: JsonPropertyName("resamples")] int Resamples,
+    [property: JsonPropertyName("rank_resamples")] int RankResamples,
+    [property: JsonPropertyName("seed")] int Seed,
+    [property: JsonPropertyName("problems")] int Problems);
+
+/// <summary>
+/// Percentile bootstrap over problems (resample N problems with replacement, recompute the statistic, take the
+/// 2.5th and 97.5th percentiles). Seeded with <see cref="System.Random"/>'s seeded generator, whose sequence is
+/// fixed for a given seed, so an interval is reproducible and cacheable.
+/// </summary>
+public static class Bootstrap
+{
+    /// <summary>Resamples for intervals of means (cheap statistics).</summary>
+    public const int Resamples = 2000;
+
+    /// <summary>Resamples for head ranks (each resample re-ranks every head).</summary>
+    public const int RankResamples = 200;
+
+    /// <summary>The fixed seed of every interval.</summary>
+    public const int Seed = 15;
+
+    /// <summary>The settings as written beside the intervals.</summary>
+    public static BootstrapSettings Settings(int problems) =>
+        new("percentile bootstrap over problems, 95%", Resamples, RankResamples, Seed, problems);
+
+    /// <summary>The problem indices of each resample (N draws with replacement), generated from the seed.</summary>
+    public static IEnumerable<int[]> Draws(int n, int resamples = Resamples, int seed = Seed)
+    {
+        var random = new Random(seed);
+        for (int r = 0; r < resamples; r++)
+        {
+            var idx = new int[n];
+            for (int i = 0; i < n; i++) idx[i] = random.Next(n);
+            yield return idx;
+        }
+    }
+
+    /// <summary>Mean over problems with its interval (NaN entries, e.g. failed problems, are dropped first).</summary>
+    public static Interval Mean(IReadOnlyList<double> perProblem)
+    {
+        double[] v = [.. perProblem.Where(x => !double.IsNaN(x))];
+        return Of(v.Length, idx => idx.Average(i => v[i]));
+    }
+
+    /// <summary>Ratio of two per-problem sums (e.g. measured / uniform expectation) with its interval.</summary>
+    public static Interval Ratio(IReadOnlyList<double> numerator, IReadOnlyList<double> denominator) =>
+        Of(numerator.Count, idx => idx.Sum(i => numerator[i]) / idx.Sum(i => denominator[i]));
+
+    /// <summary>B − A on the same problems: one draw of indices serves both sides (paired).</summary>
+    public static Interval PairedDelta(IReadOnlyList<double> a, IReadOnlyList<double> b) =>
+        Of(a.Count, idx => idx.Average(i => b[i] - a[i]));
+
+    /// <summary>B − A on different problems: each side resampled on its own (same seed stream, interleaved).</summary>
+    public static Interval UnpairedDelta(IReadOnlyList<double> a, IReadOnlyList<double> b)
+    {
+        var point = b.Average() - a.Average();
+        var random = new Random(Seed);
+        var deltas = new double[Resamples];
+        for (int r = 0; r < Resamples; r++)
+        {
+            double sa = 0, sb = 0;
+            for (int i = 0; i < a.Count; i++) sa += a[random.Next(a.Count)];
+            for (int i = 0; i < b.Count; i++) sb += b[random.Next(b.Count)];
+            deltas[r] = sb / b.Count - sa / a.Count;
+        }
+        return Percentiles(point, deltas);
+    }
+
+    /// <summary>Any statistic of a set of problem indices, with its interval; the point value uses every problem once.</summary>
+    public static Interval Of(int n, Func<int[], double> statistic, int resamples = Resamples)
+    {
+        if (n == 0) return new Interval(double.NaN, double.NaN, double.NaN);
+        var point = statistic([.. Enumerable.Range(0, n)]);
+        var values = Draws(n, resamples).Select(statistic).ToArray();
+        return Percentiles(point, values);
+    }
+
+    /// <summary>The 2.5th and 97.5th percentiles (linear interpolation between order statistics) around a point value.</summary>
+    public static Interval Percentiles(double point, double[] values)
+    {
+        double[] sorted = [.. values.Where(v => !double.IsNaN(v)).Order()];
+        if (sorted.Length == 0) return new Interval(point, double.NaN, double.NaN);
+        double At(double q)
+        {
+            var pos = q * (sorted.Length - 1);
+            var lo = (int)Math.Floor(pos);
+            var hi = Math.Min(lo + 1, sorted.Length - 1);
+            return sorted[lo] + (pos - lo) * (sorted[hi] - sorted[lo]);
+        }
+        return new Interval(point, At(0.025), At(0.975));
+    }
+}
