@@ -22,6 +22,8 @@ public enum FieldKind
     ChoiceList,
     /// <summary>Free text; never part of a cache key.</summary>
     Text,
+    /// <summary>A list of distinct integers within [Min, Max].</summary>
+    IntList,
 }
 
 /// <summary>One leaf field of the spec schema.</summary>
@@ -89,6 +91,7 @@ public static partial class SpecSchema
             { Min = 0, Max = 1 },
         new("analysis.skip_threshold", FieldKind.Number, 0.1, "mean skip attention above which skips 'exist'") { Min = 0, Max = 1 },
         new("analysis.top_heads", FieldKind.Int, 20L, "how many top heads to list and draw") { Min = 1, Max = 100_000 },
+        .. InterventionFields.All,
         new("phases", FieldKind.ChoiceList, new[] { "Phase1" }, "the phases this experiment runs")
             { Words = ["Phase1", "Phase2", "Phase3", "Phase4"] },
     ];
