@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using MathNet.Numerics.Distributions;
 using MathNet.Numerics.Random;
 using MathNet.Numerics.Statistics;
@@ -8,6 +9,7 @@ namespace CodiLab.Analysis;
 /// <param name="Value">The estimate.</param>
 /// <param name="Low">Lower end of the interval.</param>
 /// <param name="High">Upper end of the interval.</param>
+[JsonConverter(typeof(IntervalConverter))]
 public sealed record Interval(double Value, double Low, double High);
 
 /// <summary>Paired outcomes of one condition against the baseline, problem by problem.</summary>
