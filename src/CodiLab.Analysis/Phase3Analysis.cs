@@ -114,7 +114,7 @@ public static class Phase3Analysis
         var metric = plan.Ranking.Select((h, i) => (h, v: plan.MetricValues[i])).ToDictionary(t => t.h, t => t.v);
         return
         [
-            .. plan.Conditions.Zip(stats).Where(t => t.First.Family == "head_scan").Select(t => new HeadEffect(
+            .. plan.Conditions.Zip(stats).Where(t => t.First.Family == "head_scan" && t.First.Heads.Count == 1).Select(t => new HeadEffect(
                 t.First.Heads[0].Layer, t.First.Heads[0].Head, metric.GetValueOrDefault(t.First.Heads[0], double.NaN),
                 t.Second.DeltaAccuracy.Value, t.Second.DeltaGoldLogProb.Value)),
         ];
