@@ -5,9 +5,9 @@ namespace CodiLab.Models.Architectures;
 /// <summary>
 /// A change to the forward pass (head ablation, attention-edge blocking, residual patching, …), carried in the
 /// inputs of the model, its blocks and their attention so that nothing about a run lives in global state.
-/// This is the seam for causal interventions: no concrete kind exists yet, and a forward pass refuses any
-/// intervention it is given rather than ignoring it (see <see cref="CausalLm"/>). Each kind will say where and
-/// when it applies (layers, heads, positions, steps) and be applied by the module that owns that site.
+/// The kinds live in <c>CodiLab.Models.Interventions</c> (docs/interventions.md); each says where and when it applies
+/// (layers, heads, labelled positions, scope) and is applied by the module that owns that site. A forward pass refuses
+/// a kind it does not know rather than ignoring it (see <see cref="CausalLm"/>).
 /// </summary>
 public abstract record Intervention;
 

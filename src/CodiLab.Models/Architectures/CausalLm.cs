@@ -1,3 +1,4 @@
+using CodiLab.Models.Interventions;
 using static TorchSharp.torch;
 
 namespace CodiLab.Models.Architectures;
@@ -19,13 +20,19 @@ public enum AttentionCapture
 /// <param name="Capture">Which attention probabilities to return.</param>
 /// <param name="Mask">Optional additive mask [b, 1 or h, t, T]; default: causal over the cache plus the new positions.</param>
 /// <param name="Positions">Optional position ids [b, t]; default: cache length + 0..t-1.</param>
-/// <param name="Interventions">Interventions of this pass, handed to every block (default: none).</param>
+/// <param name="Interventions">Interventions of this pass (default: none), resolved against <paramref name="Step"/>.</param>
+/// <param name="Step">Which CODI step this pass is and where every label sits (the CODI loop gives it); null: a bare call,
+/// where only all-scope head and KV ablations can apply.</param>
 public sealed record LmInput(
     Tensor Embeds, KvCache Cache, AttentionCapture Capture = AttentionCapture.None, Tensor? Mask = null, Tensor? Positions = null,
-    IReadOnlyList<Intervention>? Interventions = null);
+    IReadOnlyList<Intervention>? Interventions = null, StepInfo? Step = null);
 
 /// <summary>The output: post-norm hidden states (what the LM head sees) and, if asked, attention per layer (float32).</summary>
-public sealed record LmOutput(Tensor Hidden, IReadOnlyList<Tensor>? Attention);
+/// <param name="Hidden">Post-norm hidden states [b, t, d].</param>
+/// <param name="Attention">Per layer, the probabilities asked for, or null.</param>
+/// <param name="Residuals">Values read by <see cref="ResidualCapture"/> probes in this pass (key → per row [d]; a row
+/// whose position is not in this pass is null), or null when none read anything.</param>
+public sealed record LmOutput(Tensor Hidden, IReadOnlyList<Tensor>? Attention, IReadOnlyDictionary<string, float[][]>? Residuals = null);
 
 /// <summary>A decoder-only language model with tied input/output embeddings and explicit attention.</summary>
 public abstract class CausalLm : nn.Module<LmInput, LmOutput>
@@ -57,25 +64,26 @@ public abstract class CausalLm : nn.Module<LmInput, LmOutput>
     /// dispose scope: each layer gets a scope of its own, whose intermediates (scores, MLP activations) are freed
     /// before the next layer; the hidden states and the captured probabilities leave both scopes.
     /// </summary>
-    protected static LmOutput RunBlocks<TBlock>(
+    protected LmOutput RunBlocks<TBlock>(
         IList<TBlock> blocks, Tensor x, LmInput input, RotaryAngles? rotary, nn.Module<Tensor, Tensor> finalNorm)
         where TBlock : DecoderBlock
     {
-        var interventions = input.Interventions ?? [];
-        // The seam is typed but no kind is implemented yet: refuse rather than silently run the plain model.
-        if (interventions.Count > 0)
-            throw new NotSupportedException($"intervention {interventions[0].GetType().Name} is not implemented by this runtime; "
-                + "no intervention kind is applied yet, so a forward pass with any is refused");
-        var mask = input.Mask ?? Attention.Causal(input.Cache.Length, x.shape[1], x.dtype, x.device);
+        var (rows, past, t) = ((int)x.shape[0], input.Cache.Length, x.shape[1]);
+        // Resolved before any layer runs, so an intervention this runtime does not apply is refused with the cache untouched.
+        var plan = StepPlan.Create(input.Interventions ?? [], input.Step, past, t, rows, Config);
+        var mask = input.Mask ?? Attention.Causal(past, t, x.dtype, x.device);
         var captured = input.Capture == AttentionCapture.None ? null : new List<Tensor>();
         for (int i = 0; i < blocks.Count; i++)
         {
+            // Each layer's mask (its blocked edges added) and attention edit live in the forward pass's scope.
+            var layerMask = plan.MaskFor(i, mask, x.dtype, x.device);
+            var edits = plan.EditsFor(i);
             using var layerScope = NewDisposeScope();
-            var output = blocks[i].call(new BlockInput(x, input.Cache[i], mask, rotary, input.Capture, interventions));
-            x = output.Hidden.MoveToOuterDisposeScope();
+            var output = blocks[i].call(new BlockInput(x, input.Cache[i], layerMask, rotary, input.Capture, edits));
+            x = plan.AfterBlock(i, output.Hidden).MoveToOuterDisposeScope();
             if (output.Probabilities is { } probs) captured!.Add(probs.MoveToOuterDisposeScope().MoveToOuterDisposeScope());
         }
-        return new LmOutput(finalNorm.call(x).MoveToOuterDisposeScope(), captured);
+        return new LmOutput(finalNorm.call(x).MoveToOuterDisposeScope(), captured, plan.Captured.Count > 0 ? plan.Captured : null);
     }
 
     /// <summary>Position ids [b, t] continuing from the cache.</summary>
@@ -148,6 +156,12 @@ public sealed class KvCache(int layers) : IDisposable
     /// <summary>The keys and values of one layer (owned by this cache).</summary>
     public KvCacheEntry this[int layer] => _layers[layer];
 
+    /// <summary>Drops every position from <paramref name="length"/> on (e.g. a teacher-forced answer before decoding).</summary>
+    public void Truncate(long length)
+    {
+        foreach (var entry in _layers) entry.Truncate(length);
+    }
+
     /// <inheritdoc />
     public void Dispose()
     {
@@ -179,6 +193,15 @@ public sealed class KvCacheEntry
         _keys = k.DetachFromDisposeScope();
         _values = v.DetachFromDisposeScope();
         return (k, v);
+    }
+
+    internal void Truncate(long length)
+    {
+        if (_keys is null || length >= Length) return;
+        var k = _keys[.., .., TensorIndex.Slice(0, length), ..].contiguous().DetachFromDisposeScope();
+        var v = _values![.., .., TensorIndex.Slice(0, length), ..].contiguous().DetachFromDisposeScope();
+        Clear();
+        (_keys, _values) = (k, v);
     }
 
     internal void Clear()

@@ -1,3 +1,4 @@
+using CodiLab.Models.Interventions;
 using TorchSharp.Modules;
 using TorchSharp.Utils;
 using static TorchSharp.torch;
@@ -108,9 +109,13 @@ internal sealed class Gpt2Attention : nn.Module<AttentionInput, AttentionOutput>
         var qkv = _qkv.call(x).split(x.shape[2], 2); // 3 × [b, t, d]
         Tensor Heads(Tensor y) => y.view(b, t, _heads, _headDim).transpose(1, 2); // [b, h, t, hd]
         var (k, v) = input.Cache.Append(Heads(qkv[1]), Heads(qkv[2])); // [b, h, T, hd]
+        var edit = AttentionEdit.Find(input.Interventions);
+        if (edit is not null) (k, v) = edit.ApplyToKv(k, v); // GPT-2: KV head g is head g
         var (o, probs) = Attention.Compute(Heads(qkv[0]), k, v, input.Mask, softmaxInFloat32: false, input.Capture, divideByRoot: true);
-        // [b, h, t, hd] -> [b, t, h·hd]: heads side by side, the layout c_proj reads.
-        return new AttentionOutput(_out.call(o.transpose(1, 2).reshape(b, t, _heads * _headDim)), probs);
+        // [b, h, t, hd] -> [b, t, h·hd]: heads side by side, the layout c_proj reads; head h is columns [hd·h, hd·(h+1)).
+        var heads = o.transpose(1, 2).reshape(b, t, _heads * _headDim);
+        if (edit is not null) heads = edit.ApplyToHeads(heads, input.Layer, _headDim);
+        return new AttentionOutput(_out.call(heads), probs);
     }
 }
 

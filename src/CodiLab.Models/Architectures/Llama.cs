@@ -1,3 +1,4 @@
+using CodiLab.Models.Interventions;
 using TorchSharp.Modules;
 using TorchSharp.Utils;
 using static TorchSharp.torch;
@@ -147,6 +148,9 @@ internal sealed class LlamaAttention : nn.Module<AttentionInput, AttentionOutput
         q = q.mul(rotary.Cos).add(RotateHalf(q).mul(rotary.Sin));
         k = k.mul(rotary.Cos).add(RotateHalf(k).mul(rotary.Sin));
         var (keys, values) = input.Cache.Append(k, v); // [b, KV, T, hd]
+        var edit = AttentionEdit.Find(input.Interventions);
+        // KV-group ablation reads zeros for the group without changing the cache (its keys serve later passes).
+        if (edit is not null) (keys, values) = edit.ApplyToKv(keys, values);
         // GQA: KV head g serves query heads g·n .. g·n+n−1.
         var group = _heads / _kvHeads;
         if (group > 1)
@@ -155,8 +159,10 @@ internal sealed class LlamaAttention : nn.Module<AttentionInput, AttentionOutput
             values = values.repeat_interleave(group, 1);
         }
         var (o, probs) = Attention.Compute(q, keys, values, input.Mask, softmaxInFloat32: true, input.Capture);
-        // [b, H, t, hd] -> [b, t, H·hd]: heads side by side, the layout o_proj reads.
-        return new AttentionOutput(_o.call(o.transpose(1, 2).reshape(b, t, _heads * _headDim)), probs);
+        // [b, H, t, hd] -> [b, t, H·hd]: heads side by side, the layout o_proj reads; head h is columns [hd·h, hd·(h+1)).
+        var heads = o.transpose(1, 2).reshape(b, t, _heads * _headDim);
+        if (edit is not null) heads = edit.ApplyToHeads(heads, input.Layer, _headDim);
+        return new AttentionOutput(_o.call(heads), probs);
     }
 
     // rotate_half: [x1, x2] -> [-x2, x1] over the last dimension.

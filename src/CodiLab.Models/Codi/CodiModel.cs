@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using CodiLab.Models.Architectures;
+using CodiLab.Models.Interventions;
 using CodiLab.Models.Tokenizers;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -30,7 +31,9 @@ public sealed record SpecialIds(int Pad, int Bot, int Eot, IReadOnlyList<int> Eo
 /// <summary>
 /// One question through the CODI loop: its prompt ids, the attention row of the BOT query and of every
 /// latent query (A[layer][head][key], float32), the logit-lens top-1 id at BOT and z1..zN, the greedy answer,
-/// the L2 norm of every continuous thought (and the thoughts themselves when traced here).
+/// the L2 norm of every continuous thought (and the thoughts themselves, as fed, when traced here); under
+/// interventions also the teacher-forced log-probability of the gold answer, the residuals read by
+/// <see cref="ResidualCapture"/> probes (key → [d]) and the interventions applied.
 /// </summary>
 public sealed record TraceResult(
     string Question,
@@ -40,7 +43,10 @@ public sealed record TraceResult(
     IReadOnlyList<int> AnswerIds,
     string AnswerText,
     IReadOnlyList<float> LatentNorms,
-    IReadOnlyList<float[]>? Latents = null);
+    IReadOnlyList<float[]>? Latents = null,
+    double? GoldLogProb = null,
+    IReadOnlyDictionary<string, float[]>? Residuals = null,
+    IReadOnlyList<Intervention>? Interventions = null);
 
 /// <summary>
 /// A loaded CODI model and the official inference loop (docs/model-folder.md#the-codi-loop): prompt = [BOS] question BOT; the
@@ -123,6 +129,10 @@ public sealed partial class CodiModel : IDisposable
     /// <summary>Runs the CODI loop on a raw question.</summary>
     public TraceResult Trace(string question, int maxNewTokens = 256) => TraceIds(question, PromptIds(question), maxNewTokens);
 
+    /// <summary>Runs the CODI loop on a raw question under interventions (docs/interventions.md).</summary>
+    public TraceResult Trace(string question, int maxNewTokens, IReadOnlyList<Intervention> interventions, string? gold = null) =>
+        TraceBatch([new Prompt(question, PromptIds(question), gold)], maxNewTokens, interventions)[0];
+
     /// <summary>Runs the CODI loop on prompt ids that already end with BOT.</summary>
     public TraceResult TraceIds(string question, IReadOnlyList<int> inputIds, int maxNewTokens) =>
         TraceBatch([new Prompt(question, inputIds)], maxNewTokens)[0];
@@ -133,7 +143,16 @@ public sealed partial class CodiModel : IDisposable
     /// fails gives null (its error goes to <paramref name="onError"/>).
     /// </summary>
     public IReadOnlyList<TraceResult?> TraceMany(
-        IReadOnlyList<Prompt> prompts, int batchSize, int maxNewTokens, Action<Prompt, Exception>? onError = null)
+        IReadOnlyList<Prompt> prompts, int batchSize, int maxNewTokens, Action<Prompt, Exception>? onError = null) =>
+        TraceMany(prompts, batchSize, maxNewTokens, [], onError);
+
+    /// <summary>
+    /// <see cref="TraceMany(IReadOnlyList{Prompt}, int, int, Action{Prompt, Exception}?)"/> under interventions; per-row
+    /// replacement values are indexed like <paramref name="prompts"/> and follow their prompt into its batch.
+    /// </summary>
+    public IReadOnlyList<TraceResult?> TraceMany(
+        IReadOnlyList<Prompt> prompts, int batchSize, int maxNewTokens, IReadOnlyList<Intervention> interventions,
+        Action<Prompt, Exception>? onError = null)
     {
         var results = new TraceResult?[prompts.Count];
         var order = Enumerable.Range(0, prompts.Count).OrderBy(i => prompts[i].Ids.Count).ToArray();
@@ -142,7 +161,7 @@ public sealed partial class CodiModel : IDisposable
             var chunk = order.Skip(start).Take(batchSize).ToArray();
             try
             {
-                var traces = TraceBatch([.. chunk.Select(i => prompts[i])], maxNewTokens);
+                var traces = TraceBatch([.. chunk.Select(i => prompts[i])], maxNewTokens, InterventionRows.ForRows(interventions, chunk));
                 for (int j = 0; j < chunk.Length; j++) results[chunk[j]] = traces[j];
             }
             catch (Exception e) when (e is not OutOfMemoryException && e is not CodiLabException)
@@ -151,7 +170,7 @@ public sealed partial class CodiModel : IDisposable
                 {
                     try
                     {
-                        results[i] = TraceBatch([prompts[i]], maxNewTokens)[0];
+                        results[i] = TraceBatch([prompts[i]], maxNewTokens, InterventionRows.ForRows(interventions, [i]))[0];
                     }
                     catch (Exception inner) when (inner is not OutOfMemoryException && inner is not CodiLabException)
                     {
@@ -178,42 +197,74 @@ public sealed partial class CodiModel : IDisposable
     }
 
     /// <summary>A question and its prompt ids (ending with BOT).</summary>
-    public sealed record Prompt(string Question, IReadOnlyList<int> Ids);
+    /// <param name="Question">The question text.</param>
+    /// <param name="Ids">Prompt ids, BOT last.</param>
+    /// <param name="Gold">The gold answer text (e.g. "18"); given, the trace also scores it teacher-forced
+    /// (<see cref="TraceResult.GoldLogProb"/>).</param>
+    public sealed record Prompt(string Question, IReadOnlyList<int> Ids, string? Gold = null);
 
     /// <summary>
     /// The CODI loop over a batch: prompts left-padded with the pad id, every step masked so no query sees a
     /// pad key, per-row position ids that ignore the padding (prompt 0..P−1, then z_k at P−1+k, EOT and answer
     /// after). Each row's result equals the batch-1 run (up to float rounding). Decoding stops per row at EOS.
     /// </summary>
-    public IReadOnlyList<TraceResult> TraceBatch(IReadOnlyList<Prompt> prompts, int maxNewTokens)
+    public IReadOnlyList<TraceResult> TraceBatch(IReadOnlyList<Prompt> prompts, int maxNewTokens) => TraceBatch(prompts, maxNewTokens, []);
+
+    /// <summary>
+    /// The CODI loop over a batch under interventions (docs/interventions.md): every forward pass is told its step
+    /// and where each row's labels sit, latent replacements change what is fed at z_k, and a prompt with a gold
+    /// answer is also scored teacher-forced (EOT, the training-format answer and EOS) before greedy decoding.
+    /// Per-row replacement values are indexed like <paramref name="prompts"/>.
+    /// </summary>
+    public IReadOnlyList<TraceResult> TraceBatch(IReadOnlyList<Prompt> prompts, int maxNewTokens, IReadOnlyList<Intervention> interventions)
     {
         using var noGrad = no_grad();
         using var scope = NewDisposeScope();
         using var cache = new KvCache(Lm.Config.Layers);
         var b = prompts.Count;
         var lengths = prompts.Select(p => p.Ids.Count).ToArray();
-        var width = lengths.Max();
-        var offsets = lengths.Select(p => width - p).ToArray();
+        var layout = PositionLayout.Of(lengths, NumLatent);
+        InterventionRows.Validate(interventions, Lm.Config, layout);
+        var held = HeldLatents(prompts, interventions);
+        var (width, offsets) = (layout.Width, layout.Offsets.ToArray());
         var rows = Enumerable.Range(0, b).Select(_ => new Dictionary<string, float[][][]>(StringComparer.Ordinal)).ToArray();
         var lens = Enumerable.Range(0, b).Select(_ => new List<int>()).ToArray();
         var latents = Enumerable.Range(0, b).Select(_ => new List<float[]>()).ToArray();
 
         // Key-padding mask of the prompt [b, 1, 1, width] (0 visible, dtype's most negative finite value for pads).
         var padKeys = offsets.Any(o => o > 0) ? PadMask(offsets, width, Lm.EmbeddingTable.dtype) : null;
-        var batch = new BatchLayout(lengths, offsets, width, padKeys, cache);
+        var batch = new BatchLayout(lengths, offsets, width, padKeys, cache, layout,
+            [.. interventions.Where(i => i is not LatentReplacement)], [.. interventions.OfType<LatentReplacement>()], held);
         var hidden = RunPrompts(prompts, batch, rows, lens);
         RunLatents(hidden, batch, rows, lens, latents);
+        var gold = prompts.Any(p => p.Gold is not null) ? GoldLogProbs(prompts, batch) : null;
         var answers = DecodeAnswers(batch, maxNewTokens);
         return [.. Enumerable.Range(0, b).Select(i => new TraceResult(prompts[i].Question, prompts[i].Ids, rows[i], lens[i], answers[i],
             Tokenizer.Decode(answers[i], Lm.Config.VocabSize), [.. latents[i].Select(z => (float)Math.Sqrt(z.Sum(x => (double)x * x)))],
-            latents[i]))];
+            latents[i], gold?[i], batch.ResidualsOf(i), interventions.Count > 0 ? interventions : null))];
     }
 
     // One TraceBatch's shape: each row's prompt length and left padding, the padded width, the pad-key mask
-    // (null when no row is padded) and the KV cache every step appends to.
-    private sealed record BatchLayout(int[] Lengths, int[] Offsets, int Width, Tensor? PadKeys, KvCache Cache)
+    // (null when no row is padded), the KV cache every step appends to, the labelled positions, the interventions
+    // of the forward passes, the latent replacements, the thoughts held fixed and what residual probes read.
+    private sealed record BatchLayout(
+        int[] Lengths, int[] Offsets, int Width, Tensor? PadKeys, KvCache Cache, PositionLayout Positions,
+        IReadOnlyList<Intervention> Forward, IReadOnlyList<LatentReplacement> Latent, IReadOnlyList<float[]>[]? Held)
     {
+        private readonly Dictionary<string, float[][]> _residuals = new(StringComparer.Ordinal);
+
         public int Rows => Lengths.Length;
+
+        public StepInfo Step(StepKind kind, IReadOnlyList<bool>? active = null, bool teacherForced = false) =>
+            new(kind, Positions, Cache.Length, active, teacherForced);
+
+        public void Keep(LmOutput output)
+        {
+            foreach (var (key, values) in output.Residuals ?? new Dictionary<string, float[][]>()) _residuals[key] = values;
+        }
+
+        public IReadOnlyDictionary<string, float[]>? ResidualsOf(int row) => _residuals.Count == 0 ? null
+            : _residuals.Where(r => r.Value[row] is not null).ToDictionary(r => r.Key, r => r.Value[row], StringComparer.Ordinal);
     }
 
     // Logit-lens and answer argmax run over ids < V+2: the official code masks only EOT.
@@ -237,18 +288,22 @@ public sealed partial class CodiModel : IDisposable
         if (batch.PadKeys is not null)
         {
             var dtype = Lm.EmbeddingTable.dtype;
-            // [b, 1, width, width]
-            promptMask = Attention.Causal(0, width, dtype, Device)!.add(batch.PadKeys).clamp_min(Attention.MinValue(dtype));
+            // [b, 1, width, width]; a pad query keeps its own key, so no row is ever fully masked (real queries never see pads).
+            using var own = eye(width, dtype: ScalarType.Bool, device: Device);
+            promptMask = Attention.Causal(0, width, dtype, Device)!.add(batch.PadKeys).clamp_min(Attention.MinValue(dtype)).masked_fill(own, 0);
             promptPositions = tensor(positions, [b, width], device: Device);
         }
-        var output = Lm.call(new LmInput(Lm.Embed(ids), batch.Cache, AttentionCapture.LastRow, promptMask, promptPositions));
+        var output = Lm.call(new LmInput(Lm.Embed(ids), batch.Cache, AttentionCapture.LastRow, promptMask, promptPositions,
+            batch.Forward, batch.Step(StepKind.Prompt)));
+        batch.Keep(output);
         Scatter(rows, "bot", output.Attention!, offsets);
         var hidden = output.Hidden[.., TensorIndex.Slice(-1), ..]; // [b, 1, d]
         AddArgmax(lens, Lm.Logits(hidden), LensLimit);
         return hidden;
     }
 
-    // z_k = prj(hidden) fed back NumLatent times: each thought kept per row, its attention rows and logit lens.
+    // z_k = prj(hidden) fed back NumLatent times (or its replacement): each thought as fed kept per row, its
+    // attention rows and logit lens.
     private void RunLatents(
         Tensor hidden, BatchLayout batch, Dictionary<string, float[][][]>[] rows, List<int>[] lens, List<float[]>[] latents)
     {
@@ -256,11 +311,12 @@ public sealed partial class CodiModel : IDisposable
         for (int k = 1; k <= NumLatent; k++)
         {
             using var step = NewDisposeScope();
-            var z = Loaded.Network.Prj.call(hidden); // [b, 1, d]
+            var z = FedLatent(Loaded.Network.Prj.call(hidden), k, batch); // [b, 1, d]
             var zs = z.to_type(ScalarType.Float32).cpu().data<float>().ToArray();
             var d = zs.Length / b;
             for (int i = 0; i < b; i++) latents[i].Add(zs.AsSpan(i * d, d).ToArray());
-            var output = Lm.call(StepInput(z, batch.Cache, AttentionCapture.LastRow, batch.PadKeys, batch.Lengths, k - 1));
+            var output = Lm.call(StepInput(z, batch, AttentionCapture.LastRow, k - 1, batch.Step(StepKind.Latent)));
+            batch.Keep(output);
             Scatter(rows, $"z{k}", output.Attention!, batch.Offsets);
             hidden = output.Hidden.MoveToOuterDisposeScope();
             AddArgmax(lens, Lm.Logits(hidden), LensLimit);
@@ -278,8 +334,9 @@ public sealed partial class CodiModel : IDisposable
         {
             using var step = NewDisposeScope();
             using var token = tensor(next, [b, 1], device: Device);
-            var output = Lm.call(
-                StepInput(Lm.Embed(token), batch.Cache, AttentionCapture.None, batch.PadKeys, batch.Lengths, NumLatent + n));
+            var info = batch.Step(StepKind.Answer, [.. done.Select(x => !x)]);
+            var output = Lm.call(StepInput(Lm.Embed(token), batch, AttentionCapture.None, NumLatent + n, info));
+            batch.Keep(output);
             var logits = Lm.Logits(output.Hidden)[.., -1, TensorIndex.Slice(0, LensLimit)];
             var chosen = logits.argmax(-1).cpu().data<long>().ToArray();
             for (int i = 0; i < b; i++)
@@ -294,14 +351,15 @@ public sealed partial class CodiModel : IDisposable
     }
 
     // One new position per row after the prompt and `after` earlier steps: position P−1+after+1, pads masked.
-    private LmInput StepInput(Tensor embeds, KvCache cache, AttentionCapture capture, Tensor? padKeys, int[] lengths, int after)
+    private LmInput StepInput(Tensor embeds, BatchLayout batch, AttentionCapture capture, int after, StepInfo step)
     {
-        if (padKeys is null) return new LmInput(embeds, cache, capture);
+        var (cache, padKeys, lengths) = (batch.Cache, batch.PadKeys, batch.Lengths);
+        if (padKeys is null) return new LmInput(embeds, cache, capture, Interventions: batch.Forward, Step: step);
         var b = lengths.Length;
         var visible = zeros([b, 1, 1, cache.Length + 1 - padKeys.shape[3]], dtype: padKeys.dtype, device: Device);
         var mask = cat([padKeys, visible], 3);
         var positions = tensor(lengths.Select(p => (long)(p + after)).ToArray(), [b, 1], device: Device);
-        return new LmInput(embeds, cache, capture, mask, positions);
+        return new LmInput(embeds, cache, capture, mask, positions, batch.Forward, step);
     }
 
     private Tensor PadMask(int[] offsets, int width, ScalarType dtype)

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using CodiLab.Models.Interventions;
 
 namespace CodiLab.Models.Codi;
 
@@ -18,7 +19,7 @@ public static class TraceJson
         foreach (var (query, layers) in trace.Attention)
             attention[query] = new JsonArray([.. layers.Select(heads =>
                 new JsonArray([.. heads.Select(row => new JsonArray([.. row.Select(v => (JsonNode)Round7(v))]))]))]);
-        return new JsonObject
+        var json = new JsonObject
         {
             ["question"] = trace.Question,
             ["input_ids"] = Ints(trace.InputIds),
@@ -28,6 +29,11 @@ public static class TraceJson
             ["answer_text"] = trace.AnswerText,
             ["latent_norms"] = new JsonArray([.. trace.LatentNorms.Select(n => (JsonNode)Round7(n))]),
         };
+        // Fields of intervened traces only, so a plain trace keeps the reference's exact layout.
+        if (trace.Interventions is { Count: > 0 } applied)
+            json["interventions"] = new JsonArray([.. applied.Select(i => (JsonNode)InterventionText.ToJson(i))]);
+        if (trace.GoldLogProb is { } gold) json["gold_logprob"] = gold;
+        return json;
     }
 
     /// <summary>Writes one trace (or several, as a list) to a file, replacing it atomically.</summary>
