@@ -123,6 +123,9 @@ public sealed record Phase3Canonical(
 
 /// <summary><c>phase3_conditions.json</c>: the resolved sweep and the donor of each problem.</summary>
 public sealed record Phase3ConditionsFile(
+    [property: JsonPropertyName("layers")] int Layers,
+    [property: JsonPropertyName("heads")] int Heads,
+    [property: JsonPropertyName("latents")] int Latents,
     [property: JsonPropertyName("head_metric")] string HeadMetric,
     [property: JsonPropertyName("ranking")] IReadOnlyList<HeadRef> Ranking,
     [property: JsonPropertyName("metric_values")] IReadOnlyList<double> MetricValues,

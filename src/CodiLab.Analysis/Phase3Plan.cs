@@ -168,17 +168,16 @@ public static class Phase3Plan
         for (int l = 0; l < shape.Layers; l++)
             for (int g = 0; g < shape.KvHeads; g++)
             {
-                var how = s.Ablation == AblationMode.Zero ? "set to zero" : "replaced by their means over the baseline run";
                 yield return new($"kv-L{l}G{g}", "kv_groups", ConditionKind.KvAblation,
-                    $"Ablates KV head {g} of layer {l}: its key and value are {how}, so query heads {g * perGroup}.."
-                    + $"{(g + 1) * perGroup - 1} lose what they read through it, in {ScopeWords(s.Scope)}.",
-                    [new HeadRef(l, g)], [], Mode: s.Ablation.Word(), Scope: s.Scope.Word());
+                    $"Ablates KV head {g} of layer {l}: its values read as zero (keys kept), so query heads {g * perGroup}.."
+                    + $"{(g + 1) * perGroup - 1} output zeros, in {ScopeWords(s.Scope)}.",
+                    [new HeadRef(l, g)], [], Mode: "zero-values", Scope: s.Scope.Word());
             }
     }
 
     private static string ScopeWords(InterventionScope scope) => scope switch
     {
-        InterventionScope.Latent => "the BOT and latent steps only (prompt and answer untouched)",
+        InterventionScope.Latent => "the latent steps only (the passes feeding z1..zN; the prompt pass, BOT included, and the answer untouched)",
         InterventionScope.Answer => "the answer steps after EOT only",
         _ => "every call (prompt, latent steps and answer)",
     };

@@ -138,7 +138,7 @@ public static class InterventionFields
             "zero: the head's slice of the o_proj input set to 0; mean: set to its mean over the Phase 3 baseline run")
             { Words = ["zero", "mean"] },
         new("interventions.scope", FieldKind.Choice, "latent",
-            "the calls head and layer ablations cover: latent (BOT and latent steps), answer, or all") { Words = ["latent", "answer", "all"] },
+            "the passes head and layer ablations cover: latent (the passes feeding z1..zN), answer (EOT and the answer), or all") { Words = ["latent", "answer", "all"] },
         new("interventions.replacements", FieldKind.ChoiceList, new[] { "zero", "mean", "donor" },
             "what replaces the vector fed at z_k in the latent family") { Words = ["zero", "mean", "donor"] },
         new("interventions.later_latents", FieldKind.Choice, "recompute",

@@ -23,7 +23,7 @@ public sealed class Phase3AnalysisTests
         new(name, family, ConditionKind.EdgeBlock, "blocks", [], [], ControlOf: controlOf, K: k);
 
     private static Phase3Input Input(params (Phase3Condition C, ConditionRun R)[] runs) => new("m", "8 problems", 16, "sequential", 500, 42,
-        new Phase3ConditionsFile("sequential", [], [], [], [.. runs.Select(r => r.C)]), Run("baseline", Base, BaseLp), [.. runs.Select(r => r.R)]);
+        new Phase3ConditionsFile(2, 4, 6, "sequential", [], [], [], [.. runs.Select(r => r.C)]), Run("baseline", Base, BaseLp), [.. runs.Select(r => r.R)]);
 
     [Fact]
     public void Condition_counts_p_and_q_values_and_the_log_prob_delta()
@@ -113,7 +113,7 @@ public sealed class Phase3AnalysisTests
     public void Dose_response_and_head_scan_spearman()
     {
         var heads = new[] { new HeadRef(0, 0), new HeadRef(0, 1), new HeadRef(1, 0) };
-        var plan = new Phase3ConditionsFile("sequential", heads, [0.9, 0.5, 0.1], [],
+        var plan = new Phase3ConditionsFile(2, 4, 6, "sequential", heads, [0.9, 0.5, 0.1], [],
         [
             new("top1-sequential", "top_heads", ConditionKind.HeadAblation, "", [heads[0]], [], K: 1),
             new("top1-sequential-random1", "top_heads", ConditionKind.HeadAblation, "", [heads[2]], [], ControlOf: "top1-sequential", K: 1),

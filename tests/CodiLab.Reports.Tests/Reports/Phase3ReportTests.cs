@@ -32,7 +32,7 @@ public sealed class Phase3ReportTests
             [new PatchEffect(0, 1, -0.2, -1, 0.4), new PatchEffect(1, 6, 0, 0, 0)], harnessErrors,
             atChance ? ["The baseline (0/10) is not above the measured chance rate: accuracy carries no signal here"] : [],
             Phase3Claims.Build(baseline, conditions));
-        var plan = new Phase3ConditionsFile("seed_composite", [], [], [],
+        var plan = new Phase3ConditionsFile(2, 4, 6, "seed_composite", [], [], [],
             [.. conditions.Select(c => new Phase3Condition(c.Name, c.Family, c.Kind, $"does {c.Name} in words", [], []))]);
         return new Phase3ReportInput("tiny-llama", summary, plan, "abc123", "def456");
     }
