@@ -87,7 +87,7 @@ public static class Phase3Plan
                 case InterventionFamily.Layers: list.AddRange(Layers(s, shape)); break;
                 case InterventionFamily.Edges: list.AddRange(Edges(s, seed, shape)); break;
                 case InterventionFamily.Latents: list.AddRange(Latents(s, shape)); break;
-                case InterventionFamily.Patching: list.AddRange(Patching(shape)); break;
+                case InterventionFamily.Patching: list.AddRange(Patching(shape, s.PatchLayers?.OrNull)); break;
                 case InterventionFamily.KvGroups: list.AddRange(KvGroups(s, shape)); break;
             }
         }
@@ -257,9 +257,14 @@ public static class Phase3Plan
             }
     }
 
-    private static IEnumerable<Phase3Condition> Patching(Phase3Shape shape)
+    /// <summary>n layers evenly spaced over [0, L−1], first and last included (all of them when n is null or at least L).</summary>
+    public static IReadOnlyList<int> SpreadLayers(int layers, int? n) =>
+        n is not { } count || count >= layers ? [.. Enumerable.Range(0, layers)]
+            : count == 1 ? [0] : [.. Enumerable.Range(0, count).Select(j => (int)Math.Round(j * (layers - 1) / (double)(count - 1))).Distinct()];
+
+    private static IEnumerable<Phase3Condition> Patching(Phase3Shape shape, int? layers)
     {
-        for (int l = 0; l < shape.Layers; l++)
+        foreach (var l in SpreadLayers(shape.Layers, layers))
             for (int k = 1; k <= shape.Latents; k++)
                 yield return new($"patch-L{l}-z{k}", "patching", ConditionKind.ResidualPatch,
                     $"Writes the donor problem's residual stream at the output of layer {l}, position z{k}, into the run at the same "

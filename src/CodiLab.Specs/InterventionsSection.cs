@@ -73,10 +73,11 @@ public enum LaterLatents
 /// <param name="LaterLatents">Recompute or hold the latents after a replaced one.</param>
 /// <param name="Controls">Random control draws per condition that has a matched control.</param>
 /// <param name="Bootstrap">Bootstrap resamples per interval.</param>
+/// <param name="PatchLayers">Layers the patching family covers: all (null), or that many evenly spaced, first and last included.</param>
 public sealed record InterventionsSection(
     DatasetSplit Split, SampleSize Problems, int MaxNewTokens, IReadOnlyList<InterventionFamily> Families, string HeadMetric,
     IReadOnlyList<int> TopK, SampleSize HeadScan, AblationMode Ablation, InterventionScope Scope,
-    IReadOnlyList<LatentReplacement> Replacements, LaterLatents LaterLatents, int Controls, int Bootstrap)
+    IReadOnlyList<LatentReplacement> Replacements, LaterLatents LaterLatents, int Controls, int Bootstrap, SampleSize? PatchLayers = null)
 {
     internal static InterventionsSection Read(ExperimentSpec s) => new(
         SpecWords.Parse<DatasetSplit>(s.Text("interventions.split")!),
@@ -91,7 +92,8 @@ public sealed record InterventionsSection(
         [.. s.Words("interventions.replacements").Select(SpecWords.Parse<LatentReplacement>)],
         SpecWords.Parse<LaterLatents>(s.Text("interventions.later_latents")!),
         checked((int)s.Int("interventions.controls")),
-        checked((int)s.Int("interventions.bootstrap")));
+        checked((int)s.Int("interventions.bootstrap")),
+        SampleSize.From(s.Fields["interventions.patch_layers"]));
 }
 
 /// <summary>The schema rows of the <c>interventions</c> section, kept together here.</summary>
@@ -144,6 +146,9 @@ public static class InterventionFields
         new("interventions.later_latents", FieldKind.Choice, "recompute",
             "after a replaced latent, later ones are recomputed by the loop or held at their baseline values")
             { Words = ["recompute", "fixed"] },
+        new("interventions.patch_layers", FieldKind.Int, "all",
+            "layers the patching family patches: 'all', or that many evenly spaced (first and last included)")
+            { Min = 1, Max = 100_000, Words = ["all"] },
         new("interventions.controls", FieldKind.Int, 1L, "random control draws per condition that has a matched control")
             { Min = 0, Max = 100 },
         new("interventions.bootstrap", FieldKind.Int, 2000L, "bootstrap resamples per interval") { Min = 100, Max = 1_000_000 },

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 using CodiLab.Analysis;
 
@@ -48,6 +49,29 @@ public static class Phase3Files
             throw new CodiLabException($"the artifact {path} cannot be read as {typeof(T).Name} ({e.Message}).", path,
                 "run 'codilab verify' (it quarantines corrupt cache entries), then run the stage again.", ExitCodes.Corrupt, e);
         }
+    }
+
+    /// <summary>
+    /// The canonical text of the summary (sorted keys, 4 decimals, NaN as null) without the timings: a pin holds what was
+    /// measured about the model, not how busy the machine was.
+    /// </summary>
+    public static string Canonical(Phase3Canonical value)
+    {
+        var node = JsonSerializer.SerializeToNode(value, Options)!;
+        static void Strip(JsonNode? n)
+        {
+            if (n is JsonObject o)
+            {
+                o.Remove("seconds");
+                foreach (var kv in o) Strip(kv.Value);
+            }
+            else if (n is JsonArray a)
+            {
+                foreach (var item in a) Strip(item);
+            }
+        }
+        Strip(node);
+        return CanonicalJson.Text(node);
     }
 
     /// <summary>phase3_problems.csv: one row per problem and condition (baseline first), in problem order.</summary>

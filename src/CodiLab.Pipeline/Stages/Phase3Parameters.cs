@@ -40,7 +40,8 @@ public sealed record Phase3RunParameters(
     [property: SpecField("interventions.scope")] InterventionScope Scope,
     [property: SpecField("interventions.replacements")] IReadOnlyList<LatentReplacement> Replacements,
     [property: SpecField("interventions.later_latents")] LaterLatents LaterLatents,
-    [property: SpecField("interventions.controls")] int Controls)
+    [property: SpecField("interventions.controls")] int Controls,
+    [property: SpecField("interventions.patch_layers")] SampleSize PatchLayers)
 {
     /// <summary>From a spec.</summary>
     public static Phase3RunParameters From(ExperimentSpec s)
@@ -48,7 +49,7 @@ public sealed record Phase3RunParameters(
         var i = s.Interventions;
         return new(s.Seed, s.Model.Arch, s.Model.Source, s.Model.Path, s.Model.Lora.R, s.Model.Lora.Alpha, s.Model.NumLatent,
             s.Model.DType, s.Model.Device, s.Extraction.BatchSize, i.MaxNewTokens, [.. i.Families.Select(f => f.Word())], i.HeadMetric,
-            i.TopK, i.HeadScan, i.Ablation, i.Scope, i.Replacements, i.LaterLatents, i.Controls);
+            i.TopK, i.HeadScan, i.Ablation, i.Scope, i.Replacements, i.LaterLatents, i.Controls, i.PatchLayers ?? new SampleSize.All());
     }
 
     /// <summary>The model section these parameters load.</summary>
@@ -57,7 +58,7 @@ public sealed record Phase3RunParameters(
     /// <summary>The interventions section these parameters describe (problem set and bootstrap are other stages').</summary>
     public InterventionsSection Section => new(DatasetSplit.Test, new SampleSize.All(), MaxNewTokens,
         [.. Families.Select(f => (InterventionFamily)InterventionFields.FamilyWords.ToList().IndexOf(f))], HeadMetric, TopK, HeadScan,
-        Ablation, Scope, Replacements, LaterLatents, Controls, 0);
+        Ablation, Scope, Replacements, LaterLatents, Controls, 0, PatchLayers);
 }
 
 /// <summary>interventions-analyze: the statistics' settings and the name the canonical summary carries.</summary>

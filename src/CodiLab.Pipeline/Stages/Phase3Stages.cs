@@ -115,7 +115,7 @@ public static class Phase3Stages
             var summary = Phase3Analysis.Summarize(new Phase3Input(runs.Model, runs.ProblemSet, runs.MaxNewTokens, plan.HeadMetric,
                 p.Bootstrap, p.Seed, plan, runs.Baseline, runs.Conditions));
             Phase3Files.Write(ctx.Output(Phase3Files.Summary), summary);
-            ArtifactJson.WriteCanonical(ctx.Output(Phase3Files.CanonicalSummary), new Phase3Canonical(p.Name, summary));
+            File.WriteAllText(ctx.Output(Phase3Files.CanonicalSummary), Phase3Files.Canonical(new Phase3Canonical(p.Name, summary)));
             foreach (var e in summary.HarnessErrors) ctx.Environment.Log.WriteLine($"[{ctx.Experiment}] HARNESS ERROR: {e}");
         });
 

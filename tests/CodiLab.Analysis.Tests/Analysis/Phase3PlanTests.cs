@@ -85,6 +85,15 @@ public sealed class Phase3PlanTests
     }
 
     [Fact]
+    public void Patching_can_spread_over_fewer_layers()
+    {
+        Assert.Equal([0, 5, 10, 15], Phase3Plan.SpreadLayers(16, 4)); // 15·j/3
+        Assert.Equal([0, 1], Phase3Plan.SpreadLayers(2, 5));
+        var s = Section(InterventionFamily.Patching) with { PatchLayers = new SampleSize.Count(1) };
+        Assert.Equal(6, Phase3Plan.Build(s, 42, Tiny, Metric()).Count); // layer 0 × z1..z6
+    }
+
+    [Fact]
     public void Donors_form_a_seeded_derangement()
     {
         var donors = Phase3Plan.Donors(10, 42);

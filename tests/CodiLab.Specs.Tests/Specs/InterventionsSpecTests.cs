@@ -27,6 +27,7 @@ public sealed class InterventionsSpecTests : IDisposable
         Assert.Equal(new SampleSize.Count(24), i.HeadScan);
         Assert.Equal([LatentReplacement.Zero, LatentReplacement.Mean, LatentReplacement.Donor], i.Replacements);
         Assert.Equal((InterventionScope.Latent, LaterLatents.Recompute, 1, 2000), (i.Scope, i.LaterLatents, i.Controls, i.Bootstrap));
+        Assert.IsType<SampleSize.All>(i.PatchLayers);
     }
 
     [Fact]
