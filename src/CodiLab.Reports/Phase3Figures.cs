@@ -17,7 +17,7 @@ public static class Phase3Figures
         "figures/phase3_deltas.png", "figures/phase3_head_effects.png", "figures/phase3_patching.png", "figures/phase3_dose_response.png",
     ];
 
-    private const int Width = 1100, Height = 520, Square = 640;
+    private const int Width = 1000, Square = 640;
 
     /// <summary>Renders all four figures: relative path → PNG.</summary>
     public static IReadOnlyList<(string File, byte[] Png)> Render(string name, Phase3Summary s, int layers, int heads, int latents)
@@ -42,33 +42,32 @@ public static class Phase3Figures
     {
         var plot = NewPlot(string.Create(CultureInfo.InvariantCulture,
             $"{name}: {what} per condition (95% whiskers); 0 = measured baseline {s.Baseline.Correct}/{s.Baseline.N}"));
-        // The grids (head scan, patching) have figures of their own; this one keeps the named conditions.
+        // The grids (head scan, patching) have figures of their own; this one keeps the named conditions, one row each,
+        // top to bottom in sweep order, so long names stay readable.
         var shown = s.Conditions.Where(c => c.Family is not ("head_scan" or "patching")).ToList();
         for (int i = 0; i < shown.Count; i++)
         {
-            var d = Delta(shown[i], logp);
+            var (d, y) = (Delta(shown[i], logp), shown.Count - 1 - i);
             var colour = shown[i].ControlOf is null ? Color.FromHex("#1f77b4") : Color.FromHex("#999999");
             if (double.IsFinite(d.Low) && double.IsFinite(d.High))
             {
-                var whisker = plot.Add.Line(i, d.Low, i, d.High);
+                var whisker = plot.Add.Line(d.Low, y, d.High, y);
                 whisker.Color = colour;
                 whisker.LineWidth = 2;
             }
             if (!double.IsFinite(d.Value)) continue;
-            var point = plot.Add.Marker(i, d.Value);
+            var point = plot.Add.Marker(d.Value, y);
             point.Color = colour;
             point.Size = 8;
         }
-        var zero = plot.Add.HorizontalLine(0);
+        var zero = plot.Add.VerticalLine(0);
         zero.LinePattern = LinePattern.Dashed;
         zero.Color = Colors.Black;
-        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(
-            [.. Enumerable.Range(0, shown.Count).Select(i => (double)i)], [.. shown.Select(c => c.Name)]);
-        plot.Axes.Bottom.TickLabelStyle.Rotation = 60;
-        plot.Axes.Bottom.TickLabelStyle.Alignment = Alignment.MiddleLeft;
-        plot.Axes.Left.Label.Text = what + " (grey: random controls)";
-        plot.Axes.SetLimitsX(-1, Math.Max(1, shown.Count));
-        return plot.GetImageBytes(Width, Height + 160, ImageFormat.Png);
+        plot.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericManual(
+            [.. Enumerable.Range(0, shown.Count).Select(i => (double)(shown.Count - 1 - i))], [.. shown.Select(c => c.Name)]);
+        plot.Axes.Bottom.Label.Text = what + " (grey: random controls)";
+        plot.Axes.SetLimitsY(-1, Math.Max(1, shown.Count));
+        return plot.GetImageBytes(Width, Math.Max(360, 120 + 22 * shown.Count), ImageFormat.Png);
     }
 
     private static byte[] Grid(
