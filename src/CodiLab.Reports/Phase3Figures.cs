@@ -79,6 +79,15 @@ public static class Phase3Figures
             for (int j = 0; j < columns; j++) values[i, j] = double.NaN;
         foreach (var (r, c, v) in cells) values[r, c] = v;
         var plot = NewPlot(title);
+        if (!values.Cast<double>().Any(double.IsFinite))
+        {
+            // A family the spec did not run: say so rather than draw an empty colour scale.
+            var note = plot.Add.Text("not run in this sweep (see interventions.families)", 0, 0);
+            note.LabelFontSize = 16;
+            note.LabelAlignment = Alignment.MiddleCenter;
+            plot.Axes.SetLimits(-1, 1, -1, 1);
+            return plot.GetImageBytes(Square + 120, Square, ImageFormat.Png);
+        }
         var max = values.Cast<double>().Where(double.IsFinite).Select(Math.Abs).DefaultIfEmpty(0).Max();
         var heatmap = plot.Add.Heatmap(values);
         heatmap.Colormap = new ScottPlot.Colormaps.Balance();

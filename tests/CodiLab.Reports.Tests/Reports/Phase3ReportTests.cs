@@ -64,6 +64,18 @@ public sealed class Phase3ReportTests
     }
 
     [Fact]
+    public void Figures_of_families_not_run_still_render()
+    {
+        var summary = Input(atChance: true).Summary with { HeadEffects = [], Patching = [], DoseResponse = [] };
+
+        foreach (var (file, png) in Phase3Figures.Render("tiny-llama", summary, layers: 2, heads: 4, latents: 6))
+        {
+            using var bitmap = SKBitmap.Decode(png);
+            Assert.True(bitmap is { Width: > 400 }, file);
+        }
+    }
+
+    [Fact]
     public void Every_figure_renders_as_a_png()
     {
         var figures = Phase3Figures.Render("tiny-llama", Input(atChance: false).Summary, layers: 2, heads: 4, latents: 6);
