@@ -1,15 +1,46 @@
+using System.Text.Json;
 using System.Text.Json.Serialization;
 
 namespace CodiLab.Analysis;
 
-/// <summary>A statistic and its 95% percentile bootstrap interval over problems.</summary>
-public sealed record Interval(
-    [property: JsonPropertyName("value")] double Value,
-    [property: JsonPropertyName("ci_low")] double Low,
-    [property: JsonPropertyName("ci_high")] double High)
+/// <summary>
+/// A statistic and its two-sided 95% interval (a percentile bootstrap over problems, or Wilson for a proportion), in
+/// JSON as <c>{"value", "ci_low", "ci_high"}</c> with null for a bound that cannot be computed.
+/// </summary>
+/// <param name="Value">The point estimate.</param>
+/// <param name="Low">Lower end of the interval.</param>
+/// <param name="High">Upper end of the interval.</param>
+[JsonConverter(typeof(IntervalConverter))]
+public sealed record Interval(double Value, double Low, double High)
 {
     /// <summary>Whether the interval contains x.</summary>
     public bool Contains(double x) => Low <= x && x <= High;
+}
+
+/// <summary>Writes an <see cref="Interval"/> as <c>{value, ci_low, ci_high}</c> with null for a non-finite end, and reads it back.</summary>
+public sealed class IntervalConverter : JsonConverter<Interval>
+{
+    /// <inheritdoc />
+    public override Interval Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+    {
+        using var doc = JsonDocument.ParseValue(ref reader);
+        static double Get(JsonElement o, string name) =>
+            o.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number ? v.GetDouble() : double.NaN;
+        var root = doc.RootElement;
+        return new Interval(Get(root, "value"), Get(root, "ci_low"), Get(root, "ci_high"));
+    }
+
+    /// <inheritdoc />
+    public override void Write(Utf8JsonWriter writer, Interval value, JsonSerializerOptions options)
+    {
+        writer.WriteStartObject();
+        foreach (var (name, v) in new[] { ("value", value.Value), ("ci_low", value.Low), ("ci_high", value.High) })
+        {
+            if (double.IsFinite(v)) writer.WriteNumber(name, v);
+            else writer.WriteNull(name);
+        }
+        writer.WriteEndObject();
+    }
 }
 
 /// <summary>How the intervals of a file were drawn, so that a reader can redraw them.</summary>

@@ -52,6 +52,7 @@ public sealed class ExperimentSpec
             Number("analysis.sequential_threshold"),
             Number("analysis.skip_threshold"),
             checked((int)Int("analysis.top_heads")));
+        Interventions = InterventionsSection.Read(this);
         Phases = [.. Words("phases").Select(SpecWords.Parse<Phase>)];
         Audit = new AuditSection(Number("audit.tolerance"), Number("audit.relative_tolerance"));
     }
@@ -76,6 +77,9 @@ public sealed class ExperimentSpec
 
     /// <summary>The analysis section.</summary>
     public AnalysisSection Analysis { get; }
+
+    /// <summary>The interventions section (Phase 3).</summary>
+    public InterventionsSection Interventions { get; }
 
     /// <summary>The phases this experiment runs.</summary>
     public IReadOnlyList<Phase> Phases { get; }

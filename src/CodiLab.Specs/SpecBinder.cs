@@ -51,6 +51,11 @@ internal static class SpecBinder
     {
         var node = entry.Value;
         if (node is SpecScalar { IsNull: true }) return;
+        if (def.Kind == FieldKind.IntList)
+        {
+            BindIntList(def, node, values, marks, errors);
+            return;
+        }
         if (def.Kind == FieldKind.ChoiceList)
         {
             if (node is not SpecSequence seq)
@@ -63,7 +68,7 @@ internal static class SpecBinder
             {
                 if (item is SpecScalar s && s.Value is { } v && def.Words.Contains(v))
                 {
-                    if (items.Contains(v)) errors.Add(new(item.Mark, $"'{v}' is listed twice in '{def.Path}'.", "list each phase once."));
+                    if (items.Contains(v)) errors.Add(new(item.Mark, $"'{v}' is listed twice in '{def.Path}'.", "list each once."));
                     else items.Add(v);
                 }
                 else
@@ -92,6 +97,30 @@ internal static class SpecBinder
         marks[def.Path] = scalar.Mark;
     }
 
+    // A list of distinct integers, each within the field's range (e.g. interventions.top_k: [1, 3, 10, 20]).
+    private static void BindIntList(
+        FieldDef def, SpecNode node,
+        Dictionary<string, object?> values, Dictionary<string, SourceMark> marks, List<SpecDiagnostic> errors)
+    {
+        if (node is not SpecSequence seq)
+        {
+            errors.Add(new(node.Mark, $"'{def.Path}' must be a list of integers.", $"write it as [1, 3, 10] ({def.Help})."));
+            return;
+        }
+        var items = new List<long>();
+        foreach (var item in seq.Items)
+        {
+            string? error = "a list item must be a single integer";
+            var value = item is SpecScalar s ? SpecSchema.ParseScalar(def with { Kind = FieldKind.Int, Words = [] }, s, out error) : null;
+            if (value is not long n)
+                errors.Add(new(item.Mark, $"{error} (field '{def.Path}').", $"set '{def.Path}' to a list of integers: {def.Help}."));
+            else if (items.Contains(n)) errors.Add(new(item.Mark, $"{n} is listed twice in '{def.Path}'.", "list each value once."));
+            else items.Add(n);
+        }
+        values[def.Path] = items.ToArray();
+        marks[def.Path] = node.Mark;
+    }
+
     private static void CrossCheck(
         string reference, SourceMark origin,
         Dictionary<string, object?> values, Dictionary<string, SourceMark> marks, List<SpecDiagnostic> errors)
@@ -100,6 +129,7 @@ internal static class SpecBinder
             : path.Contains('.') && marks.TryGetValue(path[..path.LastIndexOf('.')], out var g) ? g : origin;
 
         CheckName(reference, origin, values, marks, errors);
+        InterventionFields.Check(values, At, marks, errors);
         if (values["model.arch"] is null)
         {
             errors.Add(new(At("model.arch"), "the spec does not say which architecture the model has.",

@@ -22,6 +22,8 @@ public enum FieldKind
     ChoiceList,
     /// <summary>Free text; never part of a cache key.</summary>
     Text,
+    /// <summary>A list of distinct integers within [Min, Max].</summary>
+    IntList,
 }
 
 /// <summary>One leaf field of the spec schema.</summary>
@@ -94,6 +96,7 @@ public static partial class SpecSchema
             { Min = 0, Max = 1e6 },
         new("audit.relative_tolerance", FieldKind.Number, 1e-3, "verify: difference allowed per unit of |pinned value|")
             { Min = 0, Max = 1e6 },
+        .. InterventionFields.All,
         new("phases", FieldKind.ChoiceList, new[] { "Phase1" }, "the phases this experiment runs")
             { Words = ["Phase1", "Phase2", "Phase3", "Phase4"] },
     ];

@@ -12,11 +12,18 @@ public static class StageCatalog
     /// <summary>A runner over the product's stages.</summary>
     public static PipelineRunner Runner(PipelineEnvironment env) => new(env, For);
 
-    /// <summary>Every stage of the phases the spec asks for, in dependency order.</summary>
+    /// <summary>
+    /// Every stage of the phases the spec asks for, and every stage they read from (Phase 3 reads Phase 2's per-head metrics, so
+    /// <c>phases: [Phase3]</c> alone still runs the Phase 1–2 stages it needs), in dependency order.
+    /// </summary>
     public static IReadOnlyList<Stage> For(ExperimentSpec spec)
     {
         var phases = spec.Phases.Select(p => p.Word()).ToHashSet();
-        return All(spec).Where(s => phases.Contains(s.Phase)).ToList();
+        var all = All(spec).ToList();
+        var needed = all.Where(s => phases.Contains(s.Phase)).Select(s => s.Name).ToHashSet();
+        foreach (var stage in Enumerable.Reverse(all))
+            if (needed.Contains(stage.Name)) needed.UnionWith(stage.Upstream);
+        return [.. all.Where(s => needed.Contains(s.Name))];
     }
 
     private static IEnumerable<Stage> All(ExperimentSpec spec)
@@ -31,5 +38,6 @@ public static class StageCatalog
         yield return Phase2Stages.Heads();
         yield return Phase2Stages.Figures();
         yield return Phase2Stages.ReportStage();
+        foreach (var stage in Phase3Stages.For(spec)) yield return stage;
     }
 }

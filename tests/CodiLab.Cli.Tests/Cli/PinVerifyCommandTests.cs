@@ -66,7 +66,7 @@ public sealed class PinVerifyCommandTests : IDisposable
     public static TheoryData<string, string[], int, string> Refusals() => new()
     {
         { "unfinished", ["pin", "default:tiny-llama"], ExitCodes.BadInput, "Phase1 of experiment 'tiny-llama' is not finished, so there is nothing to pin" },
-        { "phase3", ["pin", "default:tiny-llama", "--phase", "Phase3"], ExitCodes.InvalidSpec, "'Phase3' cannot be pinned" },
+        { "phase4", ["pin", "default:tiny-llama", "--phase", "Phase4"], ExitCodes.InvalidSpec, "'Phase4' cannot be pinned" },
         { "nothing", ["pin"], ExitCodes.InvalidSpec, "no spec was named and nothing is pinned under" },
         { "no-pins", ["verify", "default:tiny-gpt2"], ExitCodes.BadInput, "experiment 'tiny-gpt2' has no pins under" },
         { "malformed", ["verify"], ExitCodes.BadInput, "Phase1.json: error: the pin file is malformed: it is not a pin file's JSON" },
@@ -97,6 +97,6 @@ public sealed class PinVerifyCommandTests : IDisposable
         Assert.Contains("Fix: ", error, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", output + error, StringComparison.Ordinal);
         Assert.DoesNotContain("internal error", error, StringComparison.Ordinal);
-        Assert.False(kind is "unfinished" or "phase3" && Directory.Exists(Pins), "a refused pin wrote something");
+        Assert.False(kind is "unfinished" or "phase4" && Directory.Exists(Pins), "a refused pin wrote something");
     }
 }
