@@ -21,7 +21,7 @@ public sealed class PinnedExperiment : IDisposable
     public PinnedExperiment()
     {
         var spec = Dir.Write("pin-test.yaml",
-            "extends: default:tiny-llama\nname: pin-test\ndataset: { sample: 8 }\naudit: { tolerance: 0.01, relative_tolerance: 0 }\n");
+            "extends: default:tiny-llama\nname: pin-test\nphases: [Phase1, Phase2]\ndataset: { sample: 8 }\naudit: { tolerance: 0.01, relative_tolerance: 0 }\n");
         Spec = SpecLoader.Load(spec);
         var runner = StageCatalog.Runner(Env);
         runner.Run(Spec, "Phase1");
