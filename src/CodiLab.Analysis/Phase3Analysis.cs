@@ -61,7 +61,7 @@ public static class Phase3Analysis
         var chanceP = Phase3Statistics.BinomialAtLeast(correct, p.Count, chance);
         var lps = p.Where(x => x.GoldLogProb is { } v && double.IsFinite(v)).Select(x => x.GoldLogProb!.Value).ToList();
         return new BaselineStats(p.Count, correct, p.Count(x => x.Failed), Phase3Statistics.Wilson(correct, p.Count),
-            lps.Count > 0 ? lps.Average() : null, chance, chanceP, chanceP >= Alpha, run.Seconds);
+            lps.Count > 0 ? lps.Average() : null, chance, chanceP, chanceP >= Alpha);
     }
 
     /// <summary>The measured chance rate of a run's predictions (see <see cref="Baseline"/>).</summary>
@@ -97,7 +97,7 @@ public static class Phase3Analysis
         return new ConditionStats(c.Name, c.Family, c.Kind, c.ControlOf, c.K, r.Count, correct, r.Count(x => x.Failed),
             Phase3Statistics.Wilson(correct, r.Count), Phase3Statistics.DeltaAccuracy(bc, rc, bootstrap, seed),
             paired.Fixed, paired.Broken, paired.Unchanged, Phase3Statistics.McNemarExact(paired.Fixed, paired.Broken), double.NaN,
-            changed, Phase3Statistics.PairedBootstrapMean(dLp, bootstrap, seed + 1_000_003), run.Seconds);
+            changed, Phase3Statistics.PairedBootstrapMean(dLp, bootstrap, seed + 1_000_003));
     }
 
     private static List<DosePoint> Dose(List<ConditionStats> stats) =>

@@ -25,10 +25,12 @@ public sealed record ProblemOutcome(
     [property: JsonPropertyName("gold_logprob")] double? GoldLogProb,
     [property: JsonPropertyName("answer")] string? Answer);
 
-/// <summary>Every problem of one condition (or of the baseline), in problem order, and how long the condition ran.</summary>
+/// <summary>
+/// Every problem of one condition (or of the baseline), in problem order. How long it ran goes to the log only: a
+/// timing here would make the entry's bytes, and so every downstream cache key, differ between identical runs.
+/// </summary>
 public sealed record ConditionRun(
     [property: JsonPropertyName("condition")] string Condition,
-    [property: JsonPropertyName("seconds")] double Seconds,
     [property: JsonPropertyName("problems")] IReadOnlyList<ProblemOutcome> Problems);
 
 /// <summary>The measured baseline: the same problems, loop, parser and decode limit, no intervention.</summary>
@@ -40,8 +42,7 @@ public sealed record BaselineStats(
     [property: JsonPropertyName("mean_gold_logprob")] double? MeanGoldLogProb,
     [property: JsonPropertyName("chance_rate")] double ChanceRate,
     [property: JsonPropertyName("chance_p")] double ChanceP,
-    [property: JsonPropertyName("at_chance")] bool AtChance,
-    [property: JsonPropertyName("seconds")] double Seconds);
+    [property: JsonPropertyName("at_chance")] bool AtChance);
 
 /// <summary>One condition against the baseline.</summary>
 public sealed record ConditionStats(
@@ -61,8 +62,7 @@ public sealed record ConditionStats(
     [property: JsonPropertyName("mcnemar_p")] double McNemarP,
     [property: JsonPropertyName("q")] double Q,
     [property: JsonPropertyName("changed_share")] double ChangedShare,
-    [property: JsonPropertyName("delta_gold_logprob")] Interval DeltaGoldLogProb,
-    [property: JsonPropertyName("seconds")] double Seconds);
+    [property: JsonPropertyName("delta_gold_logprob")] Interval DeltaGoldLogProb);
 
 /// <summary>One k of the top-k dose–response: the condition's Δ and its first random control's.</summary>
 public sealed record DosePoint(

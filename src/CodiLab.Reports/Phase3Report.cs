@@ -100,14 +100,14 @@ public static class Phase3Report
             line($"## Family `{family}`");
             line("");
             line("| condition | what it does | accuracy [95%] | Δ accuracy [95%] | fixed / broken / same | p | q | changed | "
-                + "Δ gold log-prob [95%] | failed | s |");
-            line("|---|---|---|---|---|---|---|---|---|---|---|");
+                + "Δ gold log-prob [95%] | failed |");
+            line("|---|---|---|---|---|---|---|---|---|---|");
             foreach (var c in input.Plan.Conditions.Where(c => c.Family == family))
             {
                 var x = stats[c.Name];
                 line($"| `{c.Name}` | {c.Semantics} | {Pct(x.Accuracy)} | {Signed(x.DeltaAccuracy, true)} | "
                     + $"{x.Fixed} / {x.Broken} / {x.Unchanged} | {F(x.McNemarP, "0.###")} | {F(x.Q, "0.###")} | "
-                    + $"{F(x.ChangedShare, "0.0%")} | {Signed(x.DeltaGoldLogProb, false)} | {x.Failed} | {F(x.Seconds, "0.0")} |");
+                    + $"{F(x.ChangedShare, "0.0%")} | {Signed(x.DeltaGoldLogProb, false)} | {x.Failed} |");
             }
             line("");
         }

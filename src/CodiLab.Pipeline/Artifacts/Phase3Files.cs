@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 using CodiLab.Analysis;
 
@@ -51,28 +50,8 @@ public static class Phase3Files
         }
     }
 
-    /// <summary>
-    /// The canonical text of the summary (sorted keys, 4 decimals, NaN as null) without the timings: a pin holds what was
-    /// measured about the model, not how busy the machine was.
-    /// </summary>
-    public static string Canonical(Phase3Canonical value)
-    {
-        var node = JsonSerializer.SerializeToNode(value, Options)!;
-        static void Strip(JsonNode? n)
-        {
-            if (n is JsonObject o)
-            {
-                o.Remove("seconds");
-                foreach (var kv in o) Strip(kv.Value);
-            }
-            else if (n is JsonArray a)
-            {
-                foreach (var item in a) Strip(item);
-            }
-        }
-        Strip(node);
-        return CanonicalJson.Text(node);
-    }
+    /// <summary>The canonical text of the summary (sorted keys, 4 decimals, NaN as null), as pins hold it.</summary>
+    public static string Canonical(Phase3Canonical value) => CanonicalJson.Text(JsonSerializer.SerializeToNode(value, Options)!);
 
     /// <summary>phase3_problems.csv: one row per problem and condition (baseline first), in problem order.</summary>
     public static string ProblemsCsv(Phase3Runs runs)
@@ -125,7 +104,6 @@ public sealed record Phase3Runs(
     [property: JsonPropertyName("model")] string Model,
     [property: JsonPropertyName("problem_set")] string ProblemSet,
     [property: JsonPropertyName("max_new_tokens")] int MaxNewTokens,
-    [property: JsonPropertyName("conditions_reused")] int Reused,
     [property: JsonPropertyName("baseline")] ConditionRun Baseline,
     [property: JsonPropertyName("conditions")] IReadOnlyList<ConditionRun> Conditions)
 {

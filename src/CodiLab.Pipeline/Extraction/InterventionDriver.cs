@@ -57,7 +57,7 @@ public sealed class InterventionDriver
         _prompts = [.. problems.Select(p => new CodiModel.Prompt(p.Question, model.PromptIds(p.Question), Gold: p.Answer))];
     }
 
-    /// <summary>How many conditions were read from the cache rather than run.</summary>
+    /// <summary>How many conditions were read from the cache rather than run (logged; not part of any output).</summary>
     public int Reused { get; private set; }
 
     /// <summary>The baseline: the same loop, no intervention.</summary>
@@ -79,14 +79,14 @@ public sealed class InterventionDriver
         var list = interventions();
         var failures = new Dictionary<string, string>(StringComparer.Ordinal);
         var traces = _model.TraceMany(_prompts, _batch, _maxNewTokens, list, (p, e) => failures[p.Question] = e.Message);
-        var run = new ConditionRun(name, Math.Round(clock.Elapsed.TotalSeconds, 3),
+        var run = new ConditionRun(name,
             [.. _problems.Select((p, i) => Outcome(p, traces[i], failures.GetValueOrDefault(p.Question)))]);
         var temp = _cache.NewTempFolder();
         Phase3Files.Write(Path.Combine(temp, RunFile), run);
         _cache.Commit(temp, key, EntryStage, replace: true);
         _log.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{_prefix} interventions: {name}: {run.Problems.Count(x => x.Correct)}/{run.Problems.Count} correct, "
-            + $"{run.Problems.Count(x => x.Failed)} failed, {run.Seconds:0.00} s"));
+            + $"{run.Problems.Count(x => x.Failed)} failed, {clock.Elapsed.TotalSeconds:0.00} s"));
         return run;
     }
 

@@ -90,7 +90,7 @@ public static class Phase3Stages
             : Path.GetFileName(Path.TrimEndingDirectorySeparator(ModelStage.FolderOf(ctx)));
         var set = $"{problems.Count} problems of the {(problems.Count > 0 ? problems[0].Gsm8kId[..problems[0].Gsm8kId.LastIndexOf('_')] : "")} "
             + "split (seeded sample, sorted)";
-        var all = new Phase3Runs(name, set, p.MaxNewTokens, driver.Reused, baseline, runs);
+        var all = new Phase3Runs(name, set, p.MaxNewTokens, baseline, runs);
         Phase3Files.Write(ctx.Output(Phase3Files.Runs), all);
         File.WriteAllText(ctx.Output(Phase3Files.Problems), Phase3Files.ProblemsCsv(all));
     }

@@ -9,7 +9,7 @@ public sealed class Phase3AnalysisTests
     private static readonly string[] Golds = ["18", "3", "42", "7", "100", "5", "12", "9"];
 
     // correct: which problems are right; lp: gold log-probabilities; a failed problem has no prediction and no log-prob.
-    private static ConditionRun Run(string name, bool[] correct, double[] lp, int failedAt = -1) => new(name, 1.5,
+    private static ConditionRun Run(string name, bool[] correct, double[] lp, int failedAt = -1) => new(name,
     [
         .. Golds.Select((g, i) => i == failedAt
             ? new ProblemOutcome($"p{i}", g, null, false, true, "boom", null, null)
@@ -96,7 +96,7 @@ public sealed class Phase3AnalysisTests
 
         var baseline = Phase3Analysis.Baseline(Run("baseline", Base, BaseLp));
         var failed = new ConditionStats("x", "edges", ConditionKind.EdgeBlock, null, null, 8, 0, 8, new Interval(0, 0, 0.3),
-            new Interval(-0.75, -1, -0.5), 0, 6, 2, 0.03, 0.03, 1, new Interval(double.NaN, double.NaN, double.NaN), 1);
+            new Interval(-0.75, -1, -0.5), 0, 6, 2, 0.03, 0.03, 1, new Interval(double.NaN, double.NaN, double.NaN));
         Assert.Contains(Phase3Analysis.HarnessErrors(baseline, [failed]), e => e.Contains("every problem failed under x", StringComparison.Ordinal));
     }
 

@@ -61,8 +61,8 @@ public sealed class Phase3CatalogTests : IDisposable
     public void The_problems_table_has_one_row_per_problem_and_condition()
     {
         ProblemOutcome P(string id, bool ok, double? lp) => new(id, "1,000", ok ? "1000" : null, ok, lp is null, lp is null ? "x, \"y\"" : null, lp, null);
-        var runs = new Phase3Runs("m", "2 problems", 8, 0, new ConditionRun("baseline", 1, [P("a", true, -1.5), P("b", false, null)]),
-            [new ConditionRun("edge-z1", 1, [P("a", false, -2), P("b", false, -3)])]);
+        var runs = new Phase3Runs("m", "2 problems", 8, new ConditionRun("baseline", [P("a", true, -1.5), P("b", false, null)]),
+            [new ConditionRun("edge-z1", [P("a", false, -2), P("b", false, -3)])]);
 
         var lines = Phase3Files.ProblemsCsv(runs).TrimEnd('\n').Split('\n');
 

@@ -10,7 +10,7 @@ public sealed class Phase3ReportTests
 {
     private static ConditionStats Stats(string name, string family, double d, double lp, string? controlOf = null, int? k = null) =>
         new(name, family, family == "edges" ? ConditionKind.EdgeBlock : ConditionKind.HeadAblation, controlOf, k, 10, 5, 1,
-            Phase3Statistics.Wilson(5, 10), new Interval(d, d - 0.1, d + 0.1), 1, 2, 7, 0.5, 0.6, 0.3, new Interval(lp, lp - 0.5, lp + 0.5), 2.5);
+            Phase3Statistics.Wilson(5, 10), new Interval(d, d - 0.1, d + 0.1), 1, 2, 7, 0.5, 0.6, 0.3, new Interval(lp, lp - 0.5, lp + 0.5));
 
     private static Phase3ReportInput Input(bool atChance, params string[] harnessErrors)
     {
@@ -22,7 +22,7 @@ public sealed class Phase3ReportTests
             Stats("patch-L0-z1", "patching", -0.2, -1), Stats("patch-L1-z6", "patching", 0, 0),
         };
         var baseline = new BaselineStats(10, atChance ? 0 : 6, 0, Phase3Statistics.Wilson(atChance ? 0 : 6, 10), -2.5, 0.01, atChance ? 1 : 1e-9,
-            atChance, 3);
+            atChance);
         var summary = new Phase3Summary("tiny", 10, "10 synthetic test problems", 16, "seed_composite", 200, 42,
             atChance ? "gold_logprob" : "accuracy", baseline, conditions,
             [new DosePoint(1, "top1-seed_composite", conditions[0].DeltaAccuracy, conditions[0].DeltaGoldLogProb, conditions[1].DeltaAccuracy,
