@@ -23,7 +23,7 @@ namespace CodiLab.Pipeline.Extraction;
 public sealed class InterventionDriver
 {
     /// <summary>Bump when what a condition's run produces changes.</summary>
-    public const int Version = 1;
+    public const int Version = 2;
 
     private const string RunFile = "run.json";
     private static readonly Stage EntryStage = new("interventions-condition", "Phase3", Version, _ => new object(), [], [RunFile],

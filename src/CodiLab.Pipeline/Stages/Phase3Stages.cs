@@ -61,7 +61,7 @@ public static class Phase3Stages
     }
 
     /// <summary>The baseline and every condition, problem by problem.</summary>
-    public static Stage Run(ExperimentSpec spec) => Stage.Create("interventions", "Phase3", 1, Phase3RunParameters.From,
+    public static Stage Run(ExperimentSpec spec) => Stage.Create("interventions", "Phase3", 2, Phase3RunParameters.From,
         upstream: spec.Model.IsGenerated ? ["interventions-sample", "heads", "model"] : ["interventions-sample", "heads"],
         outputs: [Phase3Files.Conditions, Phase3Files.Runs, Phase3Files.Problems], externals: ModelStage.Resolve, execute: Execute);
 
@@ -107,7 +107,7 @@ public static class Phase3Stages
     }
 
     /// <summary>The statistics: phase3_summary.json and its canonical form.</summary>
-    public static Stage Analyze() => Stage.Create("interventions-analyze", "Phase3", 1, Phase3AnalyzeParameters.From,
+    public static Stage Analyze() => Stage.Create("interventions-analyze", "Phase3", 2, Phase3AnalyzeParameters.From,
         upstream: ["interventions"], outputs: [Phase3Files.Summary, Phase3Files.CanonicalSummary], execute: (ctx, p) =>
         {
             var plan = Phase3Files.Read<Phase3ConditionsFile>(ctx.Input("interventions", Phase3Files.Conditions));
@@ -130,7 +130,7 @@ public static class Phase3Stages
         });
 
     /// <summary>The report, Markdown and HTML.</summary>
-    public static Stage Report() => Stage.Create("interventions-report", "Phase3", 1, NameParameters.From,
+    public static Stage Report() => Stage.Create("interventions-report", "Phase3", 2, NameParameters.From,
         upstream: ["interventions", "interventions-analyze", "interventions-figures"], outputs: [Phase3Report.Markdown, Phase3Report.HtmlFile],
         execute: (ctx, p) =>
         {
