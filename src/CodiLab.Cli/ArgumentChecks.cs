@@ -23,6 +23,20 @@ internal static class ArgumentChecks
         return option;
     }
 
+    /// <summary>Refuses values below <paramref name="min"/> (and values that are not finite).</summary>
+    public static Option<double> AtLeast(this Option<double> option, double min, string meaning)
+    {
+        option.Validators.Add(result =>
+        {
+            if (result.Tokens.Count == 1
+                && double.TryParse(result.Tokens[0].Value, System.Globalization.NumberStyles.Float,
+                    System.Globalization.CultureInfo.InvariantCulture, out var v)
+                && !(v >= min && double.IsFinite(v)))
+                result.AddError($"{option.Name} {result.Tokens[0].Value} is not allowed: {meaning}.");
+        });
+        return option;
+    }
+
     // Reads the token itself: a value that is no number at all already has its own parse error, and asking the option
     // for its value then would throw.
     private static void Check(System.CommandLine.Parsing.OptionResult result, string name, int min, string meaning)

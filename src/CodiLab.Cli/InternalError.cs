@@ -25,8 +25,9 @@ public static class InternalError
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
+            // A file or folder the user named cannot be read or written: bad input (3), not a bug.
             stderr.WriteLine($"error: {e.Message} Fix: check the path and its permissions, then run again.");
-            return ExitCodes.Failure;
+            return ExitCodes.BadInput;
         }
         catch (Exception e)
         {

@@ -27,7 +27,7 @@ internal static class RunCommands
         {
             Description = "seconds to wait for another run of the same experiment to finish",
             DefaultValueFactory = _ => 0,
-        };
+        }.AtLeast(0, "a wait is 0 seconds or more");
         var command = new Command("run", "Run a spec's stages; cached stages are reused.") { spec, phase, stage, force, wait };
         command.SetAction(parse =>
         {

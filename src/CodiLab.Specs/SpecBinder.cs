@@ -142,6 +142,15 @@ internal static class SpecBinder
                 + "or use 'source: generated' for a tiny random model."));
         }
 
+        // A failure budget is a whole count of problems, or a share of the sample below 1; 2.5 problems means neither.
+        if (values["extraction.max_failures"] is double failures && failures >= 1 && failures != Math.Floor(failures))
+        {
+            errors.Add(new(At("extraction.max_failures"), $"{failures.ToString(System.Globalization.CultureInfo.InvariantCulture)} "
+                + "is neither a count of problems nor a fraction below 1.",
+                $"write a whole count such as {Math.Floor(failures).ToString(System.Globalization.CultureInfo.InvariantCulture)}, "
+                + "or a fraction of the sample such as 0.05 (5%)."));
+        }
+
         var source = (string)values["dataset.source"]!;
         if (source == "gsm8k")
         {

@@ -160,12 +160,25 @@ public sealed class BadInputTests : IDisposable
     [InlineData("bench", "default:tiny-gpt2", "--peer", "/no/such/peer.log")]
     [InlineData("trace", "/no/model", "--question", "x", "--max-new-tokens", "-1")]
     [InlineData("trace", "/no/model", "--question", "x", "--num-latent", "-1")]
+    [InlineData("run", "default:tiny-gpt2", "--wait", "-1")]
     public void Options_out_of_range_are_argument_errors_not_hangs(params string[] args)
     {
         var (code, _, error) = Invoke(args);
 
         Assert.Equal(ExitCodes.InvalidSpec, code);
         Assert.StartsWith($"command line: error: {args[^2]} {args[^1]} ", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void An_output_path_that_cannot_be_written_is_bad_input_not_a_bug()
+    {
+        var folder = Model("gpt2");
+        var file = _dir.Write("plain.txt", "a file, not a folder");
+
+        var (code, _, error) = Invoke("trace", folder, "--question", "2+3?", "--max-new-tokens", "1", "--json", Path.Combine(file, "x.json"));
+
+        OneParagraph(error, code, ExitCodes.BadInput);
+        Assert.Contains("Fix: check the path and its permissions", error, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -39,6 +39,7 @@ public sealed class BadSpecTests : IDisposable
         { "path on synthetic data", "model:\n  arch: llama\n  source: generated\ndataset:\n  source: synthetic\n  path: x.jsonl\n", 6, 9, "no meaning for a synthetic" },
         { "invalid name", Valid + "name: My Experiment\n", 8, 7, "not a valid name" },
         { "negative answer length", Valid + "extraction:\n  max_new_tokens: -1\n", 9, 19, "out of range" },
+        { "fractional failure count", Valid + "extraction:\n  max_failures: 2.5\n", 9, 17, "neither a count of problems nor a fraction below 1" },
         { "two documents", Valid + "---\nseed: 1\n", 9, 1, "more than one YAML document" },
         { "value is a mapping", Valid + "seed:\n  value: 1\n", 9, 3, "must be a single value" },
         { "extends missing file", "extends: nowhere.yaml\n" + Valid, 1, 10, "does not exist" },
