@@ -15,13 +15,8 @@ public sealed class BadInputTests : IDisposable
 
     public void Dispose() => _dir.Dispose();
 
-    private (int Code, string Out, string Error) Invoke(params string[] args)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        var code = CodiLabCommand.Invoke([.. args, "--artifacts", Path.Combine(_dir.Path, "artifacts")], stdout, stderr);
-        return (code, stdout.ToString(), stderr.ToString());
-    }
+    private (int Code, string Out, string Error) Invoke(params string[] args) =>
+        CliRun.Invoke(Path.Combine(_dir.Path, "artifacts"), args);
 
     private static void OneParagraph(string error, int code, int expected)
     {

@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using CodiLab.Cli;
 using CodiLab.Models.Architectures;
 using CodiLab.Models.Checkpoints;
 using CodiLab.Models.Tokenizers;
@@ -16,13 +15,8 @@ public sealed class CliTests : IDisposable
 
     public void Dispose() => _dir.Dispose();
 
-    private (int Code, string Out, string Error) Invoke(params string[] args)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        var code = CodiLabCommand.Invoke([.. args, "--artifacts", Path.Combine(_dir.Path, "artifacts")], stdout, stderr);
-        return (code, stdout.ToString(), stderr.ToString());
-    }
+    private (int Code, string Out, string Error) Invoke(params string[] args) =>
+        CliRun.Invoke(Path.Combine(_dir.Path, "artifacts"), args);
 
     [Theory]
     [InlineData("doctor")]

@@ -1,6 +1,5 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using CodiLab.Cli;
 using CodiLab.Tests.Support;
 using Xunit;
 
@@ -13,12 +12,7 @@ public sealed class DoctorCommandTests
     public void The_command_prints_lines_or_json_and_exits_3_on_a_failed_check()
     {
         using var artifacts = new TempFolder();
-        (int, string, string) Invoke(params string[] args)
-        {
-            var (stdout, stderr) = (new StringWriter(), new StringWriter());
-            var code = CodiLabCommand.Invoke([.. args, "--artifacts", artifacts.Path], stdout, stderr);
-            return (code, stdout.ToString(), stderr.ToString());
-        }
+        (int, string, string) Invoke(params string[] args) => CliRun.Invoke(artifacts.Path, args);
         var (ok, lines, _) = Invoke("doctor", TestPaths.Fixture("tiny-llama"));
         Assert.Equal(0, ok);
         Assert.Contains("ok    tokenizer", lines, StringComparison.Ordinal);

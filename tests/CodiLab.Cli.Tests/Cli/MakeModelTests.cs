@@ -1,4 +1,3 @@
-using CodiLab.Cli;
 using CodiLab.Tests.Support;
 using Xunit;
 
@@ -11,13 +10,7 @@ public sealed class MakeModelTests : IDisposable
 
     public void Dispose() => _dir.Dispose();
 
-    private static (int Code, string Out, string Error) Invoke(params string[] args)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        var code = CodiLabCommand.Invoke(args, stdout, stderr);
-        return (code, stdout.ToString(), stderr.ToString());
-    }
+    private static (int Code, string Out, string Error) Invoke(params string[] args) => CliRun.Invoke(null, args);
 
     [Fact]
     public void Non_empty_folder_is_refused_without_force_and_left_untouched()

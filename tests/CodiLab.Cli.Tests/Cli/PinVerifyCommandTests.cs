@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 using CodiLab.Analysis;
-using CodiLab.Cli;
 using CodiLab.Tests.Support;
 using Xunit;
 
@@ -16,13 +15,8 @@ public sealed class PinVerifyCommandTests : IDisposable
 
     private string Pins => Path.Combine(_dir.Path, "pins");
 
-    private (int Code, string Out, string Error) Invoke(params string[] args)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        var code = CodiLabCommand.Invoke([.. args, "--artifacts", Path.Combine(_dir.Path, "artifacts")], stdout, stderr);
-        return (code, stdout.ToString(), stderr.ToString());
-    }
+    private (int Code, string Out, string Error) Invoke(params string[] args) =>
+        CliRun.Invoke(Path.Combine(_dir.Path, "artifacts"), args);
 
     [Fact]
     public void A_changed_pinned_value_makes_verify_exit_with_the_drift_code_and_show_pinned_against_rerun()

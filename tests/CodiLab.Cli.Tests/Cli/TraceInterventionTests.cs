@@ -1,5 +1,4 @@
 using System.Text.Json;
-using CodiLab.Cli;
 using CodiLab.Models;
 using CodiLab.Models.Codi;
 using CodiLab.Tests.Support;
@@ -15,13 +14,8 @@ public sealed class TraceInterventionTests : IDisposable
 
     public void Dispose() => _dir.Dispose();
 
-    private (int Code, string Out, string Error) Invoke(params string[] args)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        var code = CodiLabCommand.Invoke([.. args, "--artifacts", Path.Combine(_dir.Path, "artifacts")], stdout, stderr);
-        return (code, stdout.ToString(), stderr.ToString());
-    }
+    private (int Code, string Out, string Error) Invoke(params string[] args) =>
+        CliRun.Invoke(Path.Combine(_dir.Path, "artifacts"), args);
 
     private string Model()
     {
