@@ -1,5 +1,6 @@
 using System.CommandLine;
 using CodiLab.Models;
+using CodiLab.Models.Architectures;
 using CodiLab.Models.Codi;
 using CodiLab.Models.Interventions;
 
@@ -59,18 +60,8 @@ internal static class ModelCommands
             foreach (var intervention in applied)
                 io.Out.WriteLine("intervention: " + InterventionText.Describe(intervention) + (intervention is KvGroupAblation g
                     ? $"; it hits query heads {string.Join(',', g.QueryHeads(model.Loaded.Config))}" : ""));
-            var traces = new List<TraceResult>();
-            for (int i = 0; i < questions.Length; i++)
-            {
-                var prompt = Prompt(questions[i], request.Golds.Count > 0 ? request.Golds[i] : null);
-                var trace = model.TraceBatch([prompt], parse.GetValue(maxNew), applied)[0];
-                traces.Add(trace);
-                io.Out.WriteLine($"{trace.InputIds.Count} prompt tokens; logit lens [{string.Join(", ", trace.LogitLensTop1)}]; "
-                    + $"answer {trace.AnswerIds.Count} tokens: {trace.AnswerText.Trim()}");
-                if (trace.GoldLogProb is { } gold)
-                    io.Out.WriteLine($"gold '{CodiModel.AnswerText(prompt.Gold!)}' + EOS: log-probability {gold:F6} "
-                        + "(teacher-forced after EOT)");
-            }
+            var prompts = questions.Select((q, i) => Prompt(q, request.Golds.Count > 0 ? request.Golds[i] : null)).ToList();
+            var traces = TraceEach(io, model, prompts, parse.GetValue(maxNew), applied);
             if (parse.GetValue(json) is { } path)
             {
                 TraceJson.Write(path, traces);
@@ -79,6 +70,24 @@ internal static class ModelCommands
             return 0;
         });
         return command;
+    }
+
+    /// <summary>Traces each prompt alone under the interventions and prints one line (two with a gold) per question.</summary>
+    private static List<TraceResult> TraceEach(
+        CommandIO io, CodiModel model, IReadOnlyList<CodiModel.Prompt> prompts, int maxNewTokens, IReadOnlyList<Intervention> applied)
+    {
+        var traces = new List<TraceResult>();
+        foreach (var prompt in prompts)
+        {
+            var trace = model.TraceBatch([prompt], maxNewTokens, applied)[0];
+            traces.Add(trace);
+            io.Out.WriteLine($"{trace.InputIds.Count} prompt tokens; logit lens [{string.Join(", ", trace.LogitLensTop1)}]; "
+                + $"answer {trace.AnswerIds.Count} tokens: {trace.AnswerText.Trim()}");
+            if (trace.GoldLogProb is { } gold)
+                io.Out.WriteLine($"gold '{CodiModel.AnswerText(prompt.Gold!)}' + EOS: log-probability {gold:F6} "
+                    + "(teacher-forced after EOT)");
+        }
+        return traces;
     }
 
     public static Command Inspect(CommandIO io)

@@ -36,7 +36,8 @@ public static class Phase3Stages
             // A synthetic split of its own: generated from another stream of the seed than the Phase 1 set.
             var problems = synthetic ? SyntheticGsm8k.Generate(p.Seed + 1, p.Size) : Gsm8k.ReadJsonl(ctx.Externals["dataset"].Path!);
             if (p.Problems.OrNull > problems.Count)
-                throw new CodiLabException($"cannot draw {p.Problems} Phase 3 problems from {problems.Count}.", ctx.Where("interventions.problems"),
+                throw new CodiLabException($"cannot draw {p.Problems} Phase 3 problems from {problems.Count}.",
+                    ctx.Where("interventions.problems"),
                     $"set interventions.problems to at most {problems.Count}, or to 'all'.", ExitCodes.InvalidSpec);
             var indices = Gsm8k.SampleIndices(p.Seed, problems.Count, p.Problems.OrNull);
             var split = synthetic ? $"synthetic_{p.Split.Word()}" : p.Split.Word();
@@ -78,8 +79,8 @@ public static class Phase3Stages
         var plan = Phase3Plan.Build(section, p.Seed, shape, metric);
         var donors = Phase3Plan.Donors(problems.Count, p.Seed);
         var batch = ModelSetup.BatchSize(p.BatchSize, model, problems.Max(q => model.PromptIds(q.Question).Count));
-        var driver = new InterventionDriver(model, problems, batch, p.MaxNewTokens, CommonKey(ctx, p, batch), new ArtifactCache(ctx.Environment.CacheRoot),
-            log, $"[{ctx.Experiment}]");
+        var driver = new InterventionDriver(model, problems, batch, p.MaxNewTokens, CommonKey(ctx, p, batch),
+            new ArtifactCache(ctx.Environment.CacheRoot), log, $"[{ctx.Experiment}]");
         var baseline = driver.Baseline();
         var runs = plan.Select(cond => driver.Run(cond, section, donors)).ToList();
         log.WriteLine($"[{ctx.Experiment}] interventions: baseline + {plan.Count} conditions ({driver.Reused} read from the cache)");
@@ -88,8 +89,8 @@ public static class Phase3Stages
             ranking, [.. ranking.Select(h => metric[h])], donors, plan));
         var name = p.Source == ModelSource.Generated ? $"generated-{p.Arch.Word()}-seed{p.Seed}"
             : Path.GetFileName(Path.TrimEndingDirectorySeparator(ModelStage.FolderOf(ctx)));
-        var set = $"{problems.Count} problems of the {(problems.Count > 0 ? problems[0].Gsm8kId[..problems[0].Gsm8kId.LastIndexOf('_')] : "")} "
-            + "split (seeded sample, sorted)";
+        var split = problems.Count > 0 ? problems[0].Gsm8kId[..problems[0].Gsm8kId.LastIndexOf('_')] : "";
+        var set = $"{problems.Count} problems of the {split} split (seeded sample, sorted)";
         var all = new Phase3Runs(name, set, p.MaxNewTokens, baseline, runs);
         Phase3Files.Write(ctx.Output(Phase3Files.Runs), all);
         File.WriteAllText(ctx.Output(Phase3Files.Problems), Phase3Files.ProblemsCsv(all));
@@ -101,9 +102,10 @@ public static class Phase3Stages
     {
         var model = ctx.UpstreamDirectories.TryGetValue("model", out var dir) ? "model:" + Path.GetFileName(dir)
             : string.Join(";", ctx.Externals.Values.OrderBy(x => x.Name, StringComparer.Ordinal).Select(x => $"{x.Name}:{x.Hash}"));
-        return string.Join("\n", ctx.Environment.HarnessVersion, model, "problems:" + Path.GetFileName(ctx.UpstreamDirectories["interventions-sample"]),
-            $"lora {p.LoraR}/{SpecCanonical.Text(p.LoraAlpha)}", $"latents {p.NumLatent}", $"dtype {p.DType.Word()}", $"device {ModelSetup.Device(p.Device)}",
-            $"batch {batch}", $"max_new_tokens {p.MaxNewTokens}");
+        var problems = "problems:" + Path.GetFileName(ctx.UpstreamDirectories["interventions-sample"]);
+        return string.Join("\n", ctx.Environment.HarnessVersion, model, problems,
+            $"lora {p.LoraR}/{SpecCanonical.Text(p.LoraAlpha)}", $"latents {p.NumLatent}", $"dtype {p.DType.Word()}",
+            $"device {ModelSetup.Device(p.Device)}", $"batch {batch}", $"max_new_tokens {p.MaxNewTokens}");
     }
 
     /// <summary>The statistics: phase3_summary.json and its canonical form.</summary>
@@ -131,12 +133,15 @@ public static class Phase3Stages
 
     /// <summary>The report, Markdown and HTML.</summary>
     public static Stage Report() => Stage.Create("interventions-report", "Phase3", 2, NameParameters.From,
-        upstream: ["interventions", "interventions-analyze", "interventions-figures"], outputs: [Phase3Report.Markdown, Phase3Report.HtmlFile],
+        upstream: ["interventions", "interventions-analyze", "interventions-figures"],
+        outputs: [Phase3Report.Markdown, Phase3Report.HtmlFile],
         execute: (ctx, p) =>
         {
-            var input = new Phase3ReportInput(p.Name, Phase3Files.Read<Phase3Summary>(ctx.Input("interventions-analyze", Phase3Files.Summary)),
+            var input = new Phase3ReportInput(p.Name,
+                Phase3Files.Read<Phase3Summary>(ctx.Input("interventions-analyze", Phase3Files.Summary)),
                 Phase3Files.Read<Phase3ConditionsFile>(ctx.Input("interventions", Phase3Files.Conditions)),
-                Path.GetFileName(ctx.UpstreamDirectories["interventions"]), Path.GetFileName(ctx.UpstreamDirectories["interventions-figures"]));
+                Path.GetFileName(ctx.UpstreamDirectories["interventions"]),
+                Path.GetFileName(ctx.UpstreamDirectories["interventions-figures"]));
             var markdown = Phase3Report.Render(input);
             File.WriteAllText(ctx.Output(Phase3Report.Markdown), markdown);
             File.WriteAllText(ctx.Output(Phase3Report.HtmlFile),
