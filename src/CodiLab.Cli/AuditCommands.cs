@@ -18,6 +18,25 @@ internal static class AuditCommands
         Description = $"the pins folder (default: {Pinning.DefaultFolder} under the current folder)",
     };
 
+    // The pins folder: --pins, else the default. A file in its place is refused; so is a --pins folder that does not exist
+    // when it is to be read (verify), since a mistyped folder would otherwise audit nothing and pass.
+    private static string PinsFolder(ParseResult parse, Option<string?> option, bool mustExist)
+    {
+        var given = parse.GetValue(option);
+        var folder = given ?? Pinning.DefaultFolder;
+        if (File.Exists(folder))
+        {
+            throw new CodiLabException($"the pins folder {Path.GetFullPath(folder)} is a file.", "--pins",
+                "name a folder (pins are written to <folder>/<experiment>/<phase>.json).", ExitCodes.BadInput);
+        }
+        if (mustExist && given is not null && !Directory.Exists(folder))
+        {
+            throw new CodiLabException($"the pins folder {Path.GetFullPath(folder)} does not exist, so there is nothing to audit.",
+                "--pins", "check the path (the default is experiments/pins under the current folder).", ExitCodes.BadInput);
+        }
+        return folder;
+    }
+
     public static Command Pin(CommandIO io)
     {
         var specs = new Argument<string[]>("spec")
@@ -34,7 +53,7 @@ internal static class AuditCommands
         command.SetAction(parse =>
         {
             var env = io.Environment(parse);
-            var folder = parse.GetValue(pins) ?? Pinning.DefaultFolder;
+            var folder = PinsFolder(parse, pins, mustExist: false);
             var named = parse.GetValue(specs) ?? [];
             var loaded = named.Length > 0 ? SpecLoader.LoadAll(named) : Auditing.Targets(folder, []).Select(t => t.Spec).ToList();
             if (loaded.Count == 0)
@@ -95,7 +114,7 @@ internal static class AuditCommands
     {
         var text = options.Text(parse, io);
         var env = PipelineEnvironment.FromEnvironment(text, parse.GetValue(io.Artifacts));
-        var folder = parse.GetValue(options.Pins) ?? Pinning.DefaultFolder;
+        var folder = PinsFolder(parse, options.Pins, mustExist: true);
         var targets = Auditing.Targets(folder, parse.GetValue(options.Specs) ?? []);
         if (targets.Count == 0) text.WriteLine($"audit: nothing is pinned under {folder}; no experiment rerun");
         var outcomes = targets.Select(t => Auditing.Run(t, env, folder)).ToList();

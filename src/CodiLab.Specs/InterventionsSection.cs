@@ -171,5 +171,10 @@ public static class InterventionFields
             errors.Add(new(at("interventions.families"), "'interventions.families' is empty: Phase 3 would run the baseline alone.",
                 $"list at least one of {string.Join(", ", FamilyWords)}, or remove the field for the standard sweep."));
         }
+        if (marks.ContainsKey("interventions.top_k") && ((long[])values["interventions.top_k"]!).Length == 0)
+        {
+            errors.Add(new(at("interventions.top_k"), "'interventions.top_k' is empty: the top_heads family would have no condition.",
+                "list at least one k (e.g. [1, 3, 10, 20]), or remove the field for the default."));
+        }
     }
 }

@@ -78,6 +78,7 @@ public static class Phase3Stages
         var section = p.Section;
         var plan = Phase3Plan.Build(section, p.Seed, shape, metric);
         var donors = Phase3Plan.Donors(problems.Count, p.Seed);
+        RefuseEmpty(ctx, plan, problems.Count, shape);
         var batch = ModelSetup.BatchSize(p.BatchSize, model, problems.Max(q => model.PromptIds(q.Question).Count));
         var driver = new InterventionDriver(model, problems, batch, p.MaxNewTokens, CommonKey(ctx, p, batch),
             new ArtifactCache(ctx.Environment.CacheRoot), log, $"[{ctx.Experiment}]");
@@ -94,6 +95,28 @@ public static class Phase3Stages
         var all = new Phase3Runs(name, set, p.MaxNewTokens, baseline, runs);
         Phase3Files.Write(ctx.Output(Phase3Files.Runs), all);
         File.WriteAllText(ctx.Output(Phase3Files.Problems), Phase3Files.ProblemsCsv(all));
+    }
+
+    // A sweep that would run the baseline alone, or donor conditions with nobody to take the donor's values from, would
+    // report "no effect" for what was never tested: refuse it before anything runs.
+    private static void RefuseEmpty(StageContext ctx, IReadOnlyList<Phase3Condition> plan, int problems, Phase3Shape shape)
+    {
+        if (plan.Count == 0)
+        {
+            throw new CodiLabException("the Phase 3 sweep has no condition for this model: the selected families "
+                + $"produce nothing here (kv_groups needs a LLaMA model with grouped KV heads; this one is {shape.Arch.Word()} "
+                + $"with {shape.KvHeads} KV heads for {shape.Heads} query heads; an empty top_k gives no top_heads condition).",
+                ctx.Where("interventions.families"), "add a family that applies to this model, or give top_k at least one k.",
+                ExitCodes.InvalidSpec);
+        }
+        var donorBased = plan.Where(c => c.Kind == ConditionKind.ResidualPatch || (c.Mode?.StartsWith("donor", StringComparison.Ordinal) ?? false)).Select(c => c.Name).ToList();
+        if (problems < 2 && donorBased.Count > 0)
+        {
+            throw new CodiLabException($"{donorBased.Count} conditions take values from a donor problem (e.g. {donorBased[0]}), "
+                + $"but the Phase 3 problem set holds {problems} problem, so no problem has a donor.",
+                ctx.Where("interventions.problems"), "set interventions.problems to 2 or more, or drop the patching family and the "
+                + "'donor' replacement.", ExitCodes.InvalidSpec);
+        }
     }
 
     // What every condition's key shares: the model (its cache entry or the checkpoint's hashes), the problem set's entry, the

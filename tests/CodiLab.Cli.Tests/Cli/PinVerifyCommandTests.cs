@@ -68,6 +68,21 @@ public sealed class PinVerifyCommandTests : IDisposable
         { "missing-spec", ["verify"], ExitCodes.BadInput, "error: the spec 'experiments/gone.yaml' this pin was made from does not exist" },
     };
 
+    [Fact]
+    public void A_mistyped_or_file_pins_folder_is_refused_rather_than_auditing_nothing()
+    {
+        var file = _dir.Write("pins-file", "not a folder");
+        var missing = Path.Combine(_dir.Path, "no-such-pins");
+
+        foreach (var args in new[] { new[] { "verify", "--pins", missing }, ["verify", "--pins", file], ["pin", "default:tiny-gpt2", "--pins", file] })
+        {
+            var (code, output, error) = Invoke(args);
+            Assert.True(code == ExitCodes.BadInput, $"{string.Join(' ', args)}: exit {code}: {error}");
+            Assert.Contains("--pins: error: the pins folder", error, StringComparison.Ordinal);
+            Assert.DoesNotContain("nothing is pinned", output + error, StringComparison.Ordinal);
+        }
+    }
+
     [Theory]
     [MemberData(nameof(Refusals))]
     public void Missing_specs_unfinished_phases_and_malformed_pins_are_one_clear_error(string kind, string[] args, int exit, string message)
@@ -79,6 +94,7 @@ public sealed class PinVerifyCommandTests : IDisposable
             ["dataset"] = new JsonObject { ["source"] = "synthetic", ["sample_sha256"] = "cd" }, ["stages"] = new JsonObject(),
             ["summary"] = new JsonObject { ["experiment"] = "gone" },
         };
+        if (kind == "no-pins") Directory.CreateDirectory(Pins); // a pins folder that holds nothing for this experiment
         if (kind == "malformed") _dir.Write("pins/gone/Phase1.json", "{\"format\": 1, \"experiment\": ");
         if (kind == "incomplete") _dir.Write("pins/gone/Phase1.json", new JsonObject(pin.Select(kv =>
             KeyValuePair.Create(kv.Key, kv.Key == "summary" ? new JsonArray() : kv.Value?.DeepClone()))).ToJsonString());

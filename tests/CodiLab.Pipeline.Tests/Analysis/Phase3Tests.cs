@@ -23,6 +23,22 @@ public sealed class Phase3Tests : IDisposable
         + "dataset: { source: synthetic, size: 20, sample: 4 }\nextraction: { batch_size: 4 }\n"
         + "interventions: { problems: 3, max_new_tokens: 2, families: [edges], controls: 1, bootstrap: 200 }\nphases: [Phase3]\n";
 
+    [Theory]
+    [InlineData("gpt2", "problems: 3, max_new_tokens: 2, families: [kv_groups]", "has no condition for this model")]
+    [InlineData("llama", "problems: 1, max_new_tokens: 2, families: [patching], patch_layers: 1", "so no problem has a donor")]
+    public void A_sweep_that_would_test_nothing_is_refused_before_it_runs(string arch, string interventions, string message)
+    {
+        var spec = $"name: p3\nmodel: {{ arch: {arch}, source: generated, device: cpu }}\n"
+            + "dataset: { source: synthetic, size: 20, sample: 4 }\nextraction: { batch_size: 4 }\n"
+            + $"interventions: {{ {interventions} }}\nphases: [Phase3]\n";
+
+        var e = Assert.Throws<CodiLabException>(() => StageCatalog.Runner(Env()).Run(SpecLoader.Load(_dir.Write("p3.yaml", spec))));
+
+        Assert.Equal(ExitCodes.InvalidSpec, e.ExitCode);
+        Assert.Contains(message, e.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("interventions: ran", _log.ToString(), StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Changing_one_condition_recomputes_only_that_condition()
     {

@@ -56,6 +56,7 @@ public sealed class InterventionsSpecTests : IDisposable
         { "top_k twice", Valid + "interventions:\n  top_k: [3, 3]\n", 9, 14, "listed twice" },
         { "unknown family", Valid + "interventions:\n  families: [heads]\n", 9, 14, "'heads' is not one of" },
         { "empty families", Valid + "interventions:\n  families: []\n", 9, 13, "is empty" },
+        { "empty top_k", Valid + "interventions:\n  top_k: []\n", 9, 10, "'interventions.top_k' is empty" },
         { "unknown metric", Valid + "interventions:\n  head_metric: flow\n", 9, 16, "'flow' is not one of" },
         { "decode limit zero", Valid + "interventions:\n  max_new_tokens: 0\n", 9, 19, "out of range" },
         { "more problems than the synthetic split", Valid + "interventions:\n  problems: 51\n", 9, 13, "cannot draw 51" },
