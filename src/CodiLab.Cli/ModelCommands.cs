@@ -37,6 +37,8 @@ internal static class ModelCommands
             // Option values are checked before the model loads, so a typo costs no load.
             var request = interventions.Parse(parse);
             var questions = parse.GetValue(question)!;
+            if (questions.Any(string.IsNullOrWhiteSpace))
+                throw new CodiLabException("a --question is empty.", "--question", "give the question's text.", ExitCodes.InvalidSpec);
             if (request.Golds.Count > 0 && request.Golds.Count != questions.Length)
                 throw new CodiLabException($"{request.Golds.Count} --gold for {questions.Length} --question.", "--gold",
                     "give one --gold per --question, in the same order.", ExitCodes.InvalidSpec);

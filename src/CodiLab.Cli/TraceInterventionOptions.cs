@@ -64,6 +64,11 @@ internal sealed class TraceInterventionOptions
     {
         var heads = (parse.GetValue(AblateHead) ?? []).SelectMany(v => v.Split(',', StringSplitOptions.TrimEntries))
             .Select(v => Pair(v, "--ablate-head", "L:H (layer and head, from 0), e.g. 3:5")).ToList();
+        // A head named twice would be applied and reported twice: say so rather than guess what was meant.
+        if (heads.GroupBy(h => h).FirstOrDefault(g => g.Count() > 1) is { } repeated)
+            throw Bad("--ablate-head", $"head {repeated.Key.A}:{repeated.Key.B} is named more than once", "name each head once");
+        if ((parse.GetValue(Gold) ?? []).FirstOrDefault(string.IsNullOrWhiteSpace) is not null)
+            throw Bad("--gold", "a --gold answer is empty", "give the gold answer as a number, e.g. --gold 18");
         var mode = parse.GetValue(AblateMode)!;
         if (mode is not ("zero" or "mean")) throw Bad("--ablate-mode", $"'{mode}' is not a mode", "use zero or mean");
         var scope = parse.GetValue(Scope)! switch
@@ -267,7 +272,8 @@ internal sealed record TraceInterventionRequest(
     private static List<string> ReadReferenceSet(string path)
     {
         if (!File.Exists(path))
-            throw new CodiLabException("the reference set does not exist.", path, "give a text file (one question per line) or JSONL.",
+            throw new CodiLabException(
+                Directory.Exists(path) ? "the reference set is a folder, not a file." : "the reference set does not exist.", path, "give a text file (one question per line) or JSONL.",
                 ExitCodes.BadInput);
         var questions = new List<string>();
         var lines = File.ReadAllLines(path);

@@ -97,6 +97,9 @@ public sealed class TraceInterventionTests : IDisposable
     [InlineData("--hold-later")]
     [InlineData("--donor-question", "x")]
     [InlineData("--gold", "1", "--gold", "2")]
+    [InlineData("--ablate-head", "0:1,0:1")]
+    [InlineData("--gold", " ")]
+    [InlineData("--question", "")]
     public void Bad_intervention_options_are_one_paragraph_and_exit_2_before_the_model_loads(params string[] args)
     {
         // The folder does not exist: the option check comes first, so it is what the user sees.
