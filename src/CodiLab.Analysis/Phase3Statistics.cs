@@ -53,8 +53,7 @@ public static class Phase3Statistics
             for (int i = 0; i < d.Length; i++) sum += d[rng.Next(d.Length)];
             means[r] = sum / d.Length;
         }
-        Array.Sort(means);
-        return new Interval(d.Average(), Percentile(means, 0.025), Percentile(means, 0.975));
+        return Bootstrap.Percentiles(d.Average(), means);
     }
 
     /// <summary>Δ accuracy (condition − baseline) with its paired bootstrap interval; failures count as not correct.</summary>
@@ -127,9 +126,7 @@ public static class Phase3Statistics
             var value = Rho(sample);
             if (!double.IsNaN(value)) draws.Add(value);
         }
-        if (draws.Count == 0) return new Interval(rho, double.NaN, double.NaN);
-        var sorted = draws.Order().ToArray();
-        return new Interval(rho, Percentile(sorted, 0.025), Percentile(sorted, 0.975));
+        return Bootstrap.Percentiles(rho, [.. draws]);
     }
 
     private static double Rho((double X, double Y)[] pairs)
@@ -151,14 +148,5 @@ public static class Phase3Statistics
         if (rate <= 0) return 0;
         if (rate >= 1) return 1;
         return 1 - Binomial.CDF(rate, n, successes - 1);
-    }
-
-    // Linear interpolation between closest ranks (type 7, the default of R and NumPy).
-    private static double Percentile(double[] sorted, double q)
-    {
-        var h = (sorted.Length - 1) * q;
-        var lo = (int)Math.Floor(h);
-        var hi = Math.Min(lo + 1, sorted.Length - 1);
-        return sorted[lo] + (h - lo) * (sorted[hi] - sorted[lo]);
     }
 }
