@@ -13,15 +13,34 @@ public sealed class DataFetcherTests : IDisposable
 
     public void Dispose() => _dir.Dispose();
 
+    // A free port is found by binding port 0 and releasing it; another process (the other test projects run in parallel)
+    // can take it before HttpListener binds, so a port found busy is replaced by a fresh one a few times.
+    private static (HttpListener Listener, int Port) StartListener()
+    {
+        for (int attempt = 1; ; attempt++)
+        {
+            var probe = new TcpListener(IPAddress.Loopback, 0);
+            probe.Start();
+            var port = ((IPEndPoint)probe.LocalEndpoint).Port;
+            probe.Stop();
+            var listener = new HttpListener();
+            listener.Prefixes.Add($"http://127.0.0.1:{port}/");
+            try
+            {
+                listener.Start();
+                return (listener, port);
+            }
+            catch (HttpListenerException) when (attempt < 5)
+            {
+                listener.Close();
+            }
+        }
+    }
+
     private static async Task<T> WithServer<T>(Func<string, byte[]?> respond, Func<string, Task<T>> body)
     {
-        var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        var port = ((IPEndPoint)probe.LocalEndpoint).Port;
-        probe.Stop();
-        using var listener = new HttpListener();
-        listener.Prefixes.Add($"http://127.0.0.1:{port}/");
-        listener.Start();
+        var (listener, port) = StartListener();
+        using var _ = listener;
         using var stop = new CancellationTokenSource();
         var serve = Task.Run(async () =>
         {
