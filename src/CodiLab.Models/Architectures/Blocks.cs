@@ -65,4 +65,10 @@ public abstract class DecoderBlock : nn.Module<BlockInput, BlockOutput>
 
     /// <summary>The block's self-attention (a place to hook or, later, to intervene).</summary>
     public abstract nn.Module<AttentionInput, AttentionOutput> SelfAttention { get; }
+
+    /// <summary>
+    /// The attention's output projection in Linear layout [d, H·hd] (o_proj; GPT-2's c_proj transposed), without its
+    /// bias: head h's map W_O^h is columns [hd·h, hd·(h+1)).
+    /// </summary>
+    public abstract Tensor OutputProjection { get; }
 }

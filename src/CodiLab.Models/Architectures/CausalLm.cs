@@ -182,6 +182,9 @@ public sealed class KvCacheEntry
     /// <summary>Positions held.</summary>
     public long Length => _keys?.shape[2] ?? 0;
 
+    /// <summary>The values held [b, kv heads, T, hd], or null when empty (owned by the cache: do not dispose).</summary>
+    public Tensor? Values => _values;
+
     /// <summary>Appends the new keys and values [b, kv heads, t, hd] and returns all of them [b, kv heads, T, hd].</summary>
     /// <remarks>The returned tensors are the stored ones, outside every dispose scope: the cache owns and disposes them.</remarks>
     public (Tensor Keys, Tensor Values) Append(Tensor keys, Tensor values)

@@ -77,6 +77,9 @@ public sealed class Gpt2Block : DecoderBlock
     public override nn.Module<AttentionInput, AttentionOutput> SelfAttention => _attn;
 
     /// <inheritdoc />
+    public override Tensor OutputProjection => _attn.OutputWeight;
+
+    /// <inheritdoc />
     public override BlockOutput forward(BlockInput input)
     {
         var attention = _attn.call(input.ToAttention(_ln1.call(input.Hidden), Index));
@@ -101,6 +104,10 @@ internal sealed class Gpt2Attention : nn.Module<AttentionInput, AttentionOutput>
         _out = new Dense(c.Hidden, c.Hidden);
         RegisterComponents();
     }
+
+    // c_proj's weight in Linear layout [d, d] (the loader transposed the Conv1D [in, out]): head h's output map is
+    // columns [hd·h, hd·(h+1)), i.e. the Conv1D's rows of that slice.
+    public Tensor OutputWeight => _out.Weight;
 
     public override AttentionOutput forward(AttentionInput input)
     {

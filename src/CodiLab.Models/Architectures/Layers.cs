@@ -23,6 +23,9 @@ public sealed class Dense : nn.Module<Tensor, Tensor>
 
     /// <inheritdoc />
     public override Tensor forward(Tensor x) => nn.functional.linear(x, _weight, _bias);
+
+    /// <summary>The weight [out, in] (read by analyses that need a projection's columns, e.g. value norms).</summary>
+    internal Tensor Weight => _weight;
 }
 
 /// <summary>An uninitialised lookup table [rows, width] (token or position embeddings), read through <see cref="Weight"/>.</summary>

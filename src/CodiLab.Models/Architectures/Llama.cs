@@ -86,6 +86,9 @@ public sealed class LlamaBlock : DecoderBlock
     public override nn.Module<AttentionInput, AttentionOutput> SelfAttention => _attn;
 
     /// <inheritdoc />
+    public override Tensor OutputProjection => _attn.OutputWeight;
+
+    /// <inheritdoc />
     public override BlockOutput forward(BlockInput input)
     {
         var attention = _attn.call(input.ToAttention(_inputNorm.call(input.Hidden), Index));
@@ -135,6 +138,9 @@ internal sealed class LlamaAttention : nn.Module<AttentionInput, AttentionOutput
         _o = new Dense(c.Heads * c.HeadDim, c.Hidden, hasBias: false);
         RegisterComponents();
     }
+
+    // o_proj's weight [d, H·hd]: head h's output map is columns [hd·h, hd·(h+1)).
+    public Tensor OutputWeight => _o.Weight;
 
     public override AttentionOutput forward(AttentionInput input)
     {

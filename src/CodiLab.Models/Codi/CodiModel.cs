@@ -33,7 +33,8 @@ public sealed record SpecialIds(int Pad, int Bot, int Eot, IReadOnlyList<int> Eo
 /// latent query (A[layer][head][key], float32), the logit-lens top-1 id at BOT and z1..zN, the greedy answer,
 /// the L2 norm of every continuous thought (and the thoughts themselves, as fed, when traced here); under
 /// interventions also the teacher-forced log-probability of the gold answer, the residuals read by
-/// <see cref="ResidualCapture"/> probes (key → [d]) and the interventions applied.
+/// <see cref="ResidualCapture"/> probes (key → [d]) and the interventions applied; when
+/// <see cref="CodiModel.CaptureValueNorms"/> is on, ‖W_O^h v_p‖ of every key the latent queries see.
 /// </summary>
 public sealed record TraceResult(
     string Question,
@@ -46,7 +47,8 @@ public sealed record TraceResult(
     IReadOnlyList<float[]>? Latents = null,
     double? GoldLogProb = null,
     IReadOnlyDictionary<string, float[]>? Residuals = null,
-    IReadOnlyList<Intervention>? Interventions = null);
+    IReadOnlyList<Intervention>? Interventions = null,
+    float[][][]? ValueNorms = null);
 
 /// <summary>
 /// A loaded CODI model and the official inference loop (docs/model-folder.md#the-codi-loop): prompt = [BOS] question BOT; the
@@ -80,6 +82,13 @@ public sealed partial class CodiModel : IDisposable
     public Device Device { get; }
 
     private CausalLm Lm => Loaded.Network.Lm;
+
+    /// <summary>
+    /// Whether traces carry <see cref="TraceResult.ValueNorms"/>: [layer][head][key] = ‖W_O^h v_key‖ over the prompt
+    /// (BOT included) and z1..zN, read from the KV cache after the last latent step (<see cref="HeadValueNorms"/>).
+    /// Off by default, so parity traces are unchanged.
+    /// </summary>
+    public bool CaptureValueNorms { get; set; }
 
     /// <summary>Continuous thoughts fed after BOT.</summary>
     public int NumLatent => Options.NumLatent ?? FolderSettings.Defaults.NumLatent;
@@ -237,11 +246,31 @@ public sealed partial class CodiModel : IDisposable
             [.. interventions.Where(i => i is not LatentReplacement)], [.. interventions.OfType<LatentReplacement>()], held);
         var hidden = RunPrompts(prompts, batch, rows, lens);
         RunLatents(hidden, batch, rows, lens, latents);
+        var norms = CaptureValueNorms ? ValueNormsOf(batch) : null;
         var gold = prompts.Any(p => p.Gold is not null) ? GoldLogProbs(prompts, batch) : null;
         var answers = DecodeAnswers(batch, maxNewTokens);
         return [.. Enumerable.Range(0, b).Select(i => new TraceResult(prompts[i].Question, prompts[i].Ids, rows[i], lens[i], answers[i],
             Tokenizer.Decode(answers[i], Lm.Config.VocabSize), [.. latents[i].Select(z => (float)Math.Sqrt(z.Sum(x => (double)x * x)))],
-            latents[i], gold?[i], batch.ResidualsOf(i), interventions.Count > 0 ? interventions : null))];
+            latents[i], gold?[i], batch.ResidualsOf(i), interventions.Count > 0 ? interventions : null, norms?[i]))];
+    }
+
+    // ‖W_O^h v_p‖ per row [layer][head][key] over the row's own keys (prompt, BOT, z1..zN; padding dropped), read
+    // before anything after the latents is appended to the cache.
+    private float[][][][] ValueNormsOf(BatchLayout batch)
+    {
+        using var scope = NewDisposeScope();
+        var layers = HeadValueNorms.Of(Lm, batch.Cache);
+        var result = Enumerable.Range(0, batch.Rows).Select(_ => new float[layers.Count][][]).ToArray();
+        for (int l = 0; l < layers.Count; l++)
+        {
+            using var all = layers[l].cpu(); // [b, H, T]
+            var (h, t) = ((int)all.shape[1], (int)all.shape[2]);
+            var flat = all.data<float>().ToArray();
+            for (int i = 0; i < batch.Rows; i++)
+                result[i][l] = [.. Enumerable.Range(0, h)
+                    .Select(hh => flat.AsSpan((i * h + hh) * t + batch.Offsets[i], t - batch.Offsets[i]).ToArray())];
+        }
+        return result;
     }
 
     // One TraceBatch's shape: each row's prompt length and left padding, the padded width, the pad-key mask
