@@ -93,7 +93,8 @@ public sealed record Claim(
 
 /// <summary>
 /// <c>evidence.json</c> (analyze): every Phase 1 headline with its uniform-causal expectation and a bootstrap
-/// interval over the successful problems, the seed's claims set against it.
+/// interval over the successful problems, the seed's claims set against it; <see cref="Sink"/> sets raw against
+/// value-weighted attention when the extraction recorded value norms (null for runs before it did).
 /// </summary>
 public sealed record Phase1Evidence(
     [property: JsonPropertyName("bootstrap")] BootstrapSettings Bootstrap,
@@ -102,7 +103,8 @@ public sealed record Phase1Evidence(
     [property: JsonPropertyName("latent")] LatentEvidence Latent,
     [property: JsonPropertyName("claims")] IReadOnlyList<Claim> Claims,
     [property: JsonPropertyName("problem_ids")] IReadOnlyList<string> ProblemIds,
-    [property: JsonPropertyName("per_problem")] IReadOnlyDictionary<string, double[]> PerProblem)
+    [property: JsonPropertyName("per_problem")] IReadOnlyDictionary<string, double[]> PerProblem,
+    [property: JsonPropertyName("sink")] SinkEvidence? Sink = null)
 {
     /// <summary>
     /// Builds the evidence of a run: seed scores from the raw [N, L, H, 6, 6] array, latent scores from the labelled

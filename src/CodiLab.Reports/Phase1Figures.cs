@@ -31,7 +31,8 @@ public static class Phase1Figures
     public static readonly string[] Names = ["1_top_heads_attention.png", "2_attention_by_layer.png", "3_hub_analysis.png"];
 
     /// <summary>Every figure's path under the stage output.</summary>
-    public static IEnumerable<string> Files => new[] { "seed", "latent" }.SelectMany(c => Names.Select(n => $"figures/{c}/{n}"));
+    public static IEnumerable<string> Files =>
+        [.. new[] { "seed", "latent" }.SelectMany(c => Names.Select(n => $"figures/{c}/{n}")), SinkSection.Figure];
 
     private static readonly string[] SeedRows = Conventions.SeedRowLabels;
     private static readonly string[] SeedColumns = Conventions.SeedColumnLabels;
@@ -44,8 +45,14 @@ public static class Phase1Figures
         [.. Enumerable.Range(0, 5).Select(i => Math.Min(layers - 1, (int)Math.Round(i * layers / 4.0, MidpointRounding.AwayFromZero)))
             .Distinct()];
 
-    /// <summary>Renders all six figures: relative path → PNG.</summary>
-    public static IReadOnlyList<(string File, byte[] Png)> Render(Phase1FigureInput input) => [.. Seed(input), .. Latent(input)];
+    /// <summary>Renders all six figures, and the sink rate by layer when the evidence has it: relative path → PNG.</summary>
+    public static IReadOnlyList<(string File, byte[] Png)> Render(Phase1FigureInput input) =>
+        [.. Seed(input), .. Latent(input), .. SinkFigure(input)];
+
+    private static IEnumerable<(string, byte[])> SinkFigure(Phase1FigureInput input)
+    {
+        if (input.Evidence?.Sink is { } sink) yield return (SinkSection.Figure, SinkFigures.Render(input.Name, sink));
+    }
 
     private static string FileOf(string convention, int index) => $"figures/{convention}/{Names[index]}";
 

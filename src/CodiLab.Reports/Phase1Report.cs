@@ -237,6 +237,7 @@ public static partial class Phase1Report
             foreach (var sc in scores) Line($"| {q} | {sc.Metric} | {ScoredCells(sc)}");
         Line();
         LatentHubs(input, line);
+        SinkSection.Render(input, line);
         Line("### Flow on true indices");
         Line();
         Line("| edge | attention | " + ScoredHeader);

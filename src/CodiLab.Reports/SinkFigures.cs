@@ -1,0 +1,43 @@
+using CodiLab.Analysis;
+using ScottPlot;
+
+namespace CodiLab.Reports;
+
+/// <summary>
+/// The sink rate by layer: one panel for raw attention, one for value-weighted, a line per key (P0, BOT, z1), both on
+/// 0–100 % so they read against each other.
+/// </summary>
+public static class SinkFigures
+{
+    private static readonly string[] Palette = ["#d62728", "#1f77b4", "#2ca02c"];
+
+    /// <summary>The figure as a PNG.</summary>
+    public static byte[] Render(string name, SinkEvidence sink)
+    {
+        var title = $"{name} [latent view] - sink rate by layer (% of heads with alpha > "
+            + $"{sink.Threshold.ToString("0.0#", System.Globalization.CultureInfo.InvariantCulture)}, per problem, averaged)";
+        return FigureKit.Compose(title, [Panel("raw attention", sink, r => r.Raw), Panel("value-weighted attention", sink, r => r.Weighted)], 2);
+    }
+
+    private static byte[] Panel(string title, SinkEvidence sink, Func<LayerSinkRates, IReadOnlyList<double>> values)
+    {
+        var plot = FigureKit.NewPlot(title);
+        var layers = sink.ByLayer.Count == 0 ? 0 : sink.ByLayer[0].Raw.Count;
+        var xs = Enumerable.Range(0, layers).Select(l => (double)l).ToArray();
+        for (int k = 0; k < sink.ByLayer.Count; k++)
+        {
+            var line = plot.Add.Scatter(xs, [.. values(sink.ByLayer[k])]);
+            line.Color = Color.FromHex(Palette[k % Palette.Length]);
+            line.LineWidth = 2;
+            line.MarkerSize = layers > 20 ? 4 : 7;
+            line.LegendText = sink.ByLayer[k].Key;
+        }
+        var (positions, labels) = FigureKit.Ticks(layers, l => l.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(positions, labels);
+        plot.Axes.Bottom.Label.Text = "layer";
+        plot.Axes.Left.Label.Text = "sink rate (% of the layer's heads)";
+        plot.Axes.SetLimits(-0.5, Math.Max(0.5, layers - 0.5), 0, 105);
+        plot.ShowLegend(Alignment.UpperRight);
+        return plot.GetImageBytes(FigureKit.PanelWidth, FigureKit.PanelHeight, ImageFormat.Png);
+    }
+}
