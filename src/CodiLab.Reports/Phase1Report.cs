@@ -237,7 +237,6 @@ public static partial class Phase1Report
             foreach (var sc in scores) Line($"| {q} | {sc.Metric} | {ScoredCells(sc)}");
         Line();
         LatentHubs(input, line);
-        SinkSection.Render(input, line);
         Line("### Flow on true indices");
         Line();
         Line("| edge | attention | " + ScoredHeader);
@@ -260,6 +259,7 @@ public static partial class Phase1Report
         Line();
         LatentTopHeads(ev, line);
         Figures(line, "latent", "latent");
+        SinkSection.Render(input, line);
     }
 
     private static void LatentHubs(Phase1ReportInput input, Action<string> line)

@@ -9,13 +9,15 @@ namespace CodiLab.Reports;
 /// </summary>
 public static class SinkFigures
 {
-    private static readonly string[] Palette = ["#d62728", "#1f77b4", "#2ca02c"];
+    // Colour, marker and size per key: a series hidden behind another (e.g. both at 0%) still shows as a ring around it.
+    private static readonly (string Color, MarkerShape Shape, float Size)[] Styles =
+        [("#d62728", MarkerShape.FilledCircle, 11), ("#1f77b4", MarkerShape.FilledSquare, 7), ("#2ca02c", MarkerShape.FilledTriangleUp, 5)];
 
     /// <summary>The figure as a PNG.</summary>
     public static byte[] Render(string name, SinkEvidence sink)
     {
         var title = $"{name} [latent view] - sink rate by layer (% of heads with alpha > "
-            + $"{sink.Threshold.ToString("0.0#", System.Globalization.CultureInfo.InvariantCulture)}, per problem, averaged)";
+            + $"{sink.Threshold.ToString("0.0#", System.Globalization.CultureInfo.InvariantCulture)})";
         return FigureKit.Compose(title, [Panel("raw attention", sink, r => r.Raw), Panel("value-weighted attention", sink, r => r.Weighted)], 2);
     }
 
@@ -27,9 +29,11 @@ public static class SinkFigures
         for (int k = 0; k < sink.ByLayer.Count; k++)
         {
             var line = plot.Add.Scatter(xs, [.. values(sink.ByLayer[k])]);
-            line.Color = Color.FromHex(Palette[k % Palette.Length]);
+            var (color, shape, size) = Styles[k % Styles.Length];
+            line.Color = Color.FromHex(color);
             line.LineWidth = 2;
-            line.MarkerSize = layers > 20 ? 4 : 7;
+            line.MarkerShape = shape;
+            line.MarkerSize = size;
             line.LegendText = sink.ByLayer[k].Key;
         }
         var (positions, labels) = FigureKit.Ticks(layers, l => l.ToString(System.Globalization.CultureInfo.InvariantCulture));

@@ -10,7 +10,7 @@ namespace CodiLab.Reports;
 public static class SinkSection
 {
     /// <summary>The per-layer sink-rate figure, relative to the report.</summary>
-    public const string Figure = "figures/latent/4_sink_rate_by_layer.png";
+    public const string Figure = "figures/latent/7_sink_rate_by_layer.png";
 
     /// <summary>Writes the section (a short note when the extraction recorded no value norms).</summary>
     public static void Render(Phase1ReportInput input, Action<string> line)

@@ -15,6 +15,12 @@ public static class Phase1Files
     /// <summary>extract: latent-view array [N, L, H, K+1, K+3] float32.</summary>
     public const string LatentRaw = "latent_attention_raw.npy";
 
+    /// <summary>
+    /// extract: value-weighted latent view [N, L, H, K+1, K+3] float32 (rows weighted by ‖W_O^h v_key‖ and renormalised;
+    /// docs/experiment.md#sink-or-hub).
+    /// </summary>
+    public const string LatentValueWeighted = "latent_value_weighted_raw.npy";
+
     /// <summary>extract: <see cref="ExtractMetadata"/>.</summary>
     public const string Metadata = "attention_metadata.json";
 

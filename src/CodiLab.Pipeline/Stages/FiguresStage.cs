@@ -9,7 +9,7 @@ namespace CodiLab.Pipeline.Stages;
 public static class FiguresStage
 {
     /// <summary>The stage.</summary>
-    public static Stage Definition() => Stage.Create("figures", "Phase1", 2, FiguresParameters.From,
+    public static Stage Definition() => Stage.Create("figures", "Phase1", 3, FiguresParameters.From,
         upstream: ["extract", "aggregate", "analyze"], outputs: [.. Phase1Figures.Files], execute: Run);
 
     private static void Run(StageContext ctx, FiguresParameters p)

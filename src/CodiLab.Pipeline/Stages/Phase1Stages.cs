@@ -30,7 +30,7 @@ public static class Phase1Stages
         });
 
     /// <summary>The analyze stage.</summary>
-    public static Stage Analyze() => Stage.Create("analyze", "Phase1", 2, AnalyzeParameters.From, upstream: ["extract", "aggregate"],
+    public static Stage Analyze() => Stage.Create("analyze", "Phase1", 3, AnalyzeParameters.From, upstream: ["extract", "aggregate"],
         outputs: [Phase1Files.SeedSummary, Phase1Files.LatentSummary, Phase1Files.Evidence, Phase1Files.CanonicalSummary],
         execute: (ctx, thresholds) =>
         {
@@ -46,7 +46,10 @@ public static class Phase1Stages
             var stats = Phase1Files.ReadSeedStats(ctx.Input("aggregate", Phase1Files.SeedStats));
             var latentStats = Phase1Files.ReadLatentStats(ctx.Input("aggregate", Phase1Files.LatentStats));
             var evidence = Phase1Evidence.Build(Npy.Read(ctx.Input("extract", Phase1Files.SeedRaw)).Values, info, analysis, seed, stats,
-                latentStats.Consistency, thresholds.SequentialThreshold, thresholds.SkipThreshold);
+                latentStats.Consistency, thresholds.SequentialThreshold, thresholds.SkipThreshold) with
+            {
+                Sink = SinkAnalysis.Build(analysis, Phase1Files.ReadLatent(ctx.Input("extract", Phase1Files.LatentValueWeighted), info)),
+            };
             ArtifactJson.Write(ctx.Output(Phase1Files.Evidence), evidence);
             var canonical = new Phase1Canonical(thresholds.Name, new CanonicalSeedPart(seed, stats),
                 new CanonicalLatentPart(latent, latentStats.Consistency, latentStats.TopHeads));

@@ -28,6 +28,7 @@ public sealed class FigureSizeTests
         PngAssert.PanelGrid(phase1[0].Png, top, Math.Min(5, top), phase1[0].File);
         PngAssert.PanelGrid(phase1[1].Png, shown, shown, phase1[1].File);
         PngAssert.PanelGrid(phase2[4].Png, 4, 2, phase2[4].File); // four layer × head maps, whatever the head count
+        PngAssert.PanelGrid(phase1.Single(f => f.File == SinkSection.Figure).Png, 2, 2, SinkSection.Figure); // raw | value-weighted
         Assert.Contains("| rank | head | mean [95% CI] | SD across problems | rank [95% CI] |",
             Phase2Report.Render("synthetic", summary2, "k1", "k2"), StringComparison.Ordinal);
         Assert.Contains("## The seed's claims against this run", Phase1Report.Render(report), StringComparison.Ordinal);

@@ -39,6 +39,7 @@ public sealed class Phase1FigureTests
             ["figures/latent/1_top_heads_attention.png"] = (Phase1Inputs.LatentTop.Length, 3),
             ["figures/latent/2_attention_by_layer.png"] = (layers, layers),
             ["figures/latent/3_hub_analysis.png"] = (3, 3),
+            ["figures/latent/7_sink_rate_by_layer.png"] = (2, 2), // raw | value-weighted
         };
         foreach (var (file, png) in figures) PngAssert.PanelGrid(png, grid[file].Panels, grid[file].Columns, file);
     }

@@ -119,7 +119,25 @@ internal static class Phase1Inputs
     {
         var info = Info();
         var latent = new LatentAnalysis(LatentRaw(), 4, Layers, Heads, K, info.PromptTokens);
-        return Phase1Evidence.Build(SeedRaw(), info, latent, Seed(nanHub: false), Stats(), LatentStats().Consistency, 0.3, 0.1);
+        var weighted = new LatentAnalysis(LatentWeighted(), 4, Layers, Heads, K, info.PromptTokens);
+        return Phase1Evidence.Build(SeedRaw(), info, latent, Seed(nanHub: false), Stats(), LatentStats().Consistency, 0.3, 0.1)
+            with { Sink = SinkAnalysis.Build(latent, weighted) };
+    }
+
+    // The latent array with P0's share cut to a fifth and each row renormalised (P0's values five times smaller than the rest).
+    public static float[] LatentWeighted()
+    {
+        var raw = LatentRaw();
+        const int cols = K + 3;
+        for (int row = 0; row < raw.Length / cols; row++)
+        {
+            var cells = raw.AsSpan(row * cols, cols);
+            cells[0] *= 0.2f;
+            var total = 0f;
+            foreach (var v in cells) total += float.IsNaN(v) ? 0 : v;
+            for (int c = 0; c < cols; c++) cells[c] /= total;
+        }
+        return raw;
     }
 
     public static Phase1FigureInput Figures() =>

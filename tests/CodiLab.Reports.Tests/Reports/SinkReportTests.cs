@@ -28,7 +28,7 @@ public sealed class SinkReportTests
         Assert.Equal([100.0, 0.0], rates.Raw);
         Assert.Equal([0.0, 0.0], rates.Weighted);
         Assert.Contains("| 0 | 100.0 | 0.0 |", md, StringComparison.Ordinal);
-        Assert.Contains("![sink rate by layer](figures/latent/4_sink_rate_by_layer.png)", md, StringComparison.Ordinal);
+        Assert.Contains("![sink rate by layer](figures/latent/7_sink_rate_by_layer.png)", md, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -19,6 +19,7 @@ internal sealed class SyntheticRun
         Prompts = [.. Enumerable.Range(0, N).Select(n => 18 + 5 * n)];
         var (rows, cols) = (K + 1, K + 3);
         LatentRaw = new float[N * layers * heads * rows * cols];
+        LatentWeighted = new float[LatentRaw.Length];
         SeedRaw = new float[N * layers * heads * 36];
         for (int n = 0; n < N; n++)
             for (int lh = 0; lh < layers * heads; lh++)
@@ -34,6 +35,13 @@ internal sealed class SyntheticRun
                     var total = w.Sum();
                     for (int c = 0; c < cols; c++)
                         LatentRaw[((n * layers * heads + lh) * rows + r) * cols + c] = c >= 3 && c - 2 > r ? float.NaN : (float)(w[c] / total);
+                    // Value-weighted: P0's values are small on the heads that sink there (every question token shares a norm,
+                    // so weighting the summed column equals weighting each token).
+                    var v = w.Select((x, c) => x * (c == 0 ? (sink > 1 ? 0.05 : 1.0) : c == 2 ? 1.5 : 1.0)).ToArray();
+                    var vTotal = v.Sum();
+                    for (int c = 0; c < cols; c++)
+                        LatentWeighted[((n * layers * heads + lh) * rows + r) * cols + c] =
+                            c >= 3 && c - 2 > r ? float.NaN : (float)(v[c] / vTotal);
                 }
                 for (int s = 1; s < 6; s++)
                     for (int j = 0; j < s; j++)
@@ -47,6 +55,7 @@ internal sealed class SyntheticRun
     public int N { get; }
     public int[] Prompts { get; }
     public float[] LatentRaw { get; }
+    public float[] LatentWeighted { get; }
     public float[] SeedRaw { get; }
 
     public ExtractMetadata Info()
@@ -70,7 +79,10 @@ internal sealed class SyntheticRun
         var latent = new LatentAnalysis(LatentRaw, N, Layers, Heads, K, Prompts);
         var latentStats = LatentReport.Stats("synthetic", latent, top);
         var summary = LatentReport.Summary("synthetic", 0, latent);
-        var evidence = Phase1Evidence.Build(SeedRaw, info, latent, seed, stats, latentStats.Consistency, 0.3, 0.1);
+        var evidence = Phase1Evidence.Build(SeedRaw, info, latent, seed, stats, latentStats.Consistency, 0.3, 0.1) with
+        {
+            Sink = SinkAnalysis.Build(latent, new LatentAnalysis(LatentWeighted, N, Layers, Heads, K, Prompts)),
+        };
         var figures = new Phase1FigureInput($"synthetic {Layers}x{Heads}", info, rounded, stats, seed, latent.Mean, latentStats, summary,
             0.3, 0.1, evidence);
         var run = Phase1Inputs.Run() with { Name = $"synthetic {Layers}x{Heads}" };
