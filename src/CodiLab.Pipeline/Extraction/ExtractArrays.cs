@@ -43,6 +43,9 @@ public static class ExtractArrays
         // The labelled latent view; NaN marks both "not visible" and a failed problem.
         new("latent", Phase1Files.LatentRaw, NpyDType.Float32, float.NaN,
             s => [s.Layers, s.Heads, s.Latents + 1, s.Latents + 3], (t, s) => TraceConventions.Latent(t, s.Latents)),
+        // The same view with every row weighted by ‖W_O^h v_key‖ and renormalised (sink or hub; needs the value norms).
+        new("value-weighted", Phase1Files.LatentValueWeighted, NpyDType.Float32, float.NaN,
+            s => [s.Layers, s.Heads, s.Latents + 1, s.Latents + 3], (t, s) => ValueWeightedConventions.Latent(t, s.Latents)),
     ];
 
     /// <summary>The output file names, in order.</summary>

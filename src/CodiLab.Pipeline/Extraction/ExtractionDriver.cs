@@ -73,6 +73,7 @@ public sealed class ExtractionDriver(
     {
         if (prompts.Count != problems.Count)
             throw new ArgumentException($"{prompts.Count} prompts for {problems.Count} problems", nameof(prompts));
+        model.CaptureValueNorms = true; // the value-weighted array reads ‖W_O^h v‖ from every trace
         var records = new List<ProblemRecord>();
         var starts = new List<int>();
         if (scratch is not null) Directory.CreateDirectory(scratch);

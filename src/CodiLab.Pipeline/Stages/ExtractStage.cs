@@ -11,14 +11,15 @@ namespace CodiLab.Pipeline.Stages;
 /// Phase 1, stage 2 (seed script 2, done right): the CODI loop over every sampled problem (raw question text as
 /// the seed fed it; BOS for LLaMA; BOT; z1..zK), capturing each query's attention row once and deriving both
 /// conventions from it: <c>attention_patterns_raw.npy</c> [N, L, H, 6, 6] float16 (the seed's matrix, off-by-one
-/// included) and <c>latent_attention_raw.npy</c> [N, L, H, K+1, K+3] float32 (labelled latent view). The loop and
+/// included), <c>latent_attention_raw.npy</c> [N, L, H, K+1, K+3] float32 (labelled latent view) and
+/// <c>latent_value_weighted_raw.npy</c> (the same view weighted by value norms). The loop and
 /// its resumable shards and the arrays it writes (<see cref="ExtractArrays"/>) are <see cref="ExtractionDriver"/>'s;
 /// this adapter loads the model, checks the failures and writes the metadata.
 /// </summary>
 public static class ExtractStage
 {
     /// <summary>The stage for a spec.</summary>
-    public static Stage For(ExperimentSpec spec) => Stage.Create("extract", "Phase1", 1, ExtractParameters.From,
+    public static Stage For(ExperimentSpec spec) => Stage.Create("extract", "Phase1", 2, ExtractParameters.From,
         upstream: spec.Model.IsGenerated ? ["sample", "model"] : ["sample"],
         outputs: [.. ExtractArrays.Files, Phase1Files.Metadata],
         execute: Run, externals: ModelStage.Resolve);

@@ -120,6 +120,20 @@ public sealed class Phase1Tests : IDisposable
         Assert.Contains("figures/seed/1_top_heads_attention.png", report, StringComparison.Ordinal);
         Assert.Contains("data:image/png;base64,", File.ReadAllText(View(spec.Name, Phase1Report.Html)), StringComparison.Ordinal);
 
+        // The value-weighted view: the latent view's shape and visibility, each visible row summing to 1; the report sets it
+        // against raw attention with a verdict and draws the sink rate by layer.
+        var weighted = Npy.Read(View(spec.Name, Phase1Files.LatentValueWeighted));
+        Assert.Equal(latent.Shape, weighted.Shape);
+        for (int row = 0; row < weighted.Values.Length / 9; row++)
+        {
+            var cells = weighted.Values.AsSpan(row * 9, 9).ToArray();
+            Assert.Equal(latent.Values.AsSpan(row * 9, 9).ToArray().Select(float.IsNaN), cells.Select(float.IsNaN));
+            Assert.Equal(1.0, cells.Where(v => !float.IsNaN(v)).Sum(v => (double)v), 4);
+        }
+        Assert.Contains("### Sink or hub: raw against value-weighted attention", report, StringComparison.Ordinal);
+        Assert.Matches(@"Position 0 \(P0\): \*\*(a sink|a hub|neither)", report);
+        PngAssert.PanelGrid(View(spec.Name, SinkSection.Figure), 2, 2);
+
         // Answers decoded in batches equal the reference's; the accuracy is counted and reported.
         var metadata = JsonNode.Parse(File.ReadAllText(View(spec.Name, Phase1Files.Metadata)))!;
         for (int p = 0; p < n; p++) Assert.Equal(refs[p].AnswerText, metadata["problems"]![p]!["answer_text"]!.GetValue<string>());
