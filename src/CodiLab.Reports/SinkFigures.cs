@@ -18,7 +18,8 @@ public static class SinkFigures
     {
         var title = $"{name} [latent view] - sink rate by layer (% of heads with alpha > "
             + $"{sink.Threshold.ToString("0.0#", System.Globalization.CultureInfo.InvariantCulture)})";
-        return FigureKit.Compose(title, [Panel("raw attention", sink, r => r.Raw), Panel("value-weighted attention", sink, r => r.Weighted)], 2);
+        byte[][] panels = [Panel("raw attention", sink, r => r.Raw), Panel("value-weighted attention", sink, r => r.Weighted)];
+        return FigureKit.Compose(title, panels, 2);
     }
 
     private static byte[] Panel(string title, SinkEvidence sink, Func<LayerSinkRates, IReadOnlyList<double>> values)

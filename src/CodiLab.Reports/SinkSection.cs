@@ -33,7 +33,8 @@ public static class SinkSection
             + "head writes almost nothing), one that keeps more is a **hub**; a key that is not high is **neither**. "
             + $"P0 is {P0(input.Run.Arch)}.");
         Line();
-        Line("| key | raw α [95% CI] | value-weighted α [95% CI] | retained (weighted ÷ raw) [95% CI] | raw ÷ uniform [95% CI] | verdict |");
+        Line("| key | raw α [95% CI] | value-weighted α [95% CI] | retained (weighted ÷ raw) [95% CI] "
+            + "| raw ÷ uniform [95% CI] | verdict |");
         Line("|---|---|---|---|---|---|");
         foreach (var k in sink.Keys)
             Line($"| {k.Key} | {CI(k.RawAlpha)} | {CI(k.WeightedAlpha)} | {Maybe(k.Retained, "0.00")} | {Maybe(k.RawToUniform, "0.00")} "

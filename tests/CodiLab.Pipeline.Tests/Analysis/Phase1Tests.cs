@@ -231,6 +231,8 @@ public sealed class Phase1Tests : IDisposable
         Npy.Write(Path.Combine(scratch, "shard-0000000.seed.npy"), [64, seedCells], Enumerable.Repeat(0.125f, 64 * seedCells).ToArray(), half: false);
         Npy.Write(Path.Combine(scratch, "shard-0000000.latent.npy"), [64, latentCells],
             Enumerable.Repeat(0.125f, 64 * latentCells).ToArray(), half: false);
+        Npy.Write(Path.Combine(scratch, "shard-0000000.value-weighted.npy"), [64, latentCells],
+            Enumerable.Repeat(0.125f, 64 * latentCells).ToArray(), half: false);
         var ids = JsonNode.Parse(File.ReadAllText(View(spec.Name, Phase1Files.Dataset)))!.AsArray().Select(p => p!["gsm8k_id"]!.GetValue<string>()).ToList();
         var problems = Enumerable.Range(0, 64).Select(i => (JsonNode)new JsonObject
         {
@@ -239,7 +241,8 @@ public sealed class Phase1Tests : IDisposable
         });
         var meta = new JsonObject
         {
-            ["Start"] = 0, ["Count"] = 64, ["Batch"] = 4, ["MaxNewTokens"] = 0, ["Cells"] = new JsonObject { ["seed"] = seedCells, ["latent"] = latentCells },
+            ["Start"] = 0, ["Count"] = 64, ["Batch"] = 4, ["MaxNewTokens"] = 0,
+            ["Cells"] = new JsonObject { ["seed"] = seedCells, ["latent"] = latentCells, ["value-weighted"] = latentCells },
             ["Problems"] = new JsonArray([.. problems]),
         };
         File.WriteAllText(Path.Combine(scratch, "shard-0000000.json"), meta.ToJsonString());
