@@ -41,8 +41,13 @@ public static class SinkFigures
         plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(positions, labels);
         plot.Axes.Bottom.Label.Text = "layer";
         plot.Axes.Left.Label.Text = "sink rate (% of the layer's heads)";
-        plot.Axes.SetLimits(-0.5, Math.Max(0.5, layers - 0.5), 0, 105);
-        plot.ShowLegend(Alignment.UpperRight);
+        // Below 0 and above 100 is room: a series at 0% is not cut by the axis, and the legend (one row, above the 100% line)
+        // never covers a point.
+        plot.Axes.SetLimits(-0.5, Math.Max(0.5, layers - 0.5), -4, 122);
+        double[] percent = [0, 20, 40, 60, 80, 100];
+        plot.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericManual(percent, [.. percent.Select(p => $"{p:0}")]);
+        plot.Legend.Orientation = Orientation.Horizontal;
+        plot.ShowLegend(Alignment.UpperCenter);
         return plot.GetImageBytes(FigureKit.PanelWidth, FigureKit.PanelHeight, ImageFormat.Png);
     }
 }
