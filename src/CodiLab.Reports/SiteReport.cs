@@ -102,7 +102,8 @@ public static class SiteReport
             .Append("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>CodiLab experiments</title>")
             .Append("<style>body{font-family:sans-serif;margin:1.5em}table{border-collapse:collapse;font-size:90%}")
             .Append("td,th{border:1px solid #ccc;padding:3px 8px;text-align:left;vertical-align:top}th{background:#f2f2f2}")
-            .Append("td.num{font-family:monospace;white-space:nowrap}.muted{color:#666}</style></head><body>\n")
+            .Append("td.num{font-family:monospace;white-space:nowrap}.ci{color:#555;font-size:85%}.muted{color:#666}")
+            .Append(".wide{overflow-x:auto}</style></head><body>\n")
             .Append("<h1>CodiLab experiments</h1>\n")
             .Append(CultureInfo.InvariantCulture, $"<p class=\"muted\">{experiments.Count} experiment(s) under the artifacts folder, ")
             .Append(CultureInfo.InvariantCulture, $"harness {E(harness)}. Intervals are 95% (bootstrap; Wilson for accuracy).</p>\n");
@@ -127,7 +128,7 @@ public static class SiteReport
     private static void Table(StringBuilder html, IReadOnlyList<SiteExperiment> experiments)
     {
         var (header, rows) = Table(experiments.Select(e => e.Row).ToList());
-        html.Append("<table id=\"experiments\">\n<thead><tr>");
+        html.Append("<div class=\"wide\"><table id=\"experiments\">\n<thead><tr>");
         foreach (var h in header) html.Append("<th>").Append(E(h)).Append("</th>");
         html.Append("</tr></thead>\n<tbody>\n");
         foreach (var row in rows)
@@ -137,11 +138,13 @@ public static class SiteReport
             {
                 var text = E(row[i]);
                 if (i == 0) html.Append(CultureInfo.InvariantCulture, $"<td><a href=\"#{text}\">{text}</a></td>");
-                else html.Append(i >= 6 && i < 6 + Headlines.Count ? "<td class=\"num\">" : "<td>").Append(text).Append("</td>");
+                else if (i >= 6 && i < 6 + Headlines.Count) html.Append("<td class=\"num\">").Append(text.Replace(" [", "<br><span class=\"ci\">[",
+                    StringComparison.Ordinal)).Append(text.Contains(" [", StringComparison.Ordinal) ? "</span></td>" : "</td>");
+                else html.Append("<td>").Append(text).Append("</td>");
             }
             html.Append("</tr>\n");
         }
-        html.Append("</tbody>\n</table>\n");
+        html.Append("</tbody>\n</table></div>\n");
     }
 
     private static void Links(StringBuilder html, IReadOnlyList<SiteLink> links)
