@@ -17,7 +17,7 @@ for spec in ${CODILAB_SPECS:-}; do specs+=("--spec=$spec"); done
 step() { echo "== $*"; "$@"; }
 start=$SECONDS
 step dotnet restore CodiLab.slnx --nologo -v quiet
-for phase in $phases; do step ./build.sh --target="$phase" ${specs[@]+"${specs[@]}"}; done
+for phase in $phases; do step ./build.sh --target=$phase ${specs[@]+"${specs[@]}"}; done
 # Compare needs exactly two specs (none: the embedded pair).
 if [ "${#specs[@]}" -eq 0 ] || [ "${#specs[@]}" -eq 2 ]; then step ./build.sh --target=Compare ${specs[@]+"${specs[@]}"}; fi
 if [ "${CODILAB_VERIFY:-1}" = 1 ]; then step ./build.sh --target=Verify; fi
