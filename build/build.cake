@@ -5,7 +5,7 @@
 //   ./build.sh --target=Phase1                                  embedded default specs
 //   ./build.sh --target=Phase1 --spec=experiments/llama-gsm8k.yaml [--spec=...] [--force]
 //   ./build.sh --target=Compare [--spec=A --spec=B]
-//   ./build.sh --target=Plan | Verify | Pin | Clean | FetchData | Bench
+//   ./build.sh --target=Plan | Verify | Pin | Clean | FetchData | Bench | Experiments | Report
 //
 // Exit code: codilab's own when a codilab call fails (README, "Exit codes"); 2 when a Phase target has no stage for
 // the selected specs or Compare gets a wrong number of specs; 1 for a failure of the script itself.
@@ -87,6 +87,10 @@ Task("Plan").Does(() => Codilab(new[] { "plan" }.Concat(specs).ToArray()));
 Task("Verify").Does(() => Codilab(new[] { "verify" }.Concat(specs).Concat(PinsArgument()).ToArray()));
 Task("Pin").Does(() => Codilab(new[] { "pin", "--run" }.Concat(specs).Concat(PinsArgument()).ToArray()));
 Task("Clean").Does(() => Codilab("clean", "--all"));
+// The experiments table (codilab experiments; --sort=FIELD and --json pass through) and the static report site, artifacts/site/.
+Task("Experiments").Does(() => Codilab(new[] { "experiments" }.Concat(HasArgument("json") ? new[] { "--json" } : new string[0])
+    .Concat(HasArgument("sort") ? new[] { "--sort", Argument<string>("sort") } : new string[0]).Concat(PinsArgument()).ToArray()));
+Task("Report").Does(() => Codilab(new[] { "site" }.Concat(PinsArgument()).ToArray()));
 Task("FetchData").Does(() => Codilab("fetch-data"));
 // Compares two specs (default: the embedded pair) after running or reusing their Phase 1-2 stages.
 Task("Compare").Does(() =>

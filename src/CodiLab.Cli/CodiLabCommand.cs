@@ -45,6 +45,8 @@ public static class CodiLabCommand
             CompareCommand.Create(io),
             ParityCommand.Create(io),
             DoctorCommand.Create(io),
+            SiteCommands.Experiments(io),
+            SiteCommands.Site(io),
         })
             root.Subcommands.Add(command);
         var parse = root.Parse(args);

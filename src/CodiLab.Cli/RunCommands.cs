@@ -35,6 +35,8 @@ internal static class RunCommands
             var runner = StageCatalog.Runner(io.Environment(parse));
             runner.Run(
                 loaded, parse.GetValue(phase), parse.GetValue(stage), parse.GetValue(force), TimeSpan.FromSeconds(parse.GetValue(wait)));
+            // The experiment's flat params.json / metrics.json follow every run (derived files: not in lock.json, not verified).
+            CodiLab.Pipeline.Features.ExperimentIndex.Refresh(io.Environment(parse), loaded.Name, CodiLab.Pipeline.Features.Pinning.DefaultFolder);
             return 0;
         });
         return command;

@@ -147,6 +147,7 @@ public static partial class SpecSchema
             ["data"] = "artifacts/data/ is the default data root, where fetch-data puts the GSM8K files",
             ["logs"] = "artifacts/logs/ holds the full traces of internal errors",
             ["audit"] = "artifacts/audit/ holds the isolated reruns of 'verify' while they run",
+            ["site"] = "artifacts/site/ is the static report site 'codilab site' writes",
         };
 
     [GeneratedRegex("^[a-z0-9][a-z0-9-]{0,63}$")]

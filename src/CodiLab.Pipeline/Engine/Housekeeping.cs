@@ -50,13 +50,15 @@ public static class Housekeeping
             : [];
 
     /// <summary>
-    /// Deletes the whole cache (partial shards included) and every comparison; returns one line per folder that existed.
+    /// Deletes the whole cache (partial shards included), every comparison and the report site; returns one line per folder that
+    /// existed.
     /// </summary>
     public static IReadOnlyList<string> CleanCache(PipelineEnvironment env)
     {
         var data = Kept(env);
         var done = new List<string>();
-        foreach (var folder in new[] { env.CacheRoot, Path.Combine(env.ArtifactsRoot, "compare") })
+        // The site is made from the experiments and comparisons: it goes with them rather than show results that are gone.
+        foreach (var folder in new[] { env.CacheRoot, Path.Combine(env.ArtifactsRoot, "compare"), Path.Combine(env.ArtifactsRoot, "site") })
         {
             if (IsLink(folder)) done.Add(Unlink(folder));
             else if (Directory.Exists(folder))
