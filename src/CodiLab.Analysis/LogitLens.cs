@@ -34,6 +34,7 @@ public enum LensTarget
 }
 
 /// <summary>How often one query's lens hits one target: top-1 and any of top-k, each with its interval and chance rate.</summary>
+[JsonNumberHandling(JsonNumberHandling.AllowNamedFloatingPointLiterals)]
 public sealed record LensMatch(
     [property: JsonPropertyName("target")] string Target,
     [property: JsonPropertyName("problems")] int Problems,

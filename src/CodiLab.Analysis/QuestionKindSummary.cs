@@ -3,6 +3,7 @@ using System.Text.Json.Serialization;
 namespace CodiLab.Analysis;
 
 /// <summary>One layer of a query's question-token breakdown (means over problems and heads; no interval, see the summary).</summary>
+[JsonNumberHandling(JsonNumberHandling.AllowNamedFloatingPointLiterals)]
 public sealed record QuestionKindLayer(
     [property: JsonPropertyName("layer")] int Layer,
     [property: JsonPropertyName("p0")] double P0,
@@ -22,6 +23,7 @@ public sealed record QuestionKindQuery(
     [property: JsonPropertyName("by_layer")] IReadOnlyList<QuestionKindLayer> ByLayer);
 
 /// <summary><c>question_kinds.json</c>: which kinds of question token each query reads, over the successful problems.</summary>
+[JsonNumberHandling(JsonNumberHandling.AllowNamedFloatingPointLiterals)]
 public sealed record QuestionKindSummary(
     [property: JsonPropertyName("definition")] string Definition,
     [property: JsonPropertyName("problems")] int Problems,

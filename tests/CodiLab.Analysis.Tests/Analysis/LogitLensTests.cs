@@ -93,3 +93,18 @@ public sealed class LogitLensTests
         Assert.Equal(0.0, operand.Top1Chance, 12);
     }
 }
+
+/// <summary>The new summaries survive JSON with NaN where a value is undefined.</summary>
+public sealed class QuestionAndLensJsonTests
+{
+    [Fact]
+    public void NaN_chance_rates_and_layer_shares_round_trip_through_json()
+    {
+        var match = new LensMatch("final answer", 1, new Interval(1, 1, 1), new Interval(1, 1, 1), double.NaN, double.NaN);
+        var back = System.Text.Json.JsonSerializer.Deserialize<LensMatch>(System.Text.Json.JsonSerializer.Serialize(match))!;
+        Assert.True(double.IsNaN(back.Top1Chance));
+        var layer = new QuestionKindLayer(0, double.NaN, 0.5, new Dictionary<string, double> { ["number"] = double.NaN });
+        var text = System.Text.Json.JsonSerializer.Serialize(layer);
+        Assert.True(double.IsNaN(System.Text.Json.JsonSerializer.Deserialize<QuestionKindLayer>(text)!.Shares["number"]));
+    }
+}
