@@ -2,6 +2,8 @@ using System.Text.Json;
 using CodiLab.Analysis;
 using CodiLab.Models.Codi;
 using CodiLab.Models.Tokenizers;
+using CodiLab.Pipeline.Artifacts;
+using CodiLab.Pipeline.Data;
 
 namespace CodiLab.Pipeline.Extraction;
 
@@ -12,6 +14,27 @@ namespace CodiLab.Pipeline.Extraction;
 /// </summary>
 public static class QuestionTraces
 {
+    /// <summary>The files of <see cref="Arrays"/>, in order.</summary>
+    public static readonly IReadOnlyList<string> Files =
+        [Phase1Files.QuestionKindMass, Phase1Files.QuestionTopKeys, Phase1Files.QuestionTopWeights, Phase1Files.LensIds];
+
+    /// <summary>
+    /// The per-problem arrays of the question-token and logit-lens analyses, for the extraction driver beside
+    /// <see cref="ExtractArrays.All"/>; the kind masses need the tokenizer (a token's kind is read from its decoded text).
+    /// </summary>
+    public static IReadOnlyList<ExtractArray> Arrays(CodiTokenizer tokenizer) =>
+    [
+        new("qkind", Phase1Files.QuestionKindMass, NpyDType.Float32, float.NaN,
+            s => [s.Layers, s.Heads, s.Latents + 1, TokenKinds.All.Length],
+            (t, s) => KindMass(t, Kinds(tokenizer, t.InputIds), s.Latents)),
+        new("qtopkeys", Phase1Files.QuestionTopKeys, NpyDType.Float32, -1f,
+            s => [s.Layers, s.Heads, s.Latents + 1, QuestionTokens.TopK], (t, s) => TopKeys(t, s.Latents, weights: false)),
+        new("qtopweights", Phase1Files.QuestionTopWeights, NpyDType.Float32, float.NaN,
+            s => [s.Layers, s.Heads, s.Latents + 1, QuestionTokens.TopK], (t, s) => TopKeys(t, s.Latents, weights: true)),
+        new("lensids", Phase1Files.LensIds, NpyDType.Float32, float.NaN,
+            s => [s.Latents + 1, CodiModel.LogitLensK], (t, s) => LensIds(t, s.Latents)),
+    ];
+
     /// <summary>Query rows in the order of every array here: BOT, z1..zK.</summary>
     public static string[] Queries(int k) => Conventions.LatentRows(k);
 

@@ -1,7 +1,9 @@
 using CodiLab.Analysis;
+using CodiLab.Models.Codi;
 using CodiLab.Pipeline.Artifacts;
 using CodiLab.Pipeline.Data;
 using CodiLab.Pipeline.Engine;
+using CodiLab.Pipeline.Extraction;
 using CodiLab.Reports;
 
 namespace CodiLab.Pipeline.Stages;
@@ -13,6 +15,22 @@ namespace CodiLab.Pipeline.Stages;
 /// </summary>
 public static class QuestionLensStages
 {
+    /// <summary>Files the extract stage adds beside its arrays (<see cref="QuestionTraces.Files"/>).</summary>
+    public static readonly string[] ExtractRecords = [Phase1Files.QuestionTokens, Phase1Files.LensTopK];
+
+    /// <summary>
+    /// Writes the extract stage's per-problem records after its arrays: each prompt's tokens and kinds, and the logit-lens
+    /// ids (read back from their array) decoded with the model's tokenizer beside the gold solution.
+    /// </summary>
+    public static void Extract(StageContext ctx, CodiModel model, IReadOnlyList<SampledProblem> problems, IReadOnlyList<CodiModel.Prompt> prompts)
+    {
+        var tokens = problems.Select((p, i) => QuestionTraces.Tokens(i, p.Gsm8kId, model.Tokenizer, prompts[i].Ids)).ToList();
+        ArtifactJson.Write(ctx.Output(Phase1Files.QuestionTokens), tokens);
+        var ids = Npy.Read(ctx.Output(Phase1Files.LensIds)).Values;
+        var solutions = QuestionTraces.Solutions(ctx.Input("sample", Phase1Files.Dataset));
+        ArtifactJson.Write(ctx.Output(Phase1Files.LensTopK), QuestionTraces.Lens(problems, ids, model.NumLatent, model.Tokenizer, solutions));
+    }
+
     /// <summary>Files the analyze stage adds.</summary>
     public static readonly string[] AnalyzeOutputs = [Phase1Files.QuestionKinds, Phase1Files.LogitLens];
 
