@@ -30,7 +30,7 @@ public static class QuestionKindFigure
         }).ToList();
         var top = panels.SelectMany(p => p.Values.Cast<double>()).Where(double.IsFinite).DefaultIfEmpty(1).Max();
         return FigureKit.Heatmaps($"{name}: which question tokens each query reads, by layer", panels, 2, Math.Max(1, top),
-            "layer", "query", "share of question attention ÷ share of tokens (1 = uniform)");
+            "layer", "query", "share of question attention / share of tokens (1 = uniform)");
     }
 }
 
