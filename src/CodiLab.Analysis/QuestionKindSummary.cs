@@ -29,7 +29,8 @@ public sealed record QuestionKindSummary(
     [property: JsonPropertyName("problems")] int Problems,
     [property: JsonPropertyName("bootstrap")] BootstrapSettings Bootstrap,
     [property: JsonPropertyName("token_share")] IReadOnlyDictionary<string, double> TokenShare,
-    [property: JsonPropertyName("queries")] IReadOnlyList<QuestionKindQuery> Queries)
+    [property: JsonPropertyName("queries")] IReadOnlyList<QuestionKindQuery> Queries,
+    [property: JsonPropertyName("strongest_key")] IReadOnlyList<TopKeyKinds>? StrongestKey = null)
 {
     /// <summary>How the numbers are defined (written into the file and the report).</summary>
     public const string Meaning =

@@ -43,7 +43,7 @@ public static partial class Phase1Report
         void Line(string text = "") => line(text);
         Line("## Question tokens: which kinds BOT and each latent read");
         Line();
-        Line($"P0 is {P0Of(input.Run.Arch)} and is never counted in the question. {s.Definition} Token kinds: numbers (digits), "
+        Line($"P0 ({P0Of(input.Run.Arch)}) is shown apart and never counted in the question. {s.Definition} Token kinds: numbers (digits), "
             + $"operators ({TokenKinds.OperatorChars}; a lone '-' may be a hyphen), the last question token (just before BOT, "
             + "whatever its text) and other tokens (words, punctuation). Over the question tokens of these "
             + $"{s.Problems} problems: " + string.Join(", ", s.TokenShare.Select(kv => $"{kv.Key} {F(100 * kv.Value, "0.0")}%")) + ".");
@@ -64,5 +64,24 @@ public static partial class Phase1Report
         Line();
         Line($"![question token kinds by layer]({QuestionKindFigure.File})");
         Line();
+        if (s.StrongestKey is { } strongest) StrongestKeys(strongest, line);
+    }
+
+    // The argmax view: which kind the strongest question key of each (layer, head) cell is, and the texts most often strongest.
+    private static void StrongestKeys(IReadOnlyList<TopKeyKinds> strongest, Action<string> line)
+    {
+        line("The same question read by argmax: the share of (layer, head) cells whose strongest question key "
+            + "(`question_topk_keys.npy`, P0 left out) is of each kind, per problem, against the share of question tokens of that kind.");
+        line("");
+        line("| query | strongest key is | " + ScoredHeader);
+        line("|---|---|" + ScoredRule);
+        foreach (var q in strongest)
+            foreach (var k in q.Kinds) line($"| {q.Query} | {k.Metric} | {ScoredCells(k)}");
+        line("");
+        line("Question tokens most often the strongest key (share of all cells over all problems; a count, no interval): "
+            + string.Join("; ", strongest.Select(q => $"{q.Query}: " + string.Join(", ",
+                q.Frequent.Select(t => $"`{(t.Text.Length == 0 ? "␣" : t.Text.Replace("`", "'", StringComparison.Ordinal))}` "
+                    + $"({t.Kind}, {F(100 * t.Share, "0.0")}%)")))) + ".");
+        line("");
     }
 }

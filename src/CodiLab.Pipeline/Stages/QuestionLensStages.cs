@@ -43,7 +43,12 @@ public static class QuestionLensStages
         var tokens = Phase1Files.ReadQuestionTokens(ctx.Input("extract", Phase1Files.QuestionTokens));
         var mass = Npy.Read(ctx.Input("extract", Phase1Files.QuestionKindMass)).Values;
         var kinds = tokens.Select(t => (IReadOnlyList<TokenKind>)[.. t.Kinds.Select(TokenKinds.Parse)]).ToList();
-        var summary = QuestionKindSummary.Build(mass, info.Layers, info.Heads, Conventions.LatentRows(info.Latents), kinds);
+        var queries = Conventions.LatentRows(info.Latents);
+        var keys = Npy.Read(ctx.Input("extract", Phase1Files.QuestionTopKeys)).Values;
+        var summary = QuestionKindSummary.Build(mass, info.Layers, info.Heads, queries, kinds) with
+        {
+            StrongestKey = TopKeyKinds.Build(keys, info.Layers, info.Heads, QuestionTokens.TopK, queries, tokens),
+        };
         ArtifactJson.Write(ctx.Output(Phase1Files.QuestionKinds), summary);
         var lens = LogitLensSummary.Build(Phase1Files.ReadLensTopK(ctx.Input("extract", Phase1Files.LensTopK)));
         ArtifactJson.Write(ctx.Output(Phase1Files.LogitLens), lens);

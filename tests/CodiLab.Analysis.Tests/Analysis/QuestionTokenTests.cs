@@ -81,4 +81,21 @@ public sealed class QuestionTokenTests
         Assert.Equal(1, s.Problems);
         Assert.Equal(0.75, s.Queries[0].Kinds.Single(k => k.Metric == "number").Measured.Value, 6);
     }
+
+    [Fact]
+    public void Strongest_keys_count_cells_by_kind_against_the_share_of_tokens_and_name_the_frequent_texts()
+    {
+        // One problem, 1 layer, 4 heads, one query: prompt P0, " 48", " apples", "?" → question kinds number, other, last.
+        var tokens = new PromptTokenRecord(0, "id_0", [1, 2, 3, 4], ["<s>", " 48", " apples", "?"], ["P0", "number", "other", "last"]);
+        // Top-2 keys per head: heads 0-2 read " 48" first, head 3 reads "?" first.
+        float[] keys = [1, 2, 1, 3, 1, 2, 3, 1];
+        var failed = new PromptTokenRecord(1, "id_1", [1, 2, 3], ["<s>", " 5", "?"], ["P0", "number", "last"]);
+        float[] none = [-1, -1, -1, -1, -1, -1, -1, -1];
+        var s = TopKeyKinds.Build([.. keys, .. none], 1, 4, 2, ["z1"], [tokens, failed]);
+        var number = s[0].Kinds.Single(k => k.Metric == "number");
+        Assert.Equal(0.75, number.Measured.Value, 12);
+        Assert.Equal(1.0 / 3, number.Uniform, 12);
+        Assert.Equal(0.25, s[0].Kinds.Single(k => k.Metric == "last").Measured.Value, 12);
+        Assert.Equal([new TokenCount("48", "number", 0.75), new TokenCount("?", "last", 0.25)], s[0].Frequent);
+    }
 }

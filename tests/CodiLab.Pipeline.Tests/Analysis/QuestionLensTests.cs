@@ -75,6 +75,7 @@ public sealed class QuestionLensTests : IDisposable
         Assert.Contains("## Question tokens: which kinds BOT and each latent read", report, StringComparison.Ordinal);
         Assert.Contains("## Logit lens against the gold solution's intermediate results", report, StringComparison.Ordinal);
         Assert.Contains($"| {lens.Problems[0].Gsm8kId} |", report, StringComparison.Ordinal);
+        Assert.Contains("| query | strongest key is |", report, StringComparison.Ordinal);
         PngAssert.PanelGrid(View(spec.Name, QuestionKindFigure.File), Phase1Files.ReadQuestionKinds(
             View(spec.Name, Phase1Files.QuestionKinds)).TokenShare.Count(kv => kv.Value > 0), 2);
     }

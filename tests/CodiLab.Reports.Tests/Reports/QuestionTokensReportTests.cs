@@ -31,7 +31,11 @@ public sealed class QuestionTokensReportTests
         var (_, report, _, _) = new SyntheticRun(2, 4).Build();
         var md = Phase1Report.Render(report with
         {
-            QuestionKinds = Kinds(2, 4, 3), LogitLens = LogitLensSummary.Build(Lens()), LensRecords = Lens(),
+            QuestionKinds = Kinds(2, 4, 3) with
+            {
+                StrongestKey = [new TopKeyKinds("z1", [Scored.Of("number", "n", [0.5, 0.7], [0.25, 0.25])], [new TokenCount("48", "number", 0.6)])],
+            },
+            LogitLens = LogitLensSummary.Build(Lens()), LensRecords = Lens(),
         });
         Assert.Contains("## Question tokens: which kinds BOT and each latent read", md, StringComparison.Ordinal);
         Assert.Contains("| z3 | P0 (of the row) | 0.2000 [0.2000, 0.2000] |", md, StringComparison.Ordinal);
@@ -40,6 +44,8 @@ public sealed class QuestionTokensReportTests
             md, StringComparison.Ordinal);
         Assert.Contains("| z1 | operator (of the question) | 0.0000 [0.0000, 0.0000] | 0.0000 | – | structural", md, StringComparison.Ordinal);
         Assert.Contains($"![question token kinds by layer]({QuestionKindFigure.File})", md, StringComparison.Ordinal);
+        Assert.Contains("| z1 | number | 0.6000 [", md, StringComparison.Ordinal);
+        Assert.Contains("z1: `48` (number, 60.0%)", md, StringComparison.Ordinal);
         Assert.Contains("## Logit lens against the gold solution's intermediate results", md, StringComparison.Ordinal);
         Assert.Contains("| z1 | step k's result (z_k) | 2 | 0.50 [0.00, 1.00] |", md, StringComparison.Ordinal);
         Assert.Contains("| train_0 | 24 → 72 | the · \\|x | **24** · **72** |", md, StringComparison.Ordinal);
