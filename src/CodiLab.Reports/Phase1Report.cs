@@ -28,10 +28,10 @@ public sealed record Phase1RunFacts(
     IReadOnlyList<(string Stage, string Key)> CacheKeys,
     IReadOnlyList<CodiLab.Specs.ResolvedField> Spec, string Arch = "llama", bool SeedExperiment = false);
 
-/// <summary>The typed artifacts the Phase 1 report reads.</summary>
+/// <summary>The typed artifacts the Phase 1 report reads (the question-token and logit-lens parts when the run has them).</summary>
 public sealed record Phase1ReportInput(
     Phase1RunFacts Run, ExtractMetadata Info, SeedSummary Seed, SeedStats Stats, LatentSummary Latent, LatentStats LatentStats,
-    Phase1Evidence Evidence);
+    Phase1Evidence Evidence, QuestionKindSummary? QuestionKinds = null, LogitLensSummary? LogitLens = null, LensRecords? LensRecords = null);
 
 /// <summary>
 /// Phase 1 report (seed scripts 3–5's report, regenerated from the artifacts): tables for hub, sequential flow, skip
@@ -66,6 +66,8 @@ public static partial class Phase1Report
             SeedSection(input, Line);
             LatentSection(input, Line);
         }
+        QuestionTokensSection(input, Line);
+        LogitLensSection(input, Line);
         IndexSection(input, Line);
         Line("## The spec, resolved");
         Line();

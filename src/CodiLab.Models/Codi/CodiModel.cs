@@ -34,7 +34,8 @@ public sealed record SpecialIds(int Pad, int Bot, int Eot, IReadOnlyList<int> Eo
 /// the L2 norm of every continuous thought (and the thoughts themselves, as fed, when traced here); under
 /// interventions also the teacher-forced log-probability of the gold answer, the residuals read by
 /// <see cref="ResidualCapture"/> probes (key → [d]) and the interventions applied; when
-/// <see cref="CodiModel.CaptureValueNorms"/> is on, ‖W_O^h v_p‖ of every key the latent queries see.
+/// <see cref="CodiModel.CaptureValueNorms"/> is on, ‖W_O^h v_p‖ of every key the latent queries see; the logit-lens
+/// top-k ids (<see cref="CodiModel.LogitLensK"/>, best first, [0] always the top-1 id) at BOT and z1..zN when traced here.
 /// </summary>
 public sealed record TraceResult(
     string Question,
@@ -48,7 +49,8 @@ public sealed record TraceResult(
     double? GoldLogProb = null,
     IReadOnlyDictionary<string, float[]>? Residuals = null,
     IReadOnlyList<Intervention>? Interventions = null,
-    float[][][]? ValueNorms = null);
+    float[][][]? ValueNorms = null,
+    IReadOnlyList<int[]>? LogitLensTopK = null);
 
 /// <summary>
 /// A loaded CODI model and the official inference loop (docs/model-folder.md#the-codi-loop): prompt = [BOS] question BOT; the
@@ -89,6 +91,9 @@ public sealed partial class CodiModel : IDisposable
     /// Off by default, so parity traces are unchanged.
     /// </summary>
     public bool CaptureValueNorms { get; set; }
+
+    /// <summary>Logit-lens ids kept per position (<see cref="TraceResult.LogitLensTopK"/>).</summary>
+    public const int LogitLensK = 5;
 
     /// <summary>Continuous thoughts fed after BOT.</summary>
     public int NumLatent => Options.NumLatent ?? FolderSettings.Defaults.NumLatent;
@@ -237,7 +242,7 @@ public sealed partial class CodiModel : IDisposable
         var held = HeldLatents(prompts, interventions);
         var (width, offsets) = (layout.Width, layout.Offsets.ToArray());
         var rows = Enumerable.Range(0, b).Select(_ => new Dictionary<string, float[][][]>(StringComparer.Ordinal)).ToArray();
-        var lens = Enumerable.Range(0, b).Select(_ => new List<int>()).ToArray();
+        var lens = Enumerable.Range(0, b).Select(_ => new Lens()).ToArray();
         var latents = Enumerable.Range(0, b).Select(_ => new List<float[]>()).ToArray();
 
         // Key-padding mask of the prompt [b, 1, 1, width] (0 visible, dtype's most negative finite value for pads).
@@ -249,9 +254,9 @@ public sealed partial class CodiModel : IDisposable
         var norms = CaptureValueNorms ? ValueNormsOf(batch) : null;
         var gold = prompts.Any(p => p.Gold is not null) ? GoldLogProbs(prompts, batch) : null;
         var answers = DecodeAnswers(batch, maxNewTokens);
-        return [.. Enumerable.Range(0, b).Select(i => new TraceResult(prompts[i].Question, prompts[i].Ids, rows[i], lens[i], answers[i],
+        return [.. Enumerable.Range(0, b).Select(i => new TraceResult(prompts[i].Question, prompts[i].Ids, rows[i], lens[i].Top1, answers[i],
             Tokenizer.Decode(answers[i], Lm.Config.VocabSize), [.. latents[i].Select(z => (float)Math.Sqrt(z.Sum(x => (double)x * x)))],
-            latents[i], gold?[i], batch.ResidualsOf(i), interventions.Count > 0 ? interventions : null, norms?[i]))];
+            latents[i], gold?[i], batch.ResidualsOf(i), interventions.Count > 0 ? interventions : null, norms?[i], lens[i].TopK))];
     }
 
     // ‖W_O^h v_p‖ per row [layer][head][key] over the row's own keys (prompt, BOT, z1..zN; padding dropped), read
@@ -301,7 +306,7 @@ public sealed partial class CodiModel : IDisposable
 
     // The left-padded prompts in one pass (BOT last): the BOT query's attention rows and logit lens; returns the
     // last position's hidden state [b, 1, d].
-    private Tensor RunPrompts(IReadOnlyList<Prompt> prompts, BatchLayout batch, Dictionary<string, float[][][]>[] rows, List<int>[] lens)
+    private Tensor RunPrompts(IReadOnlyList<Prompt> prompts, BatchLayout batch, Dictionary<string, float[][][]>[] rows, Lens[] lens)
     {
         var (b, width, offsets) = (batch.Rows, batch.Width, batch.Offsets);
         var flat = new long[b * width];
@@ -335,7 +340,7 @@ public sealed partial class CodiModel : IDisposable
     // z_k = prj(hidden) fed back NumLatent times (or its replacement): each thought as fed kept per row, its
     // attention rows and logit lens.
     private void RunLatents(
-        Tensor hidden, BatchLayout batch, Dictionary<string, float[][][]>[] rows, List<int>[] lens, List<float[]>[] latents)
+        Tensor hidden, BatchLayout batch, Dictionary<string, float[][][]>[] rows, Lens[] lens, List<float[]>[] latents)
     {
         var b = batch.Rows;
         for (int k = 1; k <= NumLatent; k++)
@@ -401,11 +406,30 @@ public sealed partial class CodiModel : IDisposable
         return blocked.mul(Attention.MinValue(dtype)).to_type(dtype);
     }
 
-    // Argmax over ids < limit of the last position, per row.
-    private static void AddArgmax(List<int>[] lens, Tensor logits, int limit)
+    // One row's logit lens: the top-1 id and the top-k ids of every position read so far.
+    private sealed class Lens
     {
-        var chosen = logits[.., -1, TensorIndex.Slice(0, limit)].argmax(-1).cpu().data<long>().ToArray();
-        for (int i = 0; i < lens.Length; i++) lens[i].Add((int)chosen[i]);
+        public List<int> Top1 { get; } = [];
+
+        public List<int[]> TopK { get; } = [];
+    }
+
+    // Argmax over ids < limit of the last position, per row, and the top-k ids: the argmax first, then the best of the
+    // rest, so [0] is the top-1 id even when logits tie (argmax and topk may break a tie differently).
+    private static void AddArgmax(Lens[] lens, Tensor logits, int limit)
+    {
+        using var last = logits[.., -1, TensorIndex.Slice(0, limit)];
+        var chosen = last.argmax(-1).cpu().data<long>().ToArray();
+        var k = Math.Min(LogitLensK + 1, limit);
+        var (_, top) = last.topk(k, dim: -1, largest: true, sorted: true);
+        var ranked = top.cpu().data<long>().ToArray();
+        for (int i = 0; i < lens.Length; i++)
+        {
+            var best = (int)chosen[i];
+            lens[i].Top1.Add(best);
+            var rest = ranked.AsSpan(i * k, k).ToArray().Select(x => (int)x).Where(x => x != best);
+            lens[i].TopK.Add([best, .. rest.Take(Math.Min(LogitLensK, limit) - 1)]);
+        }
     }
 
     // Per-layer [b, h, 1, T] probabilities -> each row's A[layer][head][key] (its own keys only), float32 on the CPU.

@@ -24,6 +24,25 @@ public static class Phase1Files
     /// <summary>extract: <see cref="ExtractMetadata"/>.</summary>
     public const string Metadata = "attention_metadata.json";
 
+    /// <summary>extract: attention mass of every query row on each prompt-token kind [N, L, H, K+1, 5] float32 (P0, number,
+    /// operator, last, other; NaN = failed problem).</summary>
+    public const string QuestionKindMass = "question_token_mass.npy";
+
+    /// <summary>extract: positions of each row's strongest question keys [N, L, H, K+1, 8] float32 (−1 = none).</summary>
+    public const string QuestionTopKeys = "question_topk_keys.npy";
+
+    /// <summary>extract: weights of those keys [N, L, H, K+1, 8] float32 (NaN = none).</summary>
+    public const string QuestionTopWeights = "question_topk_weights.npy";
+
+    /// <summary>extract: logit-lens top-5 ids [N, K+1, 5] float32 (NaN = failed problem).</summary>
+    public const string LensIds = "logit_lens_topk_ids.npy";
+
+    /// <summary>extract: every problem's prompt tokens (<see cref="PromptTokenRecord"/>: ids, texts, kinds).</summary>
+    public const string QuestionTokens = "question_tokens.json";
+
+    /// <summary>extract: every problem's decoded logit lens with its gold solution (<see cref="LensRecords"/>).</summary>
+    public const string LensTopK = "logit_lens_topk.json";
+
     /// <summary>aggregate: float16-rounded seed mean [L, H, 6, 6].</summary>
     public const string SeedAvg = "attention_patterns_avg.npy";
 
@@ -45,6 +64,12 @@ public static class Phase1Files
     /// <summary>analyze: <see cref="Phase1Evidence"/> (baselines, intervals, claims; per-problem values for Compare).</summary>
     public const string Evidence = "evidence.json";
 
+    /// <summary>analyze: <see cref="QuestionKindSummary"/> (which question-token kinds each query reads).</summary>
+    public const string QuestionKinds = "question_kinds.json";
+
+    /// <summary>analyze: <see cref="LogitLensSummary"/> (logit lens against the gold intermediate results).</summary>
+    public const string LogitLens = "logit_lens.json";
+
     /// <summary>analyze: both summaries in canonical form (what pins hold).</summary>
     public const string CanonicalSummary = "phase1_summary.canonical.json";
 
@@ -65,6 +90,18 @@ public static class Phase1Files
 
     /// <summary>Reads the evidence.</summary>
     public static Phase1Evidence ReadEvidence(string path) => ArtifactJson.Read<Phase1Evidence>(path);
+
+    /// <summary>Reads the prompt tokens of every problem.</summary>
+    public static IReadOnlyList<PromptTokenRecord> ReadQuestionTokens(string path) => ArtifactJson.Read<List<PromptTokenRecord>>(path);
+
+    /// <summary>Reads the decoded logit lens of every problem.</summary>
+    public static LensRecords ReadLensTopK(string path) => ArtifactJson.Read<LensRecords>(path);
+
+    /// <summary>Reads the question-kind summary.</summary>
+    public static QuestionKindSummary ReadQuestionKinds(string path) => ArtifactJson.Read<QuestionKindSummary>(path);
+
+    /// <summary>Reads the logit-lens summary.</summary>
+    public static LogitLensSummary ReadLogitLens(string path) => ArtifactJson.Read<LogitLensSummary>(path);
 
     /// <summary>The latent analysis of the extract stage's per-problem array.</summary>
     public static LatentAnalysis ReadLatent(string rawPath, ExtractMetadata info) =>

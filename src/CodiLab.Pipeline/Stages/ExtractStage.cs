@@ -21,7 +21,7 @@ public static class ExtractStage
     /// <summary>The stage for a spec.</summary>
     public static Stage For(ExperimentSpec spec) => Stage.Create("extract", "Phase1", 2, ExtractParameters.From,
         upstream: spec.Model.IsGenerated ? ["sample", "model"] : ["sample"],
-        outputs: [.. ExtractArrays.Files, Phase1Files.Metadata],
+        outputs: [.. ExtractArrays.Files, .. QuestionTraces.Files, .. QuestionLensStages.ExtractRecords, Phase1Files.Metadata],
         execute: Run, externals: ModelStage.Resolve);
 
     /// <summary>Loads the stage's model.</summary>
@@ -41,10 +41,12 @@ public static class ExtractStage
         ExtractionDriver.CheckPositions(model, prompts, p.MaxNewTokens, ctx.Where("extraction.max_new_tokens"));
         var batch = ModelSetup.BatchSize(p.BatchSize, model, prompts.Max(q => q.Ids.Count));
         if (p.BatchSize is BatchSize.Auto) log.WriteLine($"[{ctx.Experiment}] extract: batch_size auto -> {batch}");
-        var driver = new ExtractionDriver(model, batch, p.MaxNewTokens, log, $"[{ctx.Experiment}]");
+        var driver = new ExtractionDriver(model, batch, p.MaxNewTokens, log, $"[{ctx.Experiment}]",
+            [.. ExtractArrays.All, .. QuestionTraces.Arrays(model.Tokenizer)]);
         var result = driver.Run(problems, prompts, ctx.ScratchDirectory);
         CheckFailures(ctx, p, result.Problems);
         driver.WriteArrays(result, a => ctx.Output(a.FileName));
+        QuestionLensStages.Extract(ctx, model, problems, prompts);
         var (layers, heads, k) = (driver.Shape.Layers, driver.Shape.Heads, driver.Shape.Latents);
         var name = p.Source == ModelSource.Generated
             ? $"generated-{p.Arch.Word()}-seed{p.Seed}"

@@ -10,7 +10,7 @@ public static class FiguresStage
 {
     /// <summary>The stage.</summary>
     public static Stage Definition() => Stage.Create("figures", "Phase1", 3, FiguresParameters.From,
-        upstream: ["extract", "aggregate", "analyze"], outputs: [.. Phase1Figures.Files], execute: Run);
+        upstream: ["extract", "aggregate", "analyze"], outputs: [.. Phase1Figures.Files, .. QuestionLensStages.FigureOutputs], execute: Run);
 
     private static void Run(StageContext ctx, FiguresParameters p)
     {
@@ -28,5 +28,6 @@ public static class FiguresStage
             p.SkipThreshold,
             Phase1Files.ReadEvidence(In("analyze", Phase1Files.Evidence)));
         foreach (var (file, png) in Phase1Figures.Render(input)) File.WriteAllBytes(ctx.Output(file), png);
+        QuestionLensStages.Figures(ctx, p.Name);
     }
 }

@@ -31,7 +31,8 @@ public static class Phase1Stages
 
     /// <summary>The analyze stage.</summary>
     public static Stage Analyze() => Stage.Create("analyze", "Phase1", 3, AnalyzeParameters.From, upstream: ["extract", "aggregate"],
-        outputs: [Phase1Files.SeedSummary, Phase1Files.LatentSummary, Phase1Files.Evidence, Phase1Files.CanonicalSummary],
+        outputs: [Phase1Files.SeedSummary, Phase1Files.LatentSummary, Phase1Files.Evidence, Phase1Files.CanonicalSummary,
+            .. QuestionLensStages.AnalyzeOutputs],
         execute: (ctx, thresholds) =>
         {
             var info = Phase1Files.ReadMetadata(ctx.Input("extract", Phase1Files.Metadata));
@@ -54,5 +55,6 @@ public static class Phase1Stages
             var canonical = new Phase1Canonical(thresholds.Name, new CanonicalSeedPart(seed, stats),
                 new CanonicalLatentPart(latent, latentStats.Consistency, latentStats.TopHeads));
             ArtifactJson.WriteCanonical(ctx.Output(Phase1Files.CanonicalSummary), canonical);
+            QuestionLensStages.Analyze(ctx, info);
         });
 }

@@ -11,7 +11,7 @@ public static class ReportStage
     private static readonly string[] Inputs = ["sample", "extract", "aggregate", "analyze", "figures"];
 
     /// <summary>The stage for a spec.</summary>
-    public static Stage For(ExperimentSpec spec) => Stage.Create("report", "Phase1", 2, ReportParameters.From,
+    public static Stage For(ExperimentSpec spec) => Stage.Create("report", "Phase1", 3, ReportParameters.From,
         upstream: spec.Model.IsGenerated ? [.. Inputs, "model"] : Inputs, outputs: [Phase1Report.Markdown, Phase1Report.Html], execute: Run,
         externals: ModelStage.Resolve);
 
@@ -26,6 +26,7 @@ public static class ReportStage
             Phase1Files.ReadLatentSummary(In("analyze", Phase1Files.LatentSummary)),
             Phase1Files.ReadLatentStats(In("aggregate", Phase1Files.LatentStats)),
             Phase1Files.ReadEvidence(In("analyze", Phase1Files.Evidence)));
+        input = QuestionLensStages.Report(ctx, input);
         var markdown = Phase1Report.Render(input);
         File.WriteAllText(ctx.Output(Phase1Report.Markdown), markdown);
         File.WriteAllText(ctx.Output(Phase1Report.Html),

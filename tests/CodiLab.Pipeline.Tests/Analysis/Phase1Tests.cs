@@ -233,6 +233,13 @@ public sealed class Phase1Tests : IDisposable
             Enumerable.Repeat(0.125f, 64 * latentCells).ToArray(), half: false);
         Npy.Write(Path.Combine(scratch, "shard-0000000.value-weighted.npy"), [64, latentCells],
             Enumerable.Repeat(0.125f, 64 * latentCells).ToArray(), half: false);
+        // The question-token and logit-lens arrays (4 layers × 4 heads, 7 rows; 5 kinds, 8 keys; 7 × 5 lens ids).
+        var extra = new (string Name, int Cells)[]
+        {
+            ("qkind", 4 * 4 * 7 * 5), ("qtopkeys", 4 * 4 * 7 * 8), ("qtopweights", 4 * 4 * 7 * 8), ("lensids", 7 * 5),
+        };
+        foreach (var (name, cells) in extra)
+            Npy.Write(Path.Combine(scratch, $"shard-0000000.{name}.npy"), [64, cells], Enumerable.Repeat(1f, 64 * cells).ToArray(), half: false);
         var ids = JsonNode.Parse(File.ReadAllText(View(spec.Name, Phase1Files.Dataset)))!.AsArray().Select(p => p!["gsm8k_id"]!.GetValue<string>()).ToList();
         var problems = Enumerable.Range(0, 64).Select(i => (JsonNode)new JsonObject
         {
@@ -242,7 +249,8 @@ public sealed class Phase1Tests : IDisposable
         var meta = new JsonObject
         {
             ["Start"] = 0, ["Count"] = 64, ["Batch"] = 4, ["MaxNewTokens"] = 0,
-            ["Cells"] = new JsonObject { ["seed"] = seedCells, ["latent"] = latentCells, ["value-weighted"] = latentCells },
+            ["Cells"] = new JsonObject { ["seed"] = seedCells, ["latent"] = latentCells, ["value-weighted"] = latentCells,
+                ["qkind"] = extra[0].Cells, ["qtopkeys"] = extra[1].Cells, ["qtopweights"] = extra[2].Cells, ["lensids"] = extra[3].Cells },
             ["Problems"] = new JsonArray([.. problems]),
         };
         File.WriteAllText(Path.Combine(scratch, "shard-0000000.json"), meta.ToJsonString());
