@@ -6,17 +6,20 @@
 #     bash build/device-run.sh                 # reads .dist/device/, writes $OUT/device-check.json
 # Through the device tool: run(command="bash build/device-run.sh", carry=[".dist/device"], timeout_s=600).
 # Options: --shared DIR (default ../shared: reference/fixtures, reference/*.py, data/gsm8k/train.jsonl),
-#          --skip-publish (reuse .dist/codilab), --local-test (also run the CPU path here afterwards).
+#          --skip-publish (reuse .dist/codilab), --inputs-only (pack no app: for a local test of device-run.sh with
+#          CODILAB=<a build>), --local-test (also run the CPU path here afterwards).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 shared=../shared
 publish=1
 local_test=0
+inputs_only=0
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --shared) shared="$2"; shift 2 ;;
     --skip-publish) publish=0; shift ;;
     --local-test) local_test=1; shift ;;
+    --inputs-only) publish=0; inputs_only=1; shift ;;
     *) echo "device-check.sh: unknown option '$1' (use --shared DIR, --skip-publish, --local-test)" >&2; exit 2 ;;
   esac
 done
@@ -39,7 +42,7 @@ cp "$shared/data/gsm8k/train.jsonl" "$stage/data/gsm8k/"
 cp experiments/llama-gsm8k.yaml experiments/gpt2-gsm8k.yaml "$stage/specs/"
 chmod -R u+w "$stage"
 mkdir -p .dist/device
-tar -C .dist -cJf .dist/device/codilab.tar.xz codilab
+[[ $inputs_only == 1 ]] || tar -C .dist -cJf .dist/device/codilab.tar.xz codilab
 tar -C "$stage" -cJf .dist/device/inputs.tar.xz .
 rm -rf "$stage"
 git rev-parse HEAD > .dist/device/commit.txt 2>/dev/null || echo unknown > .dist/device/commit.txt

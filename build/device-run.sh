@@ -6,6 +6,7 @@
 # timeout and a failed step is recorded, never fatal.
 #   DEVICE=cuda (default) | cpu   -- cpu tests the script here up to the CUDA part (tiny sizes, peer_codi.py)
 #   N_ALL=7473                    -- problems for the all-of-train runs (0 skips them)
+#   CODILAB=/path/to/codilab      -- use this build instead of the packed one (a local test on a machine with .NET)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
@@ -21,14 +22,15 @@ python=${PYTHON:-python3}
 say() { echo "[$(( $(date +%s) - start ))s] $*"; }
 
 # ---- unpack and find libtorch
-tar -C "$work" -xJf "$repo/.dist/device/codilab.tar.xz"
+[[ -n ${CODILAB:-} ]] || tar -C "$work" -xJf "$repo/.dist/device/codilab.tar.xz"
 tar -C "$work" -xJf "$repo/.dist/device/inputs.tar.xz"
-codilab="$work/codilab/codilab"
-export LIBTORCH_PATH=${LIBTORCH_PATH:-$($python -c "import torch,os; print(os.path.dirname(torch.__file__))")/lib}
+codilab=${CODILAB:-$work/codilab/codilab}
+if [[ -z ${CODILAB:-} ]]; then
+  export LIBTORCH_PATH=${LIBTORCH_PATH:-$($python -c "import torch,os; print(os.path.dirname(torch.__file__))")/lib}
+fi
 export CODILAB_DATA_DIR="$work/data" CODILAB_ARTIFACTS="$work/artifacts"
-# glibc keeps freed memory instead of returning it (and faulting it in again) between batches: docs/platform.md.
-export GLIBC_TUNABLES=${GLIBC_TUNABLES:-glibc.malloc.trim_threshold=4294967296:glibc.malloc.mmap_threshold=4294967296:glibc.malloc.arena_max=4}
-say "device=$device libtorch=$LIBTORCH_PATH"
+# glibc's allocation policy is set inside codilab (AllocatorPolicy; docs/platform.md); bench records it.
+say "device=$device libtorch=${LIBTORCH_PATH:-not set}"
 nvidia-smi -L > "$logs/gpu.txt" 2>&1 || echo "no nvidia-smi" > "$logs/gpu.txt"
 
 # step NAME SECONDS CMD...: runs with a timeout, keeps the log and exit code.

@@ -26,7 +26,8 @@ internal static class BenchCommand
             Description = "time everything after extract instead: the Phase 1-2 stages on synthetic attention arrays "
                 + "(--problems N, --layers, --heads), with peak memory",
         };
-        var layers = new Option<int>("--layers") { Description = "--analysis: layers of the synthetic arrays", DefaultValueFactory = _ => 16 }
+        var layers = new Option<int>("--layers")
+            { Description = "--analysis: layers of the synthetic arrays", DefaultValueFactory = _ => 16 }
             .AtLeast(1, "at least one layer");
         var heads = new Option<int>("--heads") { Description = "--analysis: heads per layer", DefaultValueFactory = _ => 32 }
             .AtLeast(1, "at least one head");

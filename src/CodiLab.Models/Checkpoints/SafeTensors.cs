@@ -22,7 +22,8 @@ public static class SafeTensors
     public static IReadOnlyDictionary<string, RawTensor> Read(string path)
     {
         using var file = Open(path);
-        return file.Tensors.ToDictionary(kv => kv.Key, kv => new RawTensor(kv.Value.Type, kv.Value.Shape, kv.Value.Data), StringComparer.Ordinal);
+        return file.Tensors.ToDictionary(
+            kv => kv.Key, kv => new RawTensor(kv.Value.Type, kv.Value.Shape, kv.Value.Data), StringComparer.Ordinal);
     }
 
     /// <summary>

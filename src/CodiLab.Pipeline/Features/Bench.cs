@@ -142,12 +142,14 @@ public static partial class Bench
         var root = env.ExperimentRoot(spec.Name);
         Hashing.WriteAtomic(Path.Combine(root, "bench.json"), System.Text.Json.JsonSerializer.Serialize(results[^1], ArtifactJson.Options));
         if (results.Count > 1)
-            Hashing.WriteAtomic(Path.Combine(root, "bench-sweep.json"), System.Text.Json.JsonSerializer.Serialize(results, ArtifactJson.Options));
+            Hashing.WriteAtomic(
+                Path.Combine(root, "bench-sweep.json"), System.Text.Json.JsonSerializer.Serialize(results, ArtifactJson.Options));
         return results;
     }
 
     // One timed extraction of these problems at this batch size, after a warm-up batch; the peak is this run's own.
-    private static BenchResult Time(CodiModel model, string device, int batch, List<SampledProblem> problems, List<CodiModel.Prompt> prompts)
+    private static BenchResult Time(
+        CodiModel model, string device, int batch, List<SampledProblem> problems, List<CodiModel.Prompt> prompts)
     {
         var driver = new ExtractionDriver(model, batch, maxNewTokens: 0, TextWriter.Null, "");
         driver.Run([.. problems.Take(batch)], [.. prompts.Take(batch)], scratch: null); // warm-up
@@ -176,7 +178,8 @@ public static partial class Bench
             DateTimeOffset.UtcNow.ToString("u", CultureInfo.InvariantCulture)) { HostState = state, Config = model.Loaded.Config };
     }
 
-    private static BenchResult Describe(BenchResult r, ExperimentSpec spec, PipelineEnvironment env, string folder, double load, double loadPeak)
+    private static BenchResult Describe(
+        BenchResult r, ExperimentSpec spec, PipelineEnvironment env, string folder, double load, double loadPeak)
     {
         var config = r.Config!;
         return r with

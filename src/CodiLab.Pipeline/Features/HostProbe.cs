@@ -13,7 +13,8 @@ namespace CodiLab.Pipeline.Features;
 public static class HostProbe
 {
     /// <summary>The allocator variables worth recording beside a timing.</summary>
-    public static readonly string[] MallocVariables = ["GLIBC_TUNABLES", "CODILAB_MALLOC", "MALLOC_ARENA_MAX", "MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_", "MALLOC_TOP_PAD_"];
+    public static readonly string[] MallocVariables =
+        ["GLIBC_TUNABLES", "CODILAB_MALLOC", "MALLOC_ARENA_MAX", "MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_", "MALLOC_TOP_PAD_"];
 
     /// <summary>Peak resident set in MiB since the process started or since the last <see cref="ResetPeak"/>.</summary>
     public static double PeakResidentMb()
