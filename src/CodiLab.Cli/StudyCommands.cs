@@ -8,10 +8,29 @@ internal static class BenchCommand
     public static Command Create(CommandIO io)
     {
         var spec = new Argument<string>("spec") { Description = "a spec file or default:NAME (its sample, model, dtype, device)" };
-        var problems = new Option<int?>("--problems") { Description = "time the first N sampled problems (default: the whole sample)" }
-            .AtLeast(1, "time at least one problem");
-        var batch = new Option<int?>("--batch-size") { Description = "problems per batch (default: extraction.batch_size)" }
-            .AtLeast(1, "a batch holds at least one problem");
+        var problems = new Option<int[]>("--problems")
+        {
+            Description = "time the first N sampled problems (default: the whole sample); several values (--problems 8 32 128) "
+                + "are timed in turn with one model load",
+            AllowMultipleArgumentsPerToken = true,
+        };
+        var batch = new Option<int[]>("--batch-size")
+        {
+            Description = "problems per batch (default: extraction.batch_size); several values are timed in turn",
+            AllowMultipleArgumentsPerToken = true,
+        };
+        var dtype = new Option<string>("--dtype") { Description = "overrides model.dtype" }.OneOf("float32", "bfloat16", "fp32", "bf16");
+        var device = new Option<string>("--device") { Description = "overrides model.device" }.OneOf("cpu", "cuda", "auto");
+        var analysis = new Option<bool>("--analysis")
+        {
+            Description = "time everything after extract instead: the Phase 1-2 stages on synthetic attention arrays "
+                + "(--problems N, --layers, --heads), with peak memory",
+        };
+        var layers = new Option<int>("--layers")
+            { Description = "--analysis: layers of the synthetic arrays", DefaultValueFactory = _ => 16 }
+            .AtLeast(1, "at least one layer");
+        var heads = new Option<int>("--heads") { Description = "--analysis: heads per layer", DefaultValueFactory = _ => 32 }
+            .AtLeast(1, "at least one head");
         var model = new Option<string?>("--model")
         {
             Description = "time this model folder instead of the spec's (e.g. a full-size one from make-model --preset llama-1b)",
@@ -26,16 +45,34 @@ internal static class BenchCommand
         });
         var command = new Command("bench", "Time extraction (model load apart) and write artifacts/<experiment>/bench.json.")
         {
-            spec, problems, batch, model, peer,
+            spec, problems, batch, model, peer, dtype, device, analysis, layers, heads,
         };
+        foreach (var option in new[] { problems, batch })
+            option.Validators.Add(result =>
+            {
+                if (result.GetValue(option) is { } values && values.Any(v => v < 1))
+                    result.AddError($"{option.Name} takes numbers of 1 or more.");
+            });
         command.SetAction(parse =>
         {
             io.Runtime(parse);
             var loaded = CodiLab.Specs.SpecLoader.Load(parse.GetValue(spec)!);
-            var options = new CodiLab.Pipeline.Features.BenchOptions(
-                parse.GetValue(problems), parse.GetValue(batch), parse.GetValue(model), parse.GetValue(peer));
-            var result = CodiLab.Pipeline.Features.Bench.Run(loaded, io.Environment(parse), options);
-            io.Out.WriteLine(System.Text.Json.JsonSerializer.Serialize(result, CodiLab.Pipeline.Artifacts.ArtifactJson.Options));
+            var counts = parse.GetValue(problems) is { Length: > 0 } c ? c : null;
+            if (parse.GetValue(analysis))
+            {
+                var synthetic = CodiLab.Pipeline.Features.AnalysisBench.Run(loaded, io.Environment(parse),
+                    counts?[^1] ?? 7473, parse.GetValue(layers), parse.GetValue(heads));
+                io.Out.WriteLine(System.Text.Json.JsonSerializer.Serialize(synthetic, CodiLab.Pipeline.Artifacts.ArtifactJson.Options));
+                return 0;
+            }
+            var sizes = parse.GetValue(batch) is { Length: > 0 } b ? b : null;
+            var options = new CodiLab.Pipeline.Features.BenchOptions(null, null, parse.GetValue(model), parse.GetValue(peer))
+            {
+                ProblemCounts = counts, BatchSizes = sizes, DType = parse.GetValue(dtype), Device = parse.GetValue(device),
+            };
+            foreach (var result in CodiLab.Pipeline.Features.Bench.Sweep(loaded, io.Environment(parse), options))
+                io.Out.WriteLine(System.Text.Json.JsonSerializer.Serialize(result, CodiLab.Pipeline.Artifacts.ArtifactJson.Options)
+                    .ReplaceLineEndings(" "));
             return 0;
         });
         return command;

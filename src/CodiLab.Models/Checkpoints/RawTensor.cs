@@ -23,9 +23,40 @@ public enum StoredType
     Bool,
 }
 
-/// <summary>A tensor read from a checkpoint: element type, shape and contiguous little-endian bytes.</summary>
+/// <summary>
+/// A tensor read from a checkpoint: element type, shape and contiguous little-endian bytes. A deferred one
+/// (<see cref="Deferred"/>) reads its bytes from the file only when asked, straight into a tensor's memory by
+/// <see cref="ToTensor"/>, so a multi-gigabyte checkpoint is never held in managed arrays.
+/// </summary>
 public sealed record RawTensor(StoredType Type, long[] Shape, byte[] Data)
 {
+    private byte[]? _data = Data;
+
+    /// <summary>The bytes (read from the file on first use for a deferred tensor).</summary>
+    public byte[] Data
+    {
+        get
+        {
+            if (_data is null && Source is { } source)
+            {
+                var bytes = new byte[Count * SizeOf(Type)];
+                source(bytes);
+                _data = bytes;
+            }
+            return _data!;
+        }
+        init => _data = value;
+    }
+
+    // Fills a span of exactly the tensor's byte size from where the bytes are stored.
+    private SpanFiller? Source { get; init; }
+
+    /// <summary>Fills a span of exactly the tensor's byte size with its stored bytes.</summary>
+    public delegate void SpanFiller(Span<byte> target);
+
+    /// <summary>A tensor whose bytes are read by <paramref name="source"/> only when needed.</summary>
+    public static RawTensor Deferred(StoredType type, long[] shape, SpanFiller source) => new(type, shape, null!) { Source = source };
+
     /// <summary>Bytes per element.</summary>
     public static int SizeOf(StoredType type) => type switch
     {
@@ -54,12 +85,14 @@ public sealed record RawTensor(StoredType Type, long[] Shape, byte[] Data)
         _ => ScalarType.Bool,
     };
 
-    /// <summary>A new CPU tensor holding these values, converted to <paramref name="type"/>.</summary>
+    /// <summary>A new CPU tensor holding these values, converted to <paramref name="type"/> (no copy when it is the stored type).</summary>
     public Tensor ToTensor(ScalarType type = ScalarType.Float32)
     {
-        using var raw = empty(Shape, ScalarType);
-        Data.AsSpan().CopyTo(raw.bytes);
-        return raw.to_type(type);
+        var raw = empty(Shape, ScalarType);
+        if (_data is null && Source is { } source) source(raw.bytes);
+        else Data.AsSpan().CopyTo(raw.bytes);
+        if (type == ScalarType) return raw;
+        using (raw) return raw.to_type(type);
     }
 
     /// <summary>Reads a tensor's values as a checkpoint stores them (contiguous, little-endian).</summary>

@@ -21,18 +21,42 @@ public static class SafeTensors
     /// </summary>
     public static IReadOnlyDictionary<string, RawTensor> Read(string path)
     {
-        using var file = File.OpenRead(path);
-        var size = file.Length;
+        using var file = Open(path);
+        return file.Tensors.ToDictionary(
+            kv => kv.Key, kv => new RawTensor(kv.Value.Type, kv.Value.Shape, kv.Value.Data), StringComparer.Ordinal);
+    }
+
+    /// <summary>
+    /// Reads the header and checks it; the tensors it returns are deferred (<see cref="RawTensor.Deferred"/>): each
+    /// one's bytes are read from the file when used, while the returned file is open.
+    /// </summary>
+    public static SafeTensorsFile Open(string path)
+    {
+        var handle = File.OpenHandle(path);
+        try
+        {
+            return new SafeTensorsFile(handle, Header(handle, path));
+        }
+        catch
+        {
+            handle.Dispose();
+            throw;
+        }
+    }
+
+    private static Dictionary<string, RawTensor> Header(Microsoft.Win32.SafeHandles.SafeFileHandle handle, string path)
+    {
+        var size = RandomAccess.GetLength(handle);
         const string fix = "the file is damaged or incomplete; copy it again from its source (or remove it so pytorch_model.bin is used).";
         if (size < 8) throw new ModelFormatException($"the file is too short to be safetensors ({size} bytes).", path, fix);
         var prefix = new byte[8];
-        file.ReadExactly(prefix);
+        ReadExactly(handle, prefix, 0);
         var headerLength = BitConverter.ToUInt64(prefix, 0);
         if (headerLength > (ulong)size - 8 || headerLength > 100_000_000)
             throw new ModelFormatException(
                 $"the header claims {headerLength} bytes but the file holds {size}: it is truncated or not safetensors.", path, fix);
         var headerBytes = new byte[headerLength];
-        file.ReadExactly(headerBytes);
+        ReadExactly(handle, headerBytes, 8);
         var result = new Dictionary<string, RawTensor>(StringComparer.Ordinal);
         long dataStart = 8 + (long)headerLength;
         try
@@ -59,10 +83,8 @@ public static class SafeTensors
                     throw new ModelFormatException(
                         $"tensor '{entry.Name}' ends at byte {dataStart + offsets[1]} but the file has {size}: the file is truncated.",
                         path, fix);
-                var data = new byte[length];
-                file.Position = dataStart + offsets[0];
-                file.ReadExactly(data);
-                result[entry.Name] = new RawTensor(type, shape, data);
+                var at = dataStart + offsets[0];
+                result[entry.Name] = RawTensor.Deferred(type, shape, target => ReadExactly(handle, target, at));
             }
         }
         catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException)
@@ -70,6 +92,18 @@ public static class SafeTensors
             throw new ModelFormatException($"the safetensors header is malformed ({e.Message}).", path, fix, e);
         }
         return result;
+    }
+
+    // RandomAccess.Read may return fewer bytes than asked; the header check has already made sure they exist.
+    private static void ReadExactly(Microsoft.Win32.SafeHandles.SafeFileHandle handle, Span<byte> target, long offset)
+    {
+        while (target.Length > 0)
+        {
+            var n = RandomAccess.Read(handle, target, offset);
+            if (n == 0) throw new EndOfStreamException($"the file ended at byte {offset}");
+            target = target[n..];
+            offset += n;
+        }
     }
 
     /// <summary>Writes tensors in name order (temporary file, then rename).</summary>
@@ -96,4 +130,22 @@ public static class SafeTensors
         }
         File.Move(temp, path, overwrite: true);
     }
+}
+
+/// <summary>An open safetensors file whose tensors read their bytes on demand (<see cref="SafeTensors.Open"/>).</summary>
+public sealed class SafeTensorsFile : IDisposable
+{
+    private readonly Microsoft.Win32.SafeHandles.SafeFileHandle _handle;
+
+    internal SafeTensorsFile(Microsoft.Win32.SafeHandles.SafeFileHandle handle, IReadOnlyDictionary<string, RawTensor> tensors)
+    {
+        _handle = handle;
+        Tensors = tensors;
+    }
+
+    /// <summary>Every tensor, deferred: usable while this file is open.</summary>
+    public IReadOnlyDictionary<string, RawTensor> Tensors { get; }
+
+    /// <summary>Closes the file.</summary>
+    public void Dispose() => _handle.Dispose();
 }

@@ -99,6 +99,7 @@ public static class CodiLoader
     public static LoadedCheckpoint Load(string folder, LoadOptions? options = null)
     {
         options ??= new LoadOptions();
+        AllocatorPolicy.Apply();
         if (!Directory.Exists(folder))
             throw new ModelFormatException("the model folder does not exist.", folder,
                 "put the CODI checkpoint folder there, or point model.path (or the command's MODEL_DIR) at it.");
@@ -109,7 +110,9 @@ public static class CodiLoader
                 "the checkpoint file does not exist.", path, "name an existing model.safetensors or pytorch_model.bin.");
         var settings = FolderSettings.Read(folder);
         options = options with { LoraR = options.LoraR ?? settings.LoraR, LoraAlpha = options.LoraAlpha ?? settings.LoraAlpha };
-        var raw = new Dictionary<string, RawTensor>(ReadTensors(path), StringComparer.Ordinal);
+        // safetensors are read tensor by tensor straight into tensor memory while the file is open (no managed copy).
+        using var file = path.EndsWith(".safetensors", StringComparison.Ordinal) ? SafeTensors.Open(path) : null;
+        var raw = new Dictionary<string, RawTensor>(file?.Tensors ?? TorchPickle.Read(path), StringComparer.Ordinal);
         var network = new CodiNetwork(config);
         try
         {
@@ -219,7 +222,8 @@ public static class CodiLoader
         {
             var transposed = config.Arch == "gpt2" && k.EndsWith(".weight", StringComparison.Ordinal)
                 && Conv1D.Any(c => k.EndsWith(c + ".weight", StringComparison.Ordinal));
-            using (var value = t.ToTensor())
+            // Kept in the stored type: copy_ into the float32 parameter converts (bf16 -> fp32 is exact).
+            using (var value = t.ToTensor(t.ScalarType))
             {
                 if (transposed && value.dim() != 2)
                     throw new ModelFormatException($"key '{key}' should be a 2-D Conv1D weight, found shape {t.ShapeText}.", path,
@@ -244,7 +248,8 @@ public static class CodiLoader
             {
                 // A plain base checkpoint lacks CODI's three appended rows; fill them with the mean row, as transformers' resize does.
                 p[TensorIndex.Slice(0, config.VocabSize)].copy_(value);
-                using var mean = value.mean([0], keepdim: true);
+                using var asFloat = value.to_type(ScalarType.Float32);
+                using var mean = asFloat.mean([0], keepdim: true);
                 p[TensorIndex.Slice(config.VocabSize, null)].copy_(mean.expand(3, -1));
                 Notes.Add("embedding has no pad/bot/eot rows: appended the mean row three times");
             }

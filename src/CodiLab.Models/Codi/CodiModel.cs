@@ -197,17 +197,54 @@ public sealed partial class CodiModel : IDisposable
     }
 
     /// <summary>
-    /// A batch size that fits <paramref name="budgetBytes"/> for prompts up to <paramref name="maxPromptTokens"/>:
-    /// the per-row peak of one layer (attention scores and probabilities over T×T keys, MLP activations) plus the
-    /// KV cache of every layer, in float32 as computed; at least 1, at most 256.
+    /// A batch size that fits <paramref name="budgetBytes"/> for prompts up to <paramref name="maxPromptTokens"/>, at
+    /// least 1, at most 256. The cost of a row is measured on the CPU (<see cref="MeasuredRowBytes"/>, with a quarter
+    /// added for allocator slack); on CUDA, where TorchSharp reports no allocator statistics, it is
+    /// <see cref="EstimatedRowBytes"/>, which assumes every layer's activations stay alive until the batch ends.
     /// </summary>
     public int AutoBatchSize(int maxPromptTokens, long budgetBytes)
     {
+        // The measured cost never goes below one layer's working set, which a row needs however the allocator reuses memory.
+        var estimate = EstimatedRowBytes(maxPromptTokens);
+        var perRow = Options.Device == "cpu" && MeasuredRowBytes(maxPromptTokens) is { } measured
+            ? Math.Max(measured + measured / 4, estimate / Loaded.Config.Layers)
+            : estimate;
+        return (int)Math.Clamp(budgetBytes / Math.Max(perRow, 1), 1, 256);
+    }
+
+    /// <summary>
+    /// An upper estimate of one batch row's memory: per layer the attention scores and probabilities over T×T keys
+    /// (with the mask added), Q/K/V/output and the residual stream, the MLP activations, for every layer (a batch's
+    /// tensors are released when it ends), plus the KV cache, in the compute dtype's element size.
+    /// </summary>
+    public long EstimatedRowBytes(int maxPromptTokens)
+    {
         var c = Loaded.Config;
         long t = maxPromptTokens + NumLatent + 1;
-        var perRow = 4L * (4L * c.Heads * t * t + 3L * t * c.Intermediate + 8L * t * c.Hidden
-            + 2L * c.Layers * c.KvHeads * c.HeadDim * t + 2L * c.Heads * c.HeadDim * t);
-        return (int)Math.Clamp(budgetBytes / perRow, 1, 256);
+        long element = Options.DType == ScalarType.Float32 ? 4 : 2;
+        var perLayer = 4L * c.Heads * t * t + 3L * t * c.Intermediate + 8L * t * c.Hidden + 2L * c.KvHeads * c.HeadDim * t;
+        return element * (c.Layers * perLayer + 2L * c.Heads * c.HeadDim * t);
+    }
+
+    /// <summary>
+    /// One batch row's memory as measured on this host: the peak resident growth of a traced batch of two prompts of
+    /// <paramref name="maxPromptTokens"/> tokens minus that of one (the kernel's high-water mark, reset before each),
+    /// or the whole growth of the single prompt when that is larger. Null where the peak cannot be read or reset
+    /// (not Linux).
+    /// </summary>
+    public long? MeasuredRowBytes(int maxPromptTokens)
+    {
+        var ids = Enumerable.Repeat(Ids.Pad == 0 ? 1 : 0, Math.Max(1, maxPromptTokens - 1)).Append(Ids.Bot).ToList();
+        var prompt = new Prompt("", ids);
+        long? Growth(int rows)
+        {
+            GC.Collect();
+            if (!ResidentMemory.ResetPeak() || ResidentMemory.Kb("VmRSS") is not { } before) return null;
+            TraceBatch(Enumerable.Repeat(prompt, rows).ToList(), 0);
+            return ResidentMemory.Kb("VmHWM") is { } peak ? (peak - before) * 1024 : null;
+        }
+        if (Growth(1) is not { } one || Growth(2) is not { } two) return null;
+        return Math.Max(two - one, Math.Max(one, two / 2));
     }
 
     /// <summary>A question and its prompt ids (ending with BOT).</summary>
@@ -459,4 +496,38 @@ public sealed partial class CodiModel : IDisposable
 
     /// <inheritdoc />
     public void Dispose() => Loaded.Network.Dispose();
+}
+
+/// <summary>The process's resident memory as Linux reports it (/proc/self/status), for <see cref="CodiModel.MeasuredRowBytes"/>.</summary>
+internal static class ResidentMemory
+{
+    /// <summary>A /proc/self/status field in KiB (VmRSS, VmHWM), or null off Linux.</summary>
+    public static long? Kb(string field)
+    {
+        try
+        {
+            foreach (var line in File.ReadLines("/proc/self/status"))
+                if (line.StartsWith(field + ":", StringComparison.Ordinal))
+                    return long.Parse(line[(field.Length + 1)..].Trim().Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
+        {
+            // not Linux
+        }
+        return null;
+    }
+
+    /// <summary>Sets the high-water mark back to the current resident set; false where that is not possible.</summary>
+    public static bool ResetPeak()
+    {
+        try
+        {
+            File.WriteAllText("/proc/self/clear_refs", "5");
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or PlatformNotSupportedException)
+        {
+            return false;
+        }
+    }
 }

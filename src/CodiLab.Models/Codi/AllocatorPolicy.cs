@@ -1,0 +1,54 @@
+using System.Runtime.InteropServices;
+
+namespace CodiLab.Models.Codi;
+
+/// <summary>
+/// glibc's allocation policy for the CPU runtime. By default glibc serves every block over a threshold with its own
+/// mmap and gives it back on free, and trims the heap top it no longer uses; a CODI batch allocates and frees the
+/// same large activations layer after layer, so each one is faulted in afresh (tens of seconds of kernel time in a
+/// LLaMA-1B run). Applied once, before a model is loaded: blocks up to glibc's largest threshold (32 MiB) come from
+/// the heap, the heap is not trimmed, and one arena per two cores keeps threads from each growing their own.
+/// <c>CODILAB_MALLOC=system</c> leaves glibc's defaults; a <c>GLIBC_TUNABLES</c> or <c>MALLOC_*_</c> variable set by the
+/// user also wins. Does nothing off glibc.
+/// </summary>
+public static class AllocatorPolicy
+{
+    private const int TrimThreshold = -1, TopPad = -2, MmapThreshold = -3, ArenaMax = -8;
+    private static int _applied;
+
+    /// <summary>What <see cref="Apply"/> did: "glibc defaults", "kept freed memory", or why it did nothing.</summary>
+    public static string State { get; private set; } = "not applied";
+
+    /// <summary>Sets the policy once per process (later calls do nothing).</summary>
+    public static void Apply()
+    {
+        if (Interlocked.Exchange(ref _applied, 1) == 1) return;
+        if (Environment.GetEnvironmentVariable("CODILAB_MALLOC") is "system")
+        {
+            State = "glibc defaults (CODILAB_MALLOC=system)";
+            return;
+        }
+        if (!OperatingSystem.IsLinux() || !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("GLIBC_TUNABLES"))
+            || Environment.GetEnvironmentVariable("MALLOC_TRIM_THRESHOLD_") is not null)
+        {
+            State = "left to the environment";
+            return;
+        }
+        try
+        {
+            var ok = MallOpt(MmapThreshold, 32 << 20) == 1
+                & MallOpt(TrimThreshold, int.MaxValue) == 1
+                & MallOpt(TopPad, 64 << 20) == 1
+                & MallOpt(ArenaMax, Math.Max(1, Environment.ProcessorCount / 2)) == 1;
+            State = ok ? "kept freed memory (mmap threshold 32 MiB, no trim)" : "glibc refused a setting";
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+            State = "not glibc";
+        }
+    }
+
+    // DllImport rather than LibraryImport, as in FileStamp: the generated marshaller would need unsafe code.
+    [DllImport("libc.so.6", EntryPoint = "mallopt")]
+    private static extern int MallOpt(int parameter, int value);
+}
