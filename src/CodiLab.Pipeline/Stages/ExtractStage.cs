@@ -23,13 +23,16 @@ public static class ExtractStage
         outputs: [Phase1Files.SeedRaw, Phase1Files.LatentRaw, Phase1Files.Metadata],
         execute: Run, externals: ModelStage.Resolve);
 
-    /// <summary>Loads the stage's model.</summary>
-    public static CodiModel LoadModel(StageContext ctx, ExtractParameters p) =>
-        ModelSetup.Load(
+    /// <summary>Loads the stage's model, showing that it is loading (a 1B model takes most of a minute on a CPU).</summary>
+    public static CodiModel LoadModel(StageContext ctx, ExtractParameters p)
+    {
+        using var loading = ctx.Environment.Progress.Start($"[{ctx.Experiment}] extract: loading the model", 0, "");
+        return ModelSetup.Load(
             ModelStage.FolderOf(ctx),
             ctx.Externals.TryGetValue("tokenizer", out var tok) ? tok.Path : null,
             p.Model,
             ctx.Where("model.dtype"));
+    }
 
     private static void Run(StageContext ctx, ExtractParameters p)
     {
