@@ -4,7 +4,7 @@ using Xunit;
 
 namespace CodiLab.Tests.Cli;
 
-/// <summary>What `run` and `plan` print: one plain line per stage asked for, and JSON that parses.</summary>
+/// <summary>What `run`, `plan` and `compare` print: one plain line per stage asked for, and JSON that parses.</summary>
 public sealed class OutputTests : IDisposable
 {
     private readonly TempFolder _dir = new();
@@ -17,14 +17,13 @@ public sealed class OutputTests : IDisposable
     private static string[] Lines(string text) => text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
     [Fact]
-    public void A_stage_run_prints_one_line_for_itself_and_nothing_for_the_upstream_it_reused()
+    public void A_cached_stage_prints_one_line_with_its_key_and_folder_and_no_escape_codes()
     {
         var (first, firstOut, _) = Invoke("run", "default:tiny-llama", "--stage", "model");
         var (again, againOut, _) = Invoke("run", "default:tiny-llama", "--stage", "model");
 
         Assert.Equal(0, first);
-        Assert.Contains(Lines(firstOut), l => l.StartsWith("[tiny-llama] sample: ran in ", StringComparison.Ordinal));
-        Assert.Contains(Lines(firstOut), l => l.StartsWith("[tiny-llama] model: ran in ", StringComparison.Ordinal));
+        Assert.Matches(@"^\[tiny-llama\] model: ran in [0-9.]+ s \([0-9a-f]{12}\) -> .*tiny-llama[/\\]Phase1$", Lines(firstOut)[^1]);
         Assert.Equal(0, again);
         var line = Assert.Single(Lines(againOut));
         Assert.Matches(@"^\[tiny-llama\] model: cached \([0-9a-f]{12}\) -> .*tiny-llama[/\\]Phase1$", line);
@@ -39,14 +38,14 @@ public sealed class OutputTests : IDisposable
         Assert.Equal(0, code);
         var run = JsonDocument.Parse(stdout).RootElement;
         Assert.Equal("tiny-gpt2", run.GetProperty("experiment").GetString());
-        Assert.Equal(["sample", "model"], run.GetProperty("stages").EnumerateArray().Select(s => s.GetProperty("stage").GetString()));
+        Assert.Equal(["model"], run.GetProperty("stages").EnumerateArray().Select(s => s.GetProperty("stage").GetString()));
         Assert.All(run.GetProperty("stages").EnumerateArray(), s => Assert.Equal("ran", s.GetProperty("state").GetString()));
         Assert.Empty(run.GetProperty("reports").EnumerateArray());
         Assert.Contains("[tiny-gpt2] model: ran in ", stderr, StringComparison.Ordinal);
 
         var (_, cachedOut, cachedErr) = Invoke("run", "default:tiny-gpt2", "--stage", "model", "--json");
         var states = JsonDocument.Parse(cachedOut).RootElement.GetProperty("stages").EnumerateArray().Select(s => s.GetProperty("state").GetString());
-        Assert.Equal(["cached", "cached"], states);
+        Assert.Equal(["cached"], states);
         Assert.Single(Lines(cachedErr));
     }
 
