@@ -14,22 +14,35 @@ public sealed record SampledProblem(
     [property: System.Text.Json.Serialization.JsonPropertyName("question")] string Question,
     [property: System.Text.Json.Serialization.JsonPropertyName("answer")] string Answer);
 
-/// <summary>What an extraction produced: both arrays, flattened per problem, and one record per problem.</summary>
-public sealed record ExtractionResult(float[] Seed, float[] Latent, IReadOnlyList<ProblemRecord> Problems, int SeedCells, int LatentCells);
+/// <summary>
+/// What an extraction produced: one record per problem, and where its shards lie (null when the run kept no scratch,
+/// as a timing-only run does); <see cref="ExtractionDriver.WriteArrays"/> turns the shards into the output files.
+/// </summary>
+public sealed record ExtractionResult(IReadOnlyList<ProblemRecord> Problems, string? Scratch, IReadOnlyList<int> ShardStarts);
 
 /// <summary>
 /// The CODI loop over a list of problems, in shards kept in a scratch folder so an interrupted run resumes; each
-/// shard's arrays and records are written before its marker, and the log shows done/total, rate and ETA.
+/// shard's arrays (<see cref="ExtractArrays"/>) and records are written before its marker, and the log shows
+/// done/total, rate and ETA. Only one shard's rows are ever in memory: the output arrays are assembled from the
+/// shards file by file (<see cref="WriteArrays"/>).
 /// </summary>
-public sealed class ExtractionDriver(CodiModel model, int batch, int maxNewTokens, TextWriter log, string logPrefix)
+public sealed class ExtractionDriver(
+    CodiModel model, int batch, int maxNewTokens, TextWriter log, string logPrefix, IReadOnlyList<ExtractArray>? arrays = null)
 {
     /// <summary>Problems per shard at least (a shard holds whole batches, sorted by length inside).</summary>
     public const int ShardSize = 64;
 
-    // A shard says exactly which problems it holds and what shaped it; one that does not match the current plan is
-    // recomputed, never stitched in (an earlier run with another batch size cut its shards elsewhere).
+    private readonly IReadOnlyList<ExtractArray> _arrays = arrays ?? ExtractArrays.All;
+    private readonly ModelShape _shape = new(model.Loaded.Config.Layers, model.Loaded.Config.Heads, model.NumLatent);
+
+    // A shard says exactly which problems it holds and what shaped it (values per problem of each array, by name);
+    // one that does not match the current plan is recomputed, never stitched in (an earlier run with another batch
+    // size cut its shards elsewhere; one without an array added since lacks its file).
     private sealed record ShardMeta(
-        int Start, int Count, int Batch, int MaxNewTokens, int SeedCells, int LatentCells, List<ProblemRecord> Problems);
+        int Start, int Count, int Batch, int MaxNewTokens, Dictionary<string, int> Cells, List<ProblemRecord> Problems);
+
+    /// <summary>The model dimensions the arrays are shaped by.</summary>
+    public ModelShape Shape => _shape;
 
     /// <summary>Reads the sample stage's dataset JSON.</summary>
     public static IReadOnlyList<SampledProblem> ReadDataset(string path) =>
@@ -54,19 +67,14 @@ public sealed class ExtractionDriver(CodiModel model, int batch, int maxNewToken
 
     /// <summary>
     /// Runs every problem through its prompt (<see cref="Prompts"/>, in the same order), resuming finished shards from
-    /// <paramref name="scratch"/> when given.
+    /// <paramref name="scratch"/> when given; without a scratch folder the arrays are computed and dropped (timing).
     /// </summary>
     public ExtractionResult Run(IReadOnlyList<SampledProblem> problems, IReadOnlyList<CodiModel.Prompt> prompts, string? scratch)
     {
         if (prompts.Count != problems.Count)
             throw new ArgumentException($"{prompts.Count} prompts for {problems.Count} problems", nameof(prompts));
-        var config = model.Loaded.Config;
-        var k = model.NumLatent;
-        var seedCells = config.Layers * config.Heads * Conventions.SeedSize * Conventions.SeedSize;
-        var latentCells = config.Layers * config.Heads * (k + 1) * (k + 3);
-        var result = new ExtractionResult(
-            new float[problems.Count * seedCells], new float[problems.Count * latentCells], [], seedCells, latentCells);
         var records = new List<ProblemRecord>();
+        var starts = new List<int>();
         if (scratch is not null) Directory.CreateDirectory(scratch);
         var clock = Stopwatch.StartNew();
         var (resumed, computed) = (0, 0);
@@ -74,29 +82,57 @@ public sealed class ExtractionDriver(CodiModel model, int batch, int maxNewToken
         for (int start = 0; start < problems.Count; start += shardSize)
         {
             var count = Math.Min(shardSize, problems.Count - start);
-            var shard = scratch is null ? null : Path.Combine(scratch, $"shard-{start:D7}");
-            var meta = shard is not null && File.Exists(shard + ".json")
-                ? Resume(shard, Plan(problems, start, count, result), result)
-                : null;
+            var shard = scratch is null ? null : ShardPath(scratch, start);
+            var meta = shard is not null && File.Exists(shard + ".json") ? Resume(shard, Plan(problems, start, count)) : null;
             if (meta is not null) resumed += count;
             else
             {
-                meta = Compute(problems, prompts, start, count, result);
-                if (shard is not null) Save(shard, meta, result);
+                var (computedMeta, rows) = Compute(problems, prompts, start, count);
+                meta = computedMeta;
+                if (shard is not null) Save(shard, meta, rows);
                 computed += count;
             }
             records.AddRange(meta.Problems);
+            starts.Add(start);
             Progress(start + count, problems.Count, resumed, computed, clock.Elapsed.TotalSeconds);
         }
         CheckCoverage(problems, records);
-        return result with { Problems = records };
+        return new ExtractionResult(records, scratch, starts);
     }
 
+    /// <summary>
+    /// Writes each array's output file (<paramref name="outputPath"/> of the array) from the shards, header first and
+    /// then shard by shard, renamed into place when complete: the whole array is never in memory.
+    /// </summary>
+    public void WriteArrays(ExtractionResult result, Func<ExtractArray, string> outputPath)
+    {
+        if (result.Scratch is null) throw new InvalidOperationException("an extraction run without a scratch folder kept no arrays");
+        var n = result.Problems.Count;
+        foreach (var array in _arrays)
+        {
+            var row = array.RowShape(_shape);
+            var cells = array.Cells(_shape);
+            using var writer = new NpyWriter(outputPath(array), [n, .. row.Select(d => (long)d)], array.DType);
+            foreach (var start in result.ShardStarts)
+            {
+                using var shard = NpyReader.Open($"{ShardPath(result.Scratch, start)}.{array.Name}.npy");
+                var values = new float[shard.Count];
+                shard.ReadAll(values);
+                writer.Append(values);
+            }
+            writer.Commit();
+        }
+    }
+
+    private static string ShardPath(string scratch, int start) => Path.Combine(scratch, $"shard-{start:D7}");
+
     // What a shard at this position must hold under the current plan.
-    private ShardMeta Plan(IReadOnlyList<SampledProblem> problems, int start, int count, ExtractionResult r) =>
-        new(start, count, batch, maxNewTokens, r.SeedCells, r.LatentCells,
+    private ShardMeta Plan(IReadOnlyList<SampledProblem> problems, int start, int count) =>
+        new(start, count, batch, maxNewTokens, CellsByName(),
             [.. problems.Skip(start).Take(count)
                 .Select((p, j) => new ProblemRecord(start + j, p.Gsm8kId, p.Question.Length, true, null, 0, []))]);
+
+    private Dictionary<string, int> CellsByName() => _arrays.ToDictionary(a => a.Name, a => a.Cells(_shape));
 
     // Every problem computed exactly once, in order, before anything is committed.
     private static void CheckCoverage(IReadOnlyList<SampledProblem> problems, IReadOnlyList<ProblemRecord> records)
@@ -111,7 +147,7 @@ public sealed class ExtractionDriver(CodiModel model, int batch, int maxNewToken
                 "run the stage again with --force; if it repeats, report it with the log.", ExitCodes.Failure);
     }
 
-    private static ShardMeta? Resume(string shard, ShardMeta plan, ExtractionResult r)
+    private ShardMeta? Resume(string shard, ShardMeta plan)
     {
         ShardMeta? meta;
         try
@@ -123,30 +159,41 @@ public sealed class ExtractionDriver(CodiModel model, int batch, int maxNewToken
             meta = null;
         }
         var matches = meta is not null && meta.Start == plan.Start && meta.Count == plan.Count && meta.Batch == plan.Batch
-            && meta.MaxNewTokens == plan.MaxNewTokens && meta.SeedCells == plan.SeedCells && meta.LatentCells == plan.LatentCells
+            && meta.MaxNewTokens == plan.MaxNewTokens && meta.Cells is not null
+            && meta.Cells.Count == plan.Cells.Count && plan.Cells.All(c => meta.Cells.TryGetValue(c.Key, out var v) && v == c.Value)
             && meta.Problems.Select(p => (p.Index, p.Gsm8kId)).SequenceEqual(plan.Problems.Select(p => (p.Index, p.Gsm8kId)));
-        var seed = matches ? Npy.Read(shard + ".seed.npy").Values : [];
-        var latent = matches ? Npy.Read(shard + ".latent.npy").Values : [];
-        var whole = seed.Length == (long)plan.Count * plan.SeedCells && latent.Length == (long)plan.Count * plan.LatentCells;
-        if (!matches || !whole) return null;
-        seed.CopyTo(r.Seed, (long)plan.Start * r.SeedCells);
-        latent.CopyTo(r.Latent, (long)plan.Start * r.LatentCells);
-        return meta;
+        // Only the headers are read: each array file must be there, whole, with the planned rows.
+        return matches && _arrays.All(a => Whole($"{shard}.{a.Name}.npy", plan.Count, plan.Cells[a.Name])) ? meta : null;
     }
 
-    private static void Save(string shard, ShardMeta meta, ExtractionResult r)
+    private static bool Whole(string path, int rows, int cells)
     {
-        var (start, count) = (meta.Start, meta.Count);
-        Npy.Write(shard + ".seed.npy", [count, r.SeedCells], r.Seed.AsSpan(start * r.SeedCells, count * r.SeedCells), half: false);
-        Npy.Write(shard + ".latent.npy", [count, r.LatentCells],
-            r.Latent.AsSpan(start * r.LatentCells, count * r.LatentCells), half: false);
+        if (!File.Exists(path)) return false;
+        try
+        {
+            using var reader = NpyReader.Open(path);
+            return reader.Rows == rows && reader.RowCells == cells;
+        }
+        catch (InvalidDataException)
+        {
+            return false;
+        }
+    }
+
+    private void Save(string shard, ShardMeta meta, float[][] rows)
+    {
+        for (int a = 0; a < _arrays.Count; a++)
+            Npy.Write($"{shard}.{_arrays[a].Name}.npy", [meta.Count, meta.Cells[_arrays[a].Name]], rows[a], _arrays[a].DType);
         Hashing.WriteAtomic(shard + ".json", JsonSerializer.Serialize(meta)); // written last: marks the shard complete
     }
 
-    private ShardMeta Compute(
-        IReadOnlyList<SampledProblem> problems, IReadOnlyList<CodiModel.Prompt> prompts, int start, int count, ExtractionResult r)
+    // One shard through the model: its records and, per array, its rows (count × cells, problem-major).
+    private (ShardMeta Meta, float[][] Rows) Compute(
+        IReadOnlyList<SampledProblem> problems, IReadOnlyList<CodiModel.Prompt> prompts, int start, int count)
     {
-        var meta = new ShardMeta(start, count, batch, maxNewTokens, r.SeedCells, r.LatentCells, []);
+        var meta = new ShardMeta(start, count, batch, maxNewTokens, CellsByName(), []);
+        var cells = _arrays.Select(a => meta.Cells[a.Name]).ToArray();
+        var rows = cells.Select(c => new float[count * c]).ToArray();
         var traces = model.TraceMany([.. prompts.Skip(start).Take(count)], batch, maxNewTokens,
             (p, e) => log.WriteLine(
                 $"{logPrefix} extract: problem '{p.Question[..Math.Min(40, p.Question.Length)]}…' failed: {e.Message}"));
@@ -157,18 +204,23 @@ public sealed class ExtractionDriver(CodiModel model, int batch, int maxNewToken
             var error = trace is null ? "the CODI loop failed on this problem (see the log)" : NonFinite(trace);
             if (trace is null || error is not null)
             {
-                // The seed's rule: the seed-convention slot stays zero, is flagged, and still counts; the latent view marks it NaN.
-                // Non-finite attention is a failure too: it is never stored as if it were measured.
-                Array.Fill(r.Latent, float.NaN, i * r.LatentCells, r.LatentCells);
+                // A failed problem's rows hold each array's fill (the seed slot zero, the latent view NaN) and it is
+                // flagged; non-finite attention is a failure too: it is never stored as if it were measured.
+                for (int a = 0; a < _arrays.Count; a++) Array.Fill(rows[a], _arrays[a].FailedFill, j * cells[a], cells[a]);
                 meta.Problems.Add(new ProblemRecord(i, p.Gsm8kId, p.Question.Length, false, error, 0, []));
                 continue;
             }
-            TraceConventions.Seed(trace).CopyTo(r.Seed, (long)i * r.SeedCells);
-            TraceConventions.Latent(trace, model.NumLatent).CopyTo(r.Latent, (long)i * r.LatentCells);
+            for (int a = 0; a < _arrays.Count; a++)
+            {
+                var row = _arrays[a].FromTrace(trace, _shape);
+                if (row.Length != cells[a])
+                    throw new InvalidOperationException($"array {_arrays[a].Name}: {row.Length} values for a row of {cells[a]}");
+                row.CopyTo(rows[a], j * cells[a]);
+            }
             meta.Problems.Add(new ProblemRecord(i, p.Gsm8kId, p.Question.Length, true, null, trace.InputIds.Count, [.. trace.LogitLensTop1],
                 maxNewTokens > 0 ? Decode(trace.AnswerText, p.Answer) : null));
         }
-        return meta;
+        return (meta, rows);
     }
 
     // Why a trace cannot be used (the first non-finite attention value or latent norm), or null when all are finite.

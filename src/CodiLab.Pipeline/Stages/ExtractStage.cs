@@ -1,7 +1,6 @@
 using CodiLab.Analysis;
 using CodiLab.Models.Codi;
 using CodiLab.Pipeline.Artifacts;
-using CodiLab.Pipeline.Data;
 using CodiLab.Pipeline.Engine;
 using CodiLab.Pipeline.Extraction;
 using CodiLab.Specs;
@@ -13,14 +12,15 @@ namespace CodiLab.Pipeline.Stages;
 /// the seed fed it; BOS for LLaMA; BOT; z1..zK), capturing each query's attention row once and deriving both
 /// conventions from it: <c>attention_patterns_raw.npy</c> [N, L, H, 6, 6] float16 (the seed's matrix, off-by-one
 /// included) and <c>latent_attention_raw.npy</c> [N, L, H, K+1, K+3] float32 (labelled latent view). The loop and
-/// its resumable shards are <see cref="ExtractionDriver"/>'s; this adapter loads the model and writes the files.
+/// its resumable shards and the arrays it writes (<see cref="ExtractArrays"/>) are <see cref="ExtractionDriver"/>'s;
+/// this adapter loads the model, checks the failures and writes the metadata.
 /// </summary>
 public static class ExtractStage
 {
     /// <summary>The stage for a spec.</summary>
     public static Stage For(ExperimentSpec spec) => Stage.Create("extract", "Phase1", 1, ExtractParameters.From,
         upstream: spec.Model.IsGenerated ? ["sample", "model"] : ["sample"],
-        outputs: [Phase1Files.SeedRaw, Phase1Files.LatentRaw, Phase1Files.Metadata],
+        outputs: [.. ExtractArrays.Files, Phase1Files.Metadata],
         execute: Run, externals: ModelStage.Resolve);
 
     /// <summary>Loads the stage's model, showing that it is loading (a 1B model takes most of a minute on a CPU).</summary>
@@ -46,10 +46,8 @@ public static class ExtractStage
         var driver = new ExtractionDriver(model, batch, p.MaxNewTokens, log, $"[{ctx.Experiment}]");
         var result = driver.Run(problems, prompts, ctx.ScratchDirectory);
         CheckFailures(ctx, p, result.Problems);
-        var (layers, heads, k) = (model.Loaded.Config.Layers, model.Loaded.Config.Heads, model.NumLatent);
-        Npy.Write(ctx.Output(Phase1Files.SeedRaw),
-            [problems.Count, layers, heads, Conventions.SeedSize, Conventions.SeedSize], result.Seed, half: true);
-        Npy.Write(ctx.Output(Phase1Files.LatentRaw), [problems.Count, layers, heads, k + 1, k + 3], result.Latent, half: false);
+        driver.WriteArrays(result, a => ctx.Output(a.FileName));
+        var (layers, heads, k) = (driver.Shape.Layers, driver.Shape.Heads, driver.Shape.Latents);
         var name = p.Source == ModelSource.Generated
             ? $"generated-{p.Arch.Word()}-seed{p.Seed}"
             : Path.GetFileName(Path.TrimEndingDirectorySeparator(ModelStage.FolderOf(ctx)));

@@ -225,7 +225,7 @@ public sealed class Phase1Tests : IDisposable
         });
         var meta = new JsonObject
         {
-            ["Start"] = 0, ["Count"] = 64, ["Batch"] = 4, ["MaxNewTokens"] = 0, ["SeedCells"] = seedCells, ["LatentCells"] = latentCells,
+            ["Start"] = 0, ["Count"] = 64, ["Batch"] = 4, ["MaxNewTokens"] = 0, ["Cells"] = new JsonObject { ["seed"] = seedCells, ["latent"] = latentCells },
             ["Problems"] = new JsonArray([.. problems]),
         };
         File.WriteAllText(Path.Combine(scratch, "shard-0000000.json"), meta.ToJsonString());
