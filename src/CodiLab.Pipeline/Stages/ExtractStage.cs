@@ -43,7 +43,7 @@ public static class ExtractStage
         ExtractionDriver.CheckPositions(model, prompts, p.MaxNewTokens, ctx.Where("extraction.max_new_tokens"));
         var batch = ModelSetup.BatchSize(p.BatchSize, model, prompts.Max(q => q.Ids.Count));
         if (p.BatchSize is BatchSize.Auto) log.WriteLine($"[{ctx.Experiment}] extract: batch_size auto -> {batch}");
-        var driver = new ExtractionDriver(model, batch, p.MaxNewTokens, log, $"[{ctx.Experiment}]");
+        var driver = new ExtractionDriver(model, batch, p.MaxNewTokens, log, $"[{ctx.Experiment}]", progress: ctx.Environment.Progress);
         var result = driver.Run(problems, prompts, ctx.ScratchDirectory);
         CheckFailures(ctx, p, result.Problems);
         driver.WriteArrays(result, a => ctx.Output(a.FileName));
