@@ -29,10 +29,18 @@ ProcessArgumentBuilder CliArguments(IEnumerable<string> args)
     return builder;
 }
 
+// A failed codilab call ends the build at once with codilab's exit code, after codilab's own paragraph and one line
+// here; throwing instead would make Cake add its error banner and task table (even with --no-report).
+void Fail(int code, string line)
+{
+    Console.Error.WriteLine(line);
+    Environment.Exit(code);
+}
+
 void Codilab(params string[] args)
 {
     var code = StartProcess("dotnet", new ProcessSettings { Arguments = CliArguments(args), WorkingDirectory = root });
-    if (code != 0) throw new CakeException(code, $"codilab {string.Join(" ", args)} exited with code {code}");
+    if (code != 0) Fail(code, $"codilab {string.Join(" ", args)}: failed (exit {code})");
 }
 
 // One stage: codilab prints its own line (ran, with time and where its outputs are); a failure adds one line naming the
@@ -41,9 +49,7 @@ void RunStage(string experiment, string stage, string[] args)
 {
     var clock = System.Diagnostics.Stopwatch.StartNew();
     var code = StartProcess("dotnet", new ProcessSettings { Arguments = CliArguments(args), WorkingDirectory = root });
-    if (code == 0) return;
-    Console.Error.WriteLine($"[{experiment}] {stage}: failed (exit {code}) after {clock.Elapsed.TotalSeconds:0.0} s");
-    throw new CakeException(code, $"codilab {string.Join(" ", args)} exited with code {code}");
+    if (code != 0) Fail(code, $"[{experiment}] {stage}: failed (exit {code}) after {clock.Elapsed.TotalSeconds:0.0} s");
 }
 
 JsonElement PlanJson()
@@ -114,7 +120,7 @@ Task("FetchData").Does(() => Codilab("fetch-data"));
 Task("Compare").Does(() =>
 {
     if (specs.Count != 0 && specs.Count != 2)
-        throw new CakeException(2, $"Compare needs exactly two --spec (or none for the default pair); got {specs.Count}. "
+        Fail(2, $"Compare needs exactly two --spec (or none for the default pair); got {specs.Count}. "
             + "Fix: pass --spec=A --spec=B, or no --spec for the embedded pair.");
     Codilab(new[] { "compare" }.Concat(specs).ToArray());
 });

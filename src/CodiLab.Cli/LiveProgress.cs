@@ -59,7 +59,9 @@ internal sealed class LiveProgress : ProgressReporter
         _loop = new Thread(() => _console.Progress()
             .AutoClear(true)
             .HideCompleted(true)
-            .Columns(new SpinnerColumn(), new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn())
+            // The description (done/total, rate, ETA, batch) goes last, so a narrow terminal wraps the text, not the columns.
+            .Columns(new SpinnerColumn(), new PercentageColumn(), new ProgressBarColumn { Width = 20 },
+                new TaskDescriptionColumn { Alignment = Justify.Left })
             .Start(context =>
             {
                 _context = context;

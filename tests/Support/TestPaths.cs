@@ -33,9 +33,10 @@ public static class TestPaths
     /// <summary>
     /// The name a skipped test is listed under. `dotnet test` at its default verbosity prints a skipped test's name but not
     /// its Skip reason (that needs --logger "console;verbosity=normal", which also lists every passed test), so the reason
-    /// rides in the name.
+    /// rides in the name: the test file's name (its class, by convention), the method and the reason.
     /// </summary>
-    public static string SkippedName(string test, string reason = SharedMissing) => $"{test} [skipped: {reason}]";
+    public static string SkippedName(string file, string test, string reason = SharedMissing) =>
+        $"{Path.GetFileNameWithoutExtension(file.Replace('\\', '/').Split('/')[^1])}.{test} [skipped: {reason}]";
 
     private static string FindRepo()
     {
@@ -60,11 +61,11 @@ public static class TestPaths
 public sealed class SharedFactAttribute : FactAttribute
 {
     /// <summary>Sets Skip (and a display name carrying the reason) when the shared folder is absent outside CI.</summary>
-    public SharedFactAttribute([CallerMemberName] string test = "")
+    public SharedFactAttribute([CallerMemberName] string test = "", [CallerFilePath] string file = "")
     {
         if (TestPaths.Shared is not null || Environment.GetEnvironmentVariable("CI") == "true") return;
         Skip = TestPaths.SharedMissing;
-        DisplayName = TestPaths.SkippedName(test);
+        DisplayName = TestPaths.SkippedName(file, test);
     }
 }
 
@@ -128,10 +129,10 @@ public static class Tamper
 public sealed class SharedTheoryAttribute : TheoryAttribute
 {
     /// <summary>Sets Skip (and a display name carrying the reason) when the shared folder is absent outside CI.</summary>
-    public SharedTheoryAttribute([CallerMemberName] string test = "")
+    public SharedTheoryAttribute([CallerMemberName] string test = "", [CallerFilePath] string file = "")
     {
         if (TestPaths.Shared is not null || Environment.GetEnvironmentVariable("CI") == "true") return;
         Skip = TestPaths.SharedMissing;
-        DisplayName = TestPaths.SkippedName(test);
+        DisplayName = TestPaths.SkippedName(file, test);
     }
 }
