@@ -30,7 +30,10 @@ function Changed([string]$stamp, [string[]]$paths) {
 }
 
 $packages = if ($env:NUGET_PACKAGES) { $env:NUGET_PACKAGES } else { Join-Path $HOME '.nuget/packages' }
-if ((Changed "$stamps/tools.stamp" @('.config/dotnet-tools.json')) -or -not (Test-Path (Join-Path $packages 'cake.tool'))) {
+# Cake is started straight from the NuGet cache (as build.sh does), skipping the SDK's tool lookup on each call.
+$cakeVersion = (Get-Content '.config/dotnet-tools.json' -Raw | ConvertFrom-Json).tools.'cake.tool'.version
+$cakeDll = Join-Path $packages "cake.tool/$cakeVersion/tools/net10.0/any/Cake.dll"
+if ((Changed "$stamps/tools.stamp" @('.config/dotnet-tools.json')) -or -not (Test-Path $cakeDll)) {
     New-Item -ItemType File -Force -Path "$stamps/tools.next" | Out-Null
     dotnet tool restore | Out-Null; if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }
     Move-Item -Force "$stamps/tools.next" "$stamps/tools.stamp"
@@ -42,5 +45,5 @@ if ((Changed "$stamps/codilab-$configuration.stamp" $inputs) -or -not (Test-Path
     if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }
     Move-Item -Force "$stamps/codilab.next" "$stamps/codilab-$configuration.stamp"
 }
-dotnet cake build/build.cake @quiet @args
+if (Test-Path $cakeDll) { dotnet $cakeDll build/build.cake @quiet @args } else { dotnet cake build/build.cake @quiet @args }
 exit $LASTEXITCODE
