@@ -1,6 +1,8 @@
 // Turns experiment specs into Cake tasks. Cake computes nothing itself: it asks `codilab plan --json` for
 // each spec's stages and states, registers one task per stage (e.g. Phase1-tiny-llama-sample) with its
 // upstream as dependencies, and runs `codilab run SPEC --stage NAME` for each stage that is not cached.
+// Output: one line per stage task (a cached one is printed here, a run one by codilab), then the report paths;
+// build.sh runs Cake with --verbosity=quiet --no-report so Cake's banners and summary table stay out of it.
 //
 //   ./build.sh --target=Phase1                                  embedded default specs
 //   ./build.sh --target=Phase1 --spec=experiments/llama-gsm8k.yaml [--spec=...] [--force]
@@ -27,10 +29,27 @@ ProcessArgumentBuilder CliArguments(IEnumerable<string> args)
     return builder;
 }
 
+// A failed codilab call ends the build at once with codilab's exit code, after codilab's own paragraph and one line
+// here; throwing instead would make Cake add its error banner and task table (even with --no-report).
+void Fail(int code, string line)
+{
+    Console.Error.WriteLine(line);
+    Environment.Exit(code);
+}
+
 void Codilab(params string[] args)
 {
     var code = StartProcess("dotnet", new ProcessSettings { Arguments = CliArguments(args), WorkingDirectory = root });
-    if (code != 0) throw new CakeException(code, $"codilab {string.Join(" ", args)} exited with code {code}");
+    if (code != 0) Fail(code, $"codilab {string.Join(" ", args)}: failed (exit {code})");
+}
+
+// One stage: codilab prints its own line (ran, with time and where its outputs are); a failure adds one line naming the
+// stage, after codilab's paragraph saying why.
+void RunStage(string experiment, string stage, string[] args)
+{
+    var clock = System.Diagnostics.Stopwatch.StartNew();
+    var code = StartProcess("dotnet", new ProcessSettings { Arguments = CliArguments(args), WorkingDirectory = root });
+    if (code != 0) Fail(code, $"[{experiment}] {stage}: failed (exit {code}) after {clock.Elapsed.TotalSeconds:0.0} s");
 }
 
 JsonElement PlanJson()
@@ -45,6 +64,8 @@ IEnumerable<string> PinsArgument() => HasArgument("pins") ? new[] { "--pins", Ar
 if (!System.IO.File.Exists(cli)) throw new CakeException($"{cli} is missing: run ./build.sh (it builds the solution first) rather than dotnet cake directly.");
 
 var phaseTasks = phases.ToDictionary(p => p, p => new List<string>());
+// The report files of every stage task that ran or was found cached, listed once the target has finished.
+var reports = new List<string>();
 if (phases.Contains(target))
 {
     foreach (var experiment in PlanJson().EnumerateArray())
@@ -57,12 +78,19 @@ if (phases.Contains(target))
         {
             var stageName = stage.GetProperty("stage").GetString();
             var cached = stage.GetProperty("state").GetString() == "cached";
+            var line = $"[{name}] {stageName}: cached ({stage.GetProperty("key").GetString()?[..12]}) -> {stage.GetProperty("view").GetString()}";
+            var stageReports = stage.GetProperty("reports").EnumerateArray().Select(r => r.GetString()).ToList();
             var args = new List<string> { "run", spec, "--stage", stageName };
             if (force) args.Add("--force");
+            // A cached stage is still a task that runs (so it has its one line), but it only says so: no codilab process.
             var task = Task(taskOf[stageName])
                 .Description($"{stage.GetProperty("status").GetString()}")
-                .WithCriteria(() => force || !cached, "cached")
-                .Does(() => Codilab(args.ToArray()));
+                .Does(() =>
+                {
+                    if (cached && !force) Console.WriteLine(line);
+                    else RunStage(name, stageName, args.ToArray());
+                    reports.AddRange(stageReports);
+                });
             foreach (var upstream in stage.GetProperty("upstream").EnumerateArray())
                 task.IsDependentOn(taskOf[upstream.GetString()]);
             phaseTasks[stage.GetProperty("phase").GetString()].Add(taskOf[stageName]);
@@ -96,7 +124,7 @@ Task("FetchData").Does(() => Codilab("fetch-data"));
 Task("Compare").Does(() =>
 {
     if (specs.Count != 0 && specs.Count != 2)
-        throw new CakeException(2, $"Compare needs exactly two --spec (or none for the default pair); got {specs.Count}. "
+        Fail(2, $"Compare needs exactly two --spec (or none for the default pair); got {specs.Count}. "
             + "Fix: pass --spec=A --spec=B, or no --spec for the embedded pair.");
     Codilab(new[] { "compare" }.Concat(specs).ToArray());
 });
@@ -116,6 +144,12 @@ Task("Bench").Does(() =>
 try
 {
     RunTarget(target);
+    var written = reports.Distinct().Where(r => System.IO.File.Exists(System.IO.Path.Combine(root.FullPath, r))).ToList();
+    if (written.Count > 0)
+    {
+        Console.WriteLine("Reports:");
+        foreach (var report in written) Console.WriteLine($"  {report}");
+    }
 }
 catch (CakeReportException e) when (e.InnerException is CakeException failed)
 {

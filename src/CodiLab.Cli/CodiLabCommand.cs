@@ -78,6 +78,18 @@ public sealed record CommandIO(TextWriter Out, TextWriter Error, Option<string?>
     /// <summary>Loads libtorch (the --libtorch folder, $LIBTORCH_PATH, or the packaged backend).</summary>
     public string Runtime(ParseResult parse) => TorchRuntime.Initialize(parse.GetValue(LibTorch));
 
-    /// <summary>The pipeline environment for a parsed command line (logs go to stdout).</summary>
-    public PipelineEnvironment Environment(ParseResult parse) => PipelineEnvironment.FromEnvironment(Out, parse.GetValue(Artifacts));
+    /// <summary>
+    /// The pipeline environment for a parsed command line: logs go to <paramref name="log"/> (default stdout); long work
+    /// shows a live display on a terminal (<see cref="LiveProgress.Wanted"/>), plain periodic lines otherwise.
+    /// </summary>
+    public PipelineEnvironment Environment(ParseResult parse, TextWriter? log = null)
+    {
+        log ??= Out;
+        if (LiveProgress.Wanted(log))
+        {
+            var live = new LiveProgress(Spectre.Console.AnsiConsole.Console);
+            return PipelineEnvironment.FromEnvironment(live.Log, parse.GetValue(Artifacts)) with { Progress = live };
+        }
+        return PipelineEnvironment.FromEnvironment(log, parse.GetValue(Artifacts));
+    }
 }

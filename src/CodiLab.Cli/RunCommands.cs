@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Text.Json;
 using CodiLab.Pipeline.Engine;
 using CodiLab.Pipeline.Stages;
 using CodiLab.Specs;
@@ -28,15 +27,20 @@ internal static class RunCommands
             Description = "seconds to wait for another run of the same experiment to finish",
             DefaultValueFactory = _ => 0,
         }.AtLeast(0, "a wait is 0 seconds or more");
-        var command = new Command("run", "Run a spec's stages; cached stages are reused.") { spec, phase, stage, force, wait };
+        var json = new Option<bool>("--json") { Description = "print what happened to each stage as one JSON object (logs go to stderr)" };
+        var command = new Command("run", "Run a spec's stages; cached stages are reused.") { spec, phase, stage, force, wait, json };
         command.SetAction(parse =>
         {
             var loaded = SpecLoader.Load(parse.GetValue(spec)!);
-            var runner = StageCatalog.Runner(io.Environment(parse));
-            runner.Run(
+            var asJson = parse.GetValue(json);
+            var env = io.Environment(parse, asJson ? io.Error : null);
+            var runner = StageCatalog.Runner(env);
+            var outcomes = runner.Run(
                 loaded, parse.GetValue(phase), parse.GetValue(stage), parse.GetValue(force), TimeSpan.FromSeconds(parse.GetValue(wait)));
             // The experiment's flat params.json / metrics.json follow every run (derived files: not in lock.json, not verified).
-            CodiLab.Pipeline.Features.ExperimentIndex.Refresh(io.Environment(parse), loaded.Name, CodiLab.Pipeline.Features.Pinning.DefaultFolder);
+            CodiLab.Pipeline.Features.ExperimentIndex.Refresh(env, loaded.Name, CodiLab.Pipeline.Features.Pinning.DefaultFolder);
+            if (asJson)
+                JsonOutput.Print(io.Out, JsonOutput.Run(env, loaded, runner.Select(loaded, parse.GetValue(phase), parse.GetValue(stage), out _), outcomes));
             return 0;
         });
         return command;
@@ -55,20 +59,7 @@ internal static class RunCommands
             var plans = loaded.Select(s => (Spec: s, Stages: runner.Plan(s))).ToList();
             if (parse.GetValue(json))
             {
-                io.Out.WriteLine(JsonSerializer.Serialize(plans.Select(p => new
-                {
-                    spec = p.Spec.Reference,
-                    experiment = p.Spec.Name,
-                    stages = p.Stages.Select(s => new
-                    {
-                        phase = s.Stage.Phase,
-                        stage = s.Stage.Name,
-                        upstream = s.Stage.Upstream,
-                        state = s.State.ToString().ToLowerInvariant(),
-                        status = s.Status,
-                        key = s.Key,
-                    }),
-                }), new JsonSerializerOptions { WriteIndented = true }));
+                JsonOutput.Print(io.Out, JsonOutput.Plan(env, plans));
                 return 0;
             }
             foreach (var (s, stages) in plans)

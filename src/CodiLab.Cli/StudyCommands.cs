@@ -94,10 +94,11 @@ internal static class CompareCommand
             Description = "second spec (default pair: default:tiny-gpt2)",
             Arity = ArgumentArity.ZeroOrOne,
         };
+        var json = new Option<bool>("--json") { Description = "print the comparison's folder and files as one JSON object (logs go to stderr)" };
         var command = new Command("compare",
             "Compare two experiments: spec fields that differ, every Phase 1-2 summary value with deltas, side-by-side figures.")
         {
-            a, b,
+            a, b, json,
         };
         command.SetAction(parse =>
         {
@@ -109,8 +110,11 @@ internal static class CompareCommand
                     "give two specs: codilab compare A.yaml B.yaml", ExitCodes.InvalidSpec);
             }
             var specs = CodiLab.Specs.SpecLoader.LoadAll(first is null ? CodiLab.Specs.SpecLoader.DefaultSpecs : [first, second!]);
-            var (folder, _) = CodiLab.Pipeline.Features.Comparison.Run(specs[0], specs[1], io.Environment(parse));
-            io.Out.WriteLine(Path.Combine(folder, "compare.md"));
+            var asJson = parse.GetValue(json);
+            var env = io.Environment(parse, asJson ? io.Error : null);
+            var (folder, cached) = CodiLab.Pipeline.Features.Comparison.Run(specs[0], specs[1], env);
+            if (asJson) JsonOutput.Print(io.Out, JsonOutput.Compare(specs[0], specs[1], folder, cached));
+            else io.Out.WriteLine(Path.Combine(folder, "compare.md"));
             return 0;
         });
         return command;

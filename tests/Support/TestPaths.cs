@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Xunit;
 
 namespace CodiLab.Tests.Support;
@@ -26,6 +27,17 @@ public static class TestPaths
     public static string Fixture(string name) =>
         System.IO.Path.Combine(Shared ?? throw new InvalidOperationException("../shared is not beside this clone"), "reference", "fixtures", name);
 
+    /// <summary>Why a test that needs ../shared is skipped.</summary>
+    public const string SharedMissing = "../shared (GSM8K data and reference fixtures) is not beside this clone";
+
+    /// <summary>
+    /// The name a skipped test is listed under. `dotnet test` at its default verbosity prints a skipped test's name but not
+    /// its Skip reason (that needs --logger "console;verbosity=normal", which also lists every passed test), so the reason
+    /// rides in the name: the test file's name (its class, by convention), the method and the reason.
+    /// </summary>
+    public static string SkippedName(string file, string test, string reason = SharedMissing) =>
+        $"{Path.GetFileNameWithoutExtension(file.Replace('\\', '/').Split('/')[^1])}.{test} [skipped: {reason}]";
+
     private static string FindRepo()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
@@ -48,11 +60,12 @@ public static class TestPaths
 /// </summary>
 public sealed class SharedFactAttribute : FactAttribute
 {
-    /// <summary>Sets Skip when the shared folder is absent outside CI.</summary>
-    public SharedFactAttribute()
+    /// <summary>Sets Skip (and a display name carrying the reason) when the shared folder is absent outside CI.</summary>
+    public SharedFactAttribute([CallerMemberName] string test = "", [CallerFilePath] string file = "")
     {
-        if (TestPaths.Shared is null && Environment.GetEnvironmentVariable("CI") != "true")
-            Skip = "../shared (GSM8K data and reference fixtures) is not beside this clone";
+        if (TestPaths.Shared is not null || Environment.GetEnvironmentVariable("CI") == "true") return;
+        Skip = TestPaths.SharedMissing;
+        DisplayName = TestPaths.SkippedName(file, test);
     }
 }
 
@@ -115,10 +128,11 @@ public static class Tamper
 /// <summary>A theory that needs ../shared; skipped like <see cref="SharedFactAttribute"/>.</summary>
 public sealed class SharedTheoryAttribute : TheoryAttribute
 {
-    /// <summary>Sets Skip when the shared folder is absent outside CI.</summary>
-    public SharedTheoryAttribute()
+    /// <summary>Sets Skip (and a display name carrying the reason) when the shared folder is absent outside CI.</summary>
+    public SharedTheoryAttribute([CallerMemberName] string test = "", [CallerFilePath] string file = "")
     {
-        if (TestPaths.Shared is null && Environment.GetEnvironmentVariable("CI") != "true")
-            Skip = "../shared (GSM8K data and reference fixtures) is not beside this clone";
+        if (TestPaths.Shared is not null || Environment.GetEnvironmentVariable("CI") == "true") return;
+        Skip = TestPaths.SharedMissing;
+        DisplayName = TestPaths.SkippedName(file, test);
     }
 }

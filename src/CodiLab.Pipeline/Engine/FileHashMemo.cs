@@ -27,7 +27,7 @@ public static class FileHashMemo
             if (memo.TryGetValue(info.FullName, out var entry) && entry.Length == 2 && entry[0] == stamp) return entry[1];
             var hash = Hashing.File(path).Sha256;
             memo[info.FullName] = [stamp, hash];
-            Save(cacheRoot, memo);
+            Save(MemoPath(cacheRoot), memo);
             return hash;
         }
     }
@@ -55,16 +55,45 @@ public static class FileHashMemo
                 if (entry.Length != 2 || entry[1] != hash) drift.Add(new MemoDrift(path, entry.Length == 2 ? entry[1] : "?", hash));
                 memo[path] = [FileStamp.Of(path), hash];
             }
-            if (files > 0 || memo.Count > 0) Save(cacheRoot, memo);
+            if (files > 0 || memo.Count > 0) Save(MemoPath(cacheRoot), memo);
         }
         return drift;
     }
 
-    private static void Save(string cacheRoot, Dictionary<string, string[]> memo)
+    /// <summary>
+    /// SHA-256 of many existing files by full path, remembered in <c>cache/&lt;memoFile&gt;</c> by the same stamp: one read and
+    /// at most one write of the memo. Used for the readable views, in a memo of their own so <c>verify --deep</c>'s recheck of
+    /// external inputs never mistakes a view edited by hand for a changed checkpoint.
+    /// </summary>
+    public static IReadOnlyDictionary<string, string> Sha256Many(IEnumerable<string> paths, string cacheRoot, string memoFile)
+    {
+        var result = new Dictionary<string, string>(StringComparer.Ordinal);
+        lock (Gate)
+        {
+            var memoPath = Path.Combine(cacheRoot, memoFile);
+            var memo = Load(memoPath);
+            var changed = false;
+            foreach (var path in paths)
+            {
+                var full = Path.GetFullPath(path);
+                var stamp = FileStamp.Of(full);
+                if (!memo.TryGetValue(full, out var entry) || entry.Length != 2 || entry[0] != stamp)
+                {
+                    memo[full] = entry = [stamp, Hashing.File(full).Sha256];
+                    changed = true;
+                }
+                result[path] = entry[1];
+            }
+            if (changed) Save(memoPath, memo);
+        }
+        return result;
+    }
+
+    private static void Save(string memoPath, Dictionary<string, string[]> memo)
     {
         try
         {
-            Hashing.WriteAtomic(MemoPath(cacheRoot), JsonSerializer.Serialize(memo));
+            Hashing.WriteAtomic(memoPath, JsonSerializer.Serialize(memo));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

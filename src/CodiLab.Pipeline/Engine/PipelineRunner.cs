@@ -61,7 +61,7 @@ public sealed class PipelineRunner(PipelineEnvironment env, Func<ExperimentSpec,
         // A cached stage whose readable copy was changed by hand says so; the next run restores it.
         return Planner.Plan(spec, stages, env, lockFile, _cache).Select(p =>
             p.State == StageState.Cached && lockFile.Stages.GetValueOrDefault(p.Stage.Name)?.Key == p.Key
-                ? p with { EditedViews = ViewCheck.Differences(Path.Combine(root, p.Stage.Phase), p.Entry!)
+                ? p with { EditedViews = ViewCheck.DifferencesByStamp(Path.Combine(root, p.Stage.Phase), p.Entry!, env.CacheRoot)
                     .Select(f => $"{p.Stage.Phase}/{f}").ToList() }
                 : p).ToList();
     }
@@ -82,7 +82,7 @@ public sealed class PipelineRunner(PipelineEnvironment env, Func<ExperimentSpec,
         {
             // Planned only now, after its upstream ran: its key depends on their output hashes.
             var plan = Planner.PlanOne(spec, stage, env, lockFile.Stages.GetValueOrDefault(stage.Name), _cache, plans);
-            var outcome = RunPlanned(owner, plan, lockFile, rerun: force && targets.Contains(stage.Name));
+            var outcome = RunPlanned(owner, plan, lockFile, rerun: force && targets.Contains(stage.Name), quiet: !targets.Contains(stage.Name));
             plans[stage.Name] = plan with { State = StageState.Cached, Entry = _cache.TryOpen(outcome.Key) };
             outcomes.Add(outcome);
         }
@@ -118,19 +118,21 @@ public sealed class PipelineRunner(PipelineEnvironment env, Func<ExperimentSpec,
         return (runLock, LockFile.Read(owner.Root, owner.Name, owner.Reference) with { Spec = owner.Reference });
     }
 
-    private StageOutcome RunPlanned(Owner owner, StagePlan plan, LockFile lockFile, bool rerun)
+    // quiet: an upstream stage that is only reused says nothing (the stage asked for, and anything that ran, does), so a
+    // `run --stage` per Cake task prints one line, not one per upstream stage.
+    private StageOutcome RunPlanned(Owner owner, StagePlan plan, LockFile lockFile, bool rerun, bool quiet = false)
     {
         if (plan.Blocker is not null) throw plan.Blocker;
-        var outcome = plan.State == StageState.Cached && !rerun ? Reuse(owner, plan, lockFile) : null;
+        var outcome = plan.State == StageState.Cached && !rerun ? Reuse(owner, plan, lockFile, quiet) : null;
         if (outcome is not null || plan.Key is null) return outcome ?? Execute(owner, plan, lockFile, replace: rerun);
         // Another experiment may be building the same key right now: wait for it, then reuse what it committed.
         using var keyLock = StageKeyLock.Acquire(env.CacheRoot, plan.Key, env.Log, owner.Name);
         if (!rerun && _cache.TryOpen(plan.Key) is { } committed)
-            outcome = Reuse(owner, plan with { State = StageState.Cached, Entry = committed }, lockFile);
+            outcome = Reuse(owner, plan with { State = StageState.Cached, Entry = committed }, lockFile, quiet);
         return outcome ?? Execute(owner, plan, lockFile, replace: rerun);
     }
 
-    private StageOutcome? Reuse(Owner owner, StagePlan plan, LockFile lockFile)
+    private StageOutcome? Reuse(Owner owner, StagePlan plan, LockFile lockFile, bool quiet)
     {
         var view = owner.View(plan.Stage);
         var locked = lockFile.Stages.GetValueOrDefault(plan.Stage.Name);
@@ -151,7 +153,7 @@ public sealed class PipelineRunner(PipelineEnvironment env, Func<ExperimentSpec,
             }
             Record(owner, plan, plan.Entry!, lockFile);
         }
-        env.Log.WriteLine($"[{owner.Name}] {plan.Stage.Name}: cached ({plan.Key![..12]})");
+        if (!quiet) env.Log.WriteLine($"[{owner.Name}] {plan.Stage.Name}: cached ({plan.Key![..12]}) -> {Shown(view)}");
         return new StageOutcome(plan.Stage.Name, plan.Stage.Phase, false, plan.Key!, 0, ViewFiles(view, plan.Entry!));
     }
 
@@ -182,9 +184,8 @@ public sealed class PipelineRunner(PipelineEnvironment env, Func<ExperimentSpec,
             throw new InvalidOperationException($"the entry just written for {stage.Name} does not match its manifest");
         Record(owner, plan, manifest, lockFile);
         WriteProvenance(owner, stage.Name, key, started, clock.Elapsed.TotalSeconds);
-        var where = Path.GetRelativePath(Directory.GetCurrentDirectory(), view);
         env.Log.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"[{owner.Name}] {stage.Name}: ran in {clock.Elapsed.TotalSeconds:0.00} s ({key[..12]}) -> {where}"));
+            $"[{owner.Name}] {stage.Name}: ran in {clock.Elapsed.TotalSeconds:0.00} s ({key[..12]}) -> {Shown(view)}"));
         return new StageOutcome(stage.Name, stage.Phase, true, key, clock.Elapsed.TotalSeconds, ViewFiles(view, manifest));
     }
 
@@ -212,6 +213,13 @@ public sealed class PipelineRunner(PipelineEnvironment env, Func<ExperimentSpec,
     // The repository of the spec file (not of the current folder); none for embedded defaults and comparisons.
     private static GitState? ExperimentRepository(string reference) =>
         File.Exists(reference) ? HarnessInfo.Repository(Path.GetDirectoryName(Path.GetFullPath(reference))!) : null;
+
+    /// <summary>A path as a user would type it: relative to the current folder when inside it, else as given.</summary>
+    public static string Shown(string path)
+    {
+        var relative = Path.GetRelativePath(Directory.GetCurrentDirectory(), path);
+        return relative.StartsWith("..", StringComparison.Ordinal) || Path.IsPathRooted(relative) ? path : relative;
+    }
 
     private static List<string> ViewFiles(string view, CacheManifest manifest) =>
         manifest.Files.Keys.Select(f => Path.Combine(view, f)).ToList();

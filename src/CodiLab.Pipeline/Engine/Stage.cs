@@ -47,6 +47,9 @@ public sealed record Stage(
 /// <summary>Where a run reads and writes, and what it reports to.</summary>
 public sealed record PipelineEnvironment(string ArtifactsRoot, string DataRoot, TextWriter Log, string HarnessVersion)
 {
+    /// <summary>How long work shows how far it is (default: plain periodic lines on <see cref="Log"/>).</summary>
+    public ProgressReporter Progress { get; init; } = new PlainProgress(Log);
+
     /// <summary>The shared content-addressed cache.</summary>
     public string CacheRoot => Path.Combine(ArtifactsRoot, "cache");
 

@@ -21,6 +21,20 @@ public static class ViewCheck
     public static IReadOnlyList<string> Differences(string view, IReadOnlyDictionary<string, FileDigest> expected) =>
         expected.Where(f => Problem(Path.Combine(view, f.Key), f.Value) is not null).Select(f => f.Key).ToList();
 
+    /// <summary>
+    /// <see cref="Differences(string, CacheManifest)"/> for a plan, which only reports: a file whose size is right and whose
+    /// stamp (size, times, inode) is the one its hash was last taken at is trusted without rehashing (memo
+    /// <c>cache/.view-hashes.json</c>), so planning large views stays cheap. A run and <c>verify</c> always rehash.
+    /// </summary>
+    public static IReadOnlyList<string> DifferencesByStamp(string view, CacheManifest entry, string cacheRoot)
+    {
+        var sized = entry.Files.Where(f => new FileInfo(Path.Combine(view, f.Key)) is { Exists: true } info && info.Length == f.Value.Size)
+            .ToDictionary(f => Path.Combine(view, f.Key), f => f.Value.Sha256);
+        var hashes = FileHashMemo.Sha256Many(sized.Keys, cacheRoot, ".view-hashes.json");
+        return entry.Files.Where(f => !sized.TryGetValue(Path.Combine(view, f.Key), out var want) || hashes[Path.Combine(view, f.Key)] != want)
+            .Select(f => f.Key).ToList();
+    }
+
     /// <summary>What is wrong with one view file, or null when its bytes are the expected ones.</summary>
     public static string? Problem(string path, FileDigest expected)
     {

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using CodiLab.Analysis;
@@ -26,9 +25,19 @@ public sealed record ExtractionResult(IReadOnlyList<ProblemRecord> Problems, str
 /// done/total, rate and ETA. Only one shard's rows are ever in memory: the output arrays are assembled from the
 /// shards file by file (<see cref="WriteArrays"/>).
 /// </summary>
+/// <param name="model">The loaded model.</param>
+/// <param name="batch">Problems per batch.</param>
+/// <param name="maxNewTokens">Answer tokens decoded after EOT.</param>
+/// <param name="log">Where failed problems are named.</param>
+/// <param name="logPrefix">Prefix of log and progress lines, e.g. <c>[tiny-llama]</c>.</param>
+/// <param name="arrays">The arrays to store (default: every one).</param>
+/// <param name="progress">Where done/total, rate, ETA and batch size are shown (default: plain lines on the log).</param>
 public sealed class ExtractionDriver(
-    CodiModel model, int batch, int maxNewTokens, TextWriter log, string logPrefix, IReadOnlyList<ExtractArray>? arrays = null)
+    CodiModel model, int batch, int maxNewTokens, TextWriter log, string logPrefix, IReadOnlyList<ExtractArray>? arrays = null,
+    ProgressReporter? progress = null)
 {
+    private TrackedWork? _work;
+
     /// <summary>Problems per shard at least (a shard holds whole batches, sorted by length inside).</summary>
     public const int ShardSize = 64;
 
@@ -77,8 +86,8 @@ public sealed class ExtractionDriver(
         var records = new List<ProblemRecord>();
         var starts = new List<int>();
         if (scratch is not null) Directory.CreateDirectory(scratch);
-        var clock = Stopwatch.StartNew();
-        var (resumed, computed) = (0, 0);
+        var resumed = 0;
+        Progress(0, problems.Count, 0);
         var shardSize = Math.Max(ShardSize, 4 * batch);
         for (int start = 0; start < problems.Count; start += shardSize)
         {
@@ -91,11 +100,10 @@ public sealed class ExtractionDriver(
                 var (computedMeta, rows) = Compute(problems, prompts, start, count);
                 meta = computedMeta;
                 if (shard is not null) Save(shard, meta, rows);
-                computed += count;
             }
             records.AddRange(meta.Problems);
             starts.Add(start);
-            Progress(start + count, problems.Count, resumed, computed, clock.Elapsed.TotalSeconds);
+            Progress(start + count, problems.Count, resumed);
         }
         CheckCoverage(problems, records);
         return new ExtractionResult(records, scratch, starts);
@@ -251,11 +259,13 @@ public sealed class ExtractionDriver(
             ? v
             : null;
 
-    private void Progress(int done, int total, int resumed, int computed, double seconds)
+    // Shown per shard: problems done of all, those resumed from the scratch folder (not counted in the rate), batch size.
+    private void Progress(int done, int total, int resumed)
     {
-        var rate = computed / Math.Max(seconds, 1e-9);
-        var eta = computed == 0 ? "" : string.Create(CultureInfo.InvariantCulture, $", ETA {(total - done) / rate:0}s");
-        log.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{logPrefix} extract: {done}/{total} problems ({resumed} resumed), {rate:0.0} problems/s{eta}"));
+        _work ??= (progress ?? new PlainProgress(log)).Start($"{logPrefix} extract", total, "problems");
+        _work.Update(done, resumed, batch);
+        if (done < total) return;
+        _work.Complete();
+        _work = null;
     }
 }

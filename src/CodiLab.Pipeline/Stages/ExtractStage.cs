@@ -24,13 +24,16 @@ public static class ExtractStage
         outputs: [.. ExtractArrays.Files, .. QuestionTraces.Files, .. QuestionLensStages.ExtractRecords, Phase1Files.Metadata],
         execute: Run, externals: ModelStage.Resolve);
 
-    /// <summary>Loads the stage's model.</summary>
-    public static CodiModel LoadModel(StageContext ctx, ExtractParameters p) =>
-        ModelSetup.Load(
+    /// <summary>Loads the stage's model, showing that it is loading (a 1B model takes most of a minute on a CPU).</summary>
+    public static CodiModel LoadModel(StageContext ctx, ExtractParameters p)
+    {
+        using var loading = ctx.Environment.Progress.Start($"[{ctx.Experiment}] extract: loading the model", 0, "");
+        return ModelSetup.Load(
             ModelStage.FolderOf(ctx),
             ctx.Externals.TryGetValue("tokenizer", out var tok) ? tok.Path : null,
             p.Model,
             ctx.Where("model.dtype"));
+    }
 
     private static void Run(StageContext ctx, ExtractParameters p)
     {
@@ -42,7 +45,7 @@ public static class ExtractStage
         var batch = ModelSetup.BatchSize(p.BatchSize, model, prompts.Max(q => q.Ids.Count));
         if (p.BatchSize is BatchSize.Auto) log.WriteLine($"[{ctx.Experiment}] extract: batch_size auto -> {batch}");
         var driver = new ExtractionDriver(model, batch, p.MaxNewTokens, log, $"[{ctx.Experiment}]",
-            [.. ExtractArrays.All, .. QuestionTraces.Arrays(model.Tokenizer)]);
+            [.. ExtractArrays.All, .. QuestionTraces.Arrays(model.Tokenizer)], progress: ctx.Environment.Progress);
         var result = driver.Run(problems, prompts, ctx.ScratchDirectory);
         CheckFailures(ctx, p, result.Problems);
         driver.WriteArrays(result, a => ctx.Output(a.FileName));

@@ -1,4 +1,5 @@
 using CodiLab.Analysis;
+using CodiLab.Models.Codi;
 using CodiLab.Pipeline.Artifacts;
 using CodiLab.Pipeline.Data;
 using CodiLab.Pipeline.Engine;
@@ -71,8 +72,7 @@ public static class Phase3Stages
         var log = ctx.Environment.Log;
         var problems = ExtractionDriver.ReadDataset(ctx.Input("interventions-sample", Phase3Files.Dataset));
         var metric = Phase3Files.HeadMetric(ctx.UpstreamDirectories["heads"], p.HeadMetric);
-        using var model = ModelSetup.Load(ModelStage.FolderOf(ctx), ctx.Externals.TryGetValue("tokenizer", out var tok) ? tok.Path : null,
-            p.Model, ctx.Where("model.dtype"));
+        using var model = Load(ctx, p);
         var c = model.Loaded.Config;
         var shape = new Phase3Shape(c.Layers, c.Heads, c.KvHeads, model.NumLatent, p.Arch);
         var section = p.Section;
@@ -82,8 +82,7 @@ public static class Phase3Stages
         var batch = ModelSetup.BatchSize(p.BatchSize, model, problems.Max(q => model.PromptIds(q.Question).Count));
         var driver = new InterventionDriver(model, problems, batch, p.MaxNewTokens, CommonKey(ctx, p, batch),
             new ArtifactCache(ctx.Environment.CacheRoot), log, $"[{ctx.Experiment}]");
-        var baseline = driver.Baseline();
-        var runs = plan.Select(cond => driver.Run(cond, section, donors)).ToList();
+        var (baseline, runs) = Sweep(ctx, driver, plan, section, donors, batch);
         log.WriteLine($"[{ctx.Experiment}] interventions: baseline + {plan.Count} conditions ({driver.Reused} read from the cache)");
         var ranking = Phase3Plan.Rank(metric);
         Phase3Files.Write(ctx.Output(Phase3Files.Conditions), new Phase3ConditionsFile(c.Layers, c.Heads, model.NumLatent, p.HeadMetric,
@@ -95,6 +94,31 @@ public static class Phase3Stages
         var all = new Phase3Runs(name, set, p.MaxNewTokens, baseline, runs);
         Phase3Files.Write(ctx.Output(Phase3Files.Runs), all);
         File.WriteAllText(ctx.Output(Phase3Files.Problems), Phase3Files.ProblemsCsv(all));
+    }
+
+    private static CodiModel Load(StageContext ctx, Phase3RunParameters p)
+    {
+        using var loading = ctx.Environment.Progress.Start($"[{ctx.Experiment}] interventions: loading the model", 0, "");
+        return ModelSetup.Load(ModelStage.FolderOf(ctx), ctx.Externals.TryGetValue("tokenizer", out var tok) ? tok.Path : null,
+            p.Model, ctx.Where("model.dtype"));
+    }
+
+    // The baseline, then each condition in plan order, with progress counted in conditions (those read back from the cache
+    // count as done but not in the rate).
+    private static (ConditionRun Baseline, List<ConditionRun> Runs) Sweep(StageContext ctx, InterventionDriver driver,
+        IReadOnlyList<Phase3Condition> plan, InterventionsSection section, int[] donors, int batch)
+    {
+        using var sweep = ctx.Environment.Progress.Start($"[{ctx.Experiment}] interventions", plan.Count + 1, "conditions");
+        sweep.Update(0, batch: batch, detail: "baseline");
+        var baseline = driver.Baseline();
+        sweep.Update(1, driver.Reused, batch, plan.Count > 0 ? plan[0].Name : null);
+        var runs = new List<ConditionRun>(plan.Count);
+        for (int i = 0; i < plan.Count; i++)
+        {
+            runs.Add(driver.Run(plan[i], section, donors));
+            sweep.Update(i + 2, driver.Reused, batch, i + 1 < plan.Count ? plan[i + 1].Name : null);
+        }
+        return (baseline, runs);
     }
 
     // A sweep that would run the baseline alone, or donor conditions with nobody to take the donor's values from, would

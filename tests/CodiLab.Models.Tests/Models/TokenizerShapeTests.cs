@@ -12,14 +12,16 @@ namespace CodiLab.Tests.Models;
 /// <summary>A fact over all GSM8K train questions: skipped, with the reason, when the data root lacks them (never in CI).</summary>
 public sealed class Gsm8kTrainFactAttribute : FactAttribute
 {
-    /// <summary>Sets Skip when gsm8k/train.jsonl is absent outside CI.</summary>
-    public Gsm8kTrainFactAttribute()
+    /// <summary>Sets Skip (and a display name carrying the reason) when gsm8k/train.jsonl is absent outside CI.</summary>
+    public Gsm8kTrainFactAttribute(
+        [System.Runtime.CompilerServices.CallerMemberName] string test = "", [System.Runtime.CompilerServices.CallerFilePath] string file = "")
     {
         if (Environment.GetEnvironmentVariable("CI") == "true") return;
         if (TestPaths.Shared is null && string.IsNullOrEmpty(Environment.GetEnvironmentVariable("CODILAB_DATA_DIR")))
             Skip = "no data root: ../shared is not beside this clone and CODILAB_DATA_DIR is unset, so gsm8k/train.jsonl is absent";
         else if (!File.Exists(Path.Combine(TestPaths.SharedData, "gsm8k", "train.jsonl")))
             Skip = $"{Path.Combine(TestPaths.SharedData, "gsm8k", "train.jsonl")} is absent (./build.sh --target=FetchData downloads it)";
+        if (Skip is not null) DisplayName = TestPaths.SkippedName(file, test, Skip);
     }
 }
 

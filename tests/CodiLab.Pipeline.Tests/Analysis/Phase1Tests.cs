@@ -267,7 +267,7 @@ public sealed class Phase1Tests : IDisposable
         var outcome = runner.Run(spec, stageName: "extract").Single(o => o.Stage == "extract");
 
         Assert.True(outcome.Executed);
-        Assert.Contains("80/80 problems (64 resumed)", _log.ToString(), StringComparison.Ordinal);
+        Assert.Contains("extract: 80/80 problems (64 reused)", _log.ToString(), StringComparison.Ordinal);
         var seed = Npy.Read(View("resume", Phase1Files.SeedRaw));
         Assert.Equal(0.125f, seed.Values[seed.Index(3, 1, 2, 0, 0)]);    // from the kept shard
         Assert.NotEqual(0.125f, seed.Values[seed.Index(70, 1, 2, 1, 0)]); // computed after resuming
@@ -292,7 +292,8 @@ public sealed class Phase1Tests : IDisposable
         StageCatalog.Runner(env).Run(resumed, stageName: "extract");
 
         // then every problem is computed by this run: nothing resumed, no value from the old shard, no zero-filled row.
-        Assert.Contains("80/80 problems (0 resumed)", _log.ToString(), StringComparison.Ordinal);
+        Assert.Contains("extract: 80/80 problems, ", _log.ToString(), StringComparison.Ordinal);
+        Assert.DoesNotContain("reused)", _log.ToString(), StringComparison.Ordinal);
         var seed = Npy.Read(View("replan", Phase1Files.SeedRaw));
         Assert.DoesNotContain(0.125f, seed.Values);
         Assert.All(Enumerable.Range(0, 80), n => Assert.NotEqual(0f, seed.Values[seed.Index(n, 1, 2, 1, 0)]));
