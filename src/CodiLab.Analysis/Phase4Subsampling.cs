@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace CodiLab.Analysis;
 
 /// <summary>Phase 4's subsampling distribution, head-rank intervals and the seed's criteria table.</summary>
@@ -43,7 +45,7 @@ public static partial class Phase4Analysis
             both += same && c.Flow == full.Flow && c.Skip == full.Skip && allTop ? 1 : 0;
             stats.Add(row);
         }
-        var (sc, sampleRow) = SubsetStats(acc, [.. members], fullTop, heads, k, s);
+        var (_, sampleRow) = SubsetStats(acc, [.. members], fullTop, heads, k, s);
         var (_, fullRow) = SubsetStats(acc, all, fullTop, heads, k, s);
         string[] names = ["hub_ratio", "seed_avg_sequential", "seed_avg_skip", .. Phase4Metrics.HeadMetrics.Select(m => $"top{k}_overlap_{m}")];
         var distributions = names.Select((name, i) =>
@@ -120,15 +122,18 @@ public static partial class Phase4Analysis
         foreach (var c in correlations)
             rows.Add(new($"mean-pattern correlation, sample vs full ({c.Convention}, Pearson, {c.Cells} visible cells)", "> 0.9",
                 c.Pearson, c.PearsonInterval, Verdict(c.Pearson, CorrelationThreshold),
-                $"Spearman {c.Spearman:0.0000}; interval: bootstrap over the sample's problems"));
+                string.Create(CultureInfo.InvariantCulture, $"Spearman {c.Spearman:0.0000}; interval: bootstrap over the sample's problems")));
         foreach (var o in overlaps.Where(o => o.K == overlaps.Where(x => x.Metric == o.Metric).Min(x => x.K)))
             rows.Add(new($"top-{o.K} head overlap, sample vs full ({o.Metric})", "> 70%", o.Share, o.ShareInterval,
-                Verdict(o.Share, OverlapThreshold), $"{o.Count}/{o.K} shared; Jaccard {o.Jaccard:0.00}; RBO {o.Rbo:0.00}"));
+                Verdict(o.Share, OverlapThreshold),
+                string.Create(CultureInfo.InvariantCulture, $"{o.Count}/{o.K} shared; Jaccard {o.Jaccard:0.00}; RBO {o.Rbo:0.00}")));
         var finite = headlines.Count(h => double.IsFinite(h.Sample.Low) && double.IsFinite(h.Full.Low));
         rows.Add(new("95% confidence intervals on the headline metrics (both sets)", "every metric", finite, null,
-            finite == headlines.Count ? "pass" : "fail", $"{finite} of {headlines.Count} metrics have a bootstrap interval on both sets"));
+            finite == headlines.Count ? "pass" : "fail",
+            string.Create(CultureInfo.InvariantCulture, $"{finite} of {headlines.Count} metrics have a bootstrap interval on both sets")));
         rows.Add(new("subsets of the sample's size reaching the full set's conclusions", "reported", sub.SameAll, null, "reported",
-            $"hub {sub.SameHub:P0}, flow {sub.SameFlow:P0}, skip {sub.SameSkip:P0} of {sub.Subsets} random subsets"));
+            string.Create(CultureInfo.InvariantCulture,
+                $"hub {sub.SameHub:P0}, flow {sub.SameFlow:P0}, skip {sub.SameSkip:P0} of {sub.Subsets} random subsets")));
         rows.Add(new("paired t-test, sample vs full", "not used", null, null, "not used",
             "the sample is a subset of the full set, so the two are not independent samples; the subsampling distribution answers "
             + "the question instead"));

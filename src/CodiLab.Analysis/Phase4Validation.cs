@@ -63,7 +63,7 @@ public static partial class Phase4Analysis
         int[] all = [.. Enumerable.Range(0, n)];
         var full = Conclude(acc, all, s);
         var sample = Conclude(acc, [.. members], s);
-        var correlations = Correlations(shape, acc, members, s);
+        var correlations = Correlations(acc, members, s);
         var overlaps = Overlaps(shape, acc, members, s);
         var headlines = Phase4Metrics.Headline.Select((m, i) => new Phase4Headline(m,
             MeanInterval(acc.Headline[i], [.. members], s.Bootstrap, s.Seed), MeanInterval(acc.Headline[i], all, s.Bootstrap, s.Seed))).ToList();
@@ -154,7 +154,7 @@ public static partial class Phase4Analysis
         return Bootstrap.Percentiles(v.Average(), draws);
     }
 
-    private static List<Phase4Correlation> Correlations(Phase4Shape shape, Phase4Accumulator acc, IReadOnlyList<int> members, Phase4Settings s)
+    private static List<Phase4Correlation> Correlations(Phase4Accumulator acc, IReadOnlyList<int> members, Phase4Settings s)
     {
         var result = new List<Phase4Correlation>();
         foreach (var (name, fullMean, rows, visible) in new (string, double[], Dictionary<int, float[]>, Func<int, bool>)[]

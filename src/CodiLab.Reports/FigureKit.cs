@@ -265,7 +265,7 @@ public static class FigureKit
     }
 
     // Panels in a grid under a title, on a white canvas.
-    private static byte[] Compose(string title, IReadOnlyList<byte[]> panels, int columns)
+    internal static byte[] Compose(string title, IReadOnlyList<byte[]> panels, int columns)
     {
         var rows = (panels.Count + columns - 1) / columns;
         const int header = 50;
