@@ -53,6 +53,7 @@ public sealed class ExperimentSpec
             Number("analysis.skip_threshold"),
             checked((int)Int("analysis.top_heads")));
         Interventions = InterventionsSection.Read(this);
+        Phase4 = Phase4Section.Read(this);
         Phases = [.. Words("phases").Select(SpecWords.Parse<Phase>)];
         Audit = new AuditSection(Number("audit.tolerance"), Number("audit.relative_tolerance"));
     }
@@ -80,6 +81,9 @@ public sealed class ExperimentSpec
 
     /// <summary>The interventions section (Phase 3).</summary>
     public InterventionsSection Interventions { get; }
+
+    /// <summary>The phase4 section (the full-set view).</summary>
+    public Phase4Section Phase4 { get; }
 
     /// <summary>The phases this experiment runs.</summary>
     public IReadOnlyList<Phase> Phases { get; }

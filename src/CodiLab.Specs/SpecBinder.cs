@@ -130,6 +130,7 @@ internal static class SpecBinder
 
         CheckName(reference, origin, values, marks, errors);
         InterventionFields.Check(values, At, marks, errors);
+        Phase4Fields.Check(values, At, errors);
         if (values["model.arch"] is null)
         {
             errors.Add(new(At("model.arch"), "the spec does not say which architecture the model has.",

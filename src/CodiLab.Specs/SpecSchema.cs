@@ -97,6 +97,7 @@ public static partial class SpecSchema
         new("audit.relative_tolerance", FieldKind.Number, 1e-3, "verify: difference allowed per unit of |pinned value|")
             { Min = 0, Max = 1e6 },
         .. InterventionFields.All,
+        .. Phase4Fields.All,
         new("phases", FieldKind.ChoiceList, new[] { "Phase1" }, "the phases this experiment runs")
             { Words = ["Phase1", "Phase2", "Phase3", "Phase4"] },
     ];

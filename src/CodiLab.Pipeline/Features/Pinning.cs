@@ -65,6 +65,7 @@ public static class Pinning
         ("Phase1", Phase1Files.CanonicalSummary),
         ("Phase2", Phase2Files.CanonicalSummary),
         ("Phase3", Phase3Files.CanonicalSummary),
+        ("Phase4", Phase4Files.CanonicalSummary),
     ];
 
     /// <summary>How pin, audit and rerun files are written: indented, snake_case, enums as words, nulls kept.</summary>

@@ -21,8 +21,12 @@ public static class ExtractStage
     /// <summary>The stage for a spec.</summary>
     public static Stage For(ExperimentSpec spec) => Stage.Create("extract", "Phase1", 2, ExtractParameters.From,
         upstream: spec.Model.IsGenerated ? ["sample", "model"] : ["sample"],
-        outputs: [.. ExtractArrays.Files, .. QuestionTraces.Files, .. QuestionLensStages.ExtractRecords, Phase1Files.Metadata],
-        execute: Run, externals: ModelStage.Resolve);
+        outputs: Outputs,
+        execute: (ctx, p) => Execute(ctx, p, "sample", Phase1Files.Dataset), externals: ModelStage.Resolve);
+
+    /// <summary>What an extraction writes: every array, the decoded question and lens records, the metadata (Phase 1 and Phase 4 alike).</summary>
+    public static IReadOnlyList<string> Outputs =>
+        [.. ExtractArrays.Files, .. QuestionTraces.Files, .. QuestionLensStages.ExtractRecords, Phase1Files.Metadata];
 
     /// <summary>Loads the stage's model, showing that it is loading (a 1B model takes most of a minute on a CPU).</summary>
     public static CodiModel LoadModel(StageContext ctx, ExtractParameters p)
@@ -35,10 +39,14 @@ public static class ExtractStage
             ctx.Where("model.dtype"));
     }
 
-    private static void Run(StageContext ctx, ExtractParameters p)
+    /// <summary>
+    /// Runs the extraction over the dataset JSON <paramref name="datasetFile"/> of stage <paramref name="sampleStage"/> and writes
+    /// the arrays and the metadata (Phase 1 over its sample; Phase 4 over the full set).
+    /// </summary>
+    public static void Execute(StageContext ctx, ExtractParameters p, string sampleStage, string datasetFile)
     {
         var log = ctx.Environment.Log;
-        var problems = ExtractionDriver.ReadDataset(ctx.Input("sample", Phase1Files.Dataset));
+        var problems = ExtractionDriver.ReadDataset(ctx.Input(sampleStage, datasetFile));
         using var model = LoadModel(ctx, p);
         var prompts = ExtractionDriver.Prompts(model, problems);
         ExtractionDriver.CheckPositions(model, prompts, p.MaxNewTokens, ctx.Where("extraction.max_new_tokens"));
@@ -54,7 +62,7 @@ public static class ExtractStage
         var name = p.Source == ModelSource.Generated
             ? $"generated-{p.Arch.Word()}-seed{p.Seed}"
             : Path.GetFileName(Path.TrimEndingDirectorySeparator(ModelStage.FolderOf(ctx)));
-        ArtifactJson.Write(ctx.Output(Phase1Files.Metadata), Metadata(p, name, result.Problems, layers, heads, k));
+        ArtifactJson.Write(ctx.Output(Phase1Files.Metadata), Metadata(p, name, result.Problems, layers, heads, k, datasetFile));
     }
 
     // More failures than extraction.max_failures allows (or every problem failed) ends the stage before anything is
@@ -75,12 +83,12 @@ public static class ExtractStage
     }
 
     private static ExtractMetadata Metadata(
-        ExtractParameters p, string name, IReadOnlyList<ProblemRecord> records, int layers, int heads, int k)
+        ExtractParameters p, string name, IReadOnlyList<ProblemRecord> records, int layers, int heads, int k, string datasetFile)
     {
         var decode = p.MaxNewTokens;
         var accuracy = decode > 0 ? new Accuracy(records.Count(r => r.Answer?.Correct == true), records.Count) : null;
         return new ExtractMetadata(name, p.Source == ModelSource.Generated ? "generated" : p.Path, records.Count, layers, heads,
-            [.. Enumerable.Range(0, Conventions.SeedSize)], Phase1Files.Dataset, records, k, decode, accuracy, p.DType.Word(),
+            [.. Enumerable.Range(0, Conventions.SeedSize)], datasetFile, records, k, decode, accuracy, p.DType.Word(),
             ModelSetup.Device(p.Device), Layouts(k));
     }
 

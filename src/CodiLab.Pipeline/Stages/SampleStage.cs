@@ -23,7 +23,8 @@ public static class SampleStage
         return d.FullPath ?? Path.GetFullPath(Path.Combine(env.DataRoot, d.Path!));
     }
 
-    private static IReadOnlyList<ExternalInput> ResolveDataset(ExperimentSpec spec, PipelineEnvironment env)
+    /// <summary>The dataset file a gsm8k spec reads, checked and hashed (none for a synthetic set).</summary>
+    public static IReadOnlyList<ExternalInput> ResolveDataset(ExperimentSpec spec, PipelineEnvironment env)
     {
         if (spec.Dataset.IsSynthetic) return [];
         var path = DatasetPath(spec, env);

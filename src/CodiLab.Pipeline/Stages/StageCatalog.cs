@@ -39,5 +39,6 @@ public static class StageCatalog
         yield return Phase2Stages.Figures();
         yield return Phase2Stages.ReportStage();
         foreach (var stage in Phase3Stages.For(spec)) yield return stage;
+        foreach (var stage in Phase4Stages.For(spec)) yield return stage;
     }
 }

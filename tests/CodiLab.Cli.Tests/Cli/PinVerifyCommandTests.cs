@@ -60,7 +60,7 @@ public sealed class PinVerifyCommandTests : IDisposable
     public static TheoryData<string, string[], int, string> Refusals() => new()
     {
         { "unfinished", ["pin", "default:tiny-llama"], ExitCodes.BadInput, "Phase1 of experiment 'tiny-llama' is not finished, so there is nothing to pin" },
-        { "phase4", ["pin", "default:tiny-llama", "--phase", "Phase4"], ExitCodes.InvalidSpec, "'Phase4' cannot be pinned" },
+        { "phase4", ["pin", "default:tiny-llama", "--phase", "Phase4"], ExitCodes.BadInput, "Phase4 of experiment 'tiny-llama' is not finished, so there is nothing to pin" },
         { "nothing", ["pin"], ExitCodes.InvalidSpec, "no spec was named and nothing is pinned under" },
         { "no-pins", ["verify", "default:tiny-gpt2"], ExitCodes.BadInput, "experiment 'tiny-gpt2' has no pins under" },
         { "malformed", ["verify"], ExitCodes.BadInput, "Phase1.json: error: the pin file is malformed: it is not a pin file's JSON" },
