@@ -50,8 +50,10 @@ internal static class BenchCommand
         foreach (var option in new[] { problems, batch })
             option.Validators.Add(result =>
             {
-                if (result.GetValue(option) is { } values && values.Any(v => v < 1))
-                    result.AddError($"{option.Name} takes numbers of 1 or more.");
+                // Read the tokens: a value that is not a number is the parser's own error (GetValue would throw on it).
+                foreach (var token in result.Tokens)
+                    if (int.TryParse(token.Value, out var bad) && bad < 1)
+                        result.AddError($"{option.Name} {bad} is not allowed: it takes numbers of 1 or more.");
             });
         command.SetAction(parse =>
         {

@@ -115,6 +115,9 @@ public static class AnalysisBench
             }
         Npy.Write(Path.Combine(extract, Phase1Files.LatentRaw), [n, layers, heads, rows, columns], latent, half: false);
         Npy.Write(Path.Combine(extract, Phase1Files.SeedRaw), [n, layers, heads, size, size], seedMatrix, half: true);
+        // Value weighting is left as the identity here (the benchmark times the arithmetic, not what the weights mean).
+        Npy.Write(Path.Combine(extract, Phase1Files.LatentValueWeighted), [n, layers, heads, rows, columns], latent, half: false);
+        var extraBytes = SynthesizeQuestionAndLens(extract, latent, n, layers, heads, rows, columns);
         var records = Enumerable.Range(0, n).Select(i => new ProblemRecord(i, $"synthetic-{i}", 200, true, null, 60 + i % 80,
             [.. Enumerable.Range(0, rows).Select(s => (i + s) % 500)])).ToList();
         ArtifactJson.Write(Path.Combine(extract, Phase1Files.Metadata), Metadata(n, layers, heads, k, records));
@@ -122,7 +125,36 @@ public static class AnalysisBench
         File.WriteAllText(Path.Combine(sample, Phase1Files.Dataset), "[]");
         Directory.CreateDirectory(Path.Combine(model, "model"));
         File.WriteAllText(Path.Combine(model, "model", "model.safetensors"), "synthetic analysis benchmark: no model");
-        return latent.LongLength * 4 + seedMatrix.LongLength * 2;
+        return latent.LongLength * 8 + seedMatrix.LongLength * 2 + extraBytes;
+    }
+
+    // The question-token and logit-lens outputs of extract: each row's P0 and question mass split over fixed token kinds
+    // (10 prompt tokens: P0, 3 numbers, 1 operator, 4 others, the last), its 8 strongest keys, and lens ids with a
+    // one-step solution; returns the arrays' size in bytes.
+    private static long SynthesizeQuestionAndLens(string extract, float[] latent, int n, int layers, int heads, int rows, int columns)
+    {
+        string[] kinds = ["P0", "number", "number", "number", "operator", "other", "other", "other", "other", "last"];
+        var (mass, keys, weights) = (new float[(long)n * layers * heads * rows * 5], new float[(long)n * layers * heads * rows * 8],
+            new float[(long)n * layers * heads * rows * 8]);
+        for (long row = 0; row < (long)n * layers * heads * rows; row++)
+        {
+            var (p0, question) = (latent[row * columns], latent[row * columns + 1]);
+            (mass[row * 5], mass[row * 5 + 1], mass[row * 5 + 2]) = (p0, 0.3f * question, 0.1f * question);
+            (mass[row * 5 + 3], mass[row * 5 + 4]) = (0.2f * question, 0.4f * question);
+            for (int j = 0; j < 8; j++) (keys[row * 8 + j], weights[row * 8 + j]) = (1 + j, question / (2 << j));
+        }
+        Npy.Write(Path.Combine(extract, Phase1Files.QuestionKindMass), [n, layers, heads, rows, 5], mass, half: false);
+        Npy.Write(Path.Combine(extract, Phase1Files.QuestionTopKeys), [n, layers, heads, rows, 8], keys, half: false);
+        Npy.Write(Path.Combine(extract, Phase1Files.QuestionTopWeights), [n, layers, heads, rows, 8], weights, half: false);
+        var queries = Conventions.LatentRows(rows - 1);
+        ArtifactJson.Write(Path.Combine(extract, Phase1Files.QuestionTokens), Enumerable.Range(0, n).Select(i => new PromptTokenRecord(
+            i, $"synthetic-{i}", [.. Enumerable.Range(0, kinds.Length)], [.. kinds.Select((_, t) => $"t{t}")], kinds)).ToList());
+        ArtifactJson.Write(Path.Combine(extract, Phase1Files.LensTopK), new LensRecords(5, queries, [.. Enumerable.Range(0, n)
+            .Select(i => new LensProblem(i, $"synthetic-{i}", true,
+                [.. queries.Select((_, q) => (IReadOnlyList<int>)[.. Enumerable.Range(q, 5)])],
+                [.. queries.Select((_, q) => (IReadOnlyList<string>)[.. Enumerable.Range(q, 5).Select(v => $"{v}")])],
+                $"2+3=<<2+3=5>>5\n#### {i % 7}"))]));
+        return mass.LongLength * 4 + keys.LongLength * 8;
     }
 
     private static ExtractMetadata Metadata(int n, int layers, int heads, int k, IReadOnlyList<ProblemRecord> records) =>

@@ -46,7 +46,8 @@ public static class ExtractStage
     public static void Execute(StageContext ctx, ExtractParameters p, string sampleStage, string datasetFile)
     {
         var log = ctx.Environment.Log;
-        var problems = ExtractionDriver.ReadDataset(ctx.Input(sampleStage, datasetFile));
+        var dataset = ctx.Input(sampleStage, datasetFile);
+        var problems = ExtractionDriver.ReadDataset(dataset);
         using var model = LoadModel(ctx, p);
         var prompts = ExtractionDriver.Prompts(model, problems);
         ExtractionDriver.CheckPositions(model, prompts, p.MaxNewTokens, ctx.Where("extraction.max_new_tokens"));
@@ -57,7 +58,7 @@ public static class ExtractStage
         var result = driver.Run(problems, prompts, ctx.ScratchDirectory);
         CheckFailures(ctx, p, result.Problems);
         driver.WriteArrays(result, a => ctx.Output(a.FileName));
-        QuestionLensStages.Extract(ctx, model, problems, prompts);
+        QuestionLensStages.Extract(ctx, model, problems, prompts, dataset);
         var (layers, heads, k) = (driver.Shape.Layers, driver.Shape.Heads, driver.Shape.Latents);
         var name = p.Source == ModelSource.Generated
             ? $"generated-{p.Arch.Word()}-seed{p.Seed}"

@@ -20,14 +20,15 @@ public static class QuestionLensStages
 
     /// <summary>
     /// Writes the extract stage's per-problem records after its arrays: each prompt's tokens and kinds, and the logit-lens
-    /// ids (read back from their array) decoded with the model's tokenizer beside the gold solution.
+    /// ids (read back from their array) decoded with the model's tokenizer beside the gold solution read from <paramref name="dataset"/>.
     /// </summary>
-    public static void Extract(StageContext ctx, CodiModel model, IReadOnlyList<SampledProblem> problems, IReadOnlyList<CodiModel.Prompt> prompts)
+    public static void Extract(
+        StageContext ctx, CodiModel model, IReadOnlyList<SampledProblem> problems, IReadOnlyList<CodiModel.Prompt> prompts, string dataset)
     {
         var tokens = problems.Select((p, i) => QuestionTraces.Tokens(i, p.Gsm8kId, model.Tokenizer, prompts[i].Ids)).ToList();
         ArtifactJson.Write(ctx.Output(Phase1Files.QuestionTokens), tokens);
         var ids = Npy.Read(ctx.Output(Phase1Files.LensIds)).Values;
-        var solutions = QuestionTraces.Solutions(ctx.Input("sample", Phase1Files.Dataset));
+        var solutions = QuestionTraces.Solutions(dataset);
         ArtifactJson.Write(ctx.Output(Phase1Files.LensTopK), QuestionTraces.Lens(problems, ids, model.NumLatent, model.Tokenizer, solutions));
     }
 

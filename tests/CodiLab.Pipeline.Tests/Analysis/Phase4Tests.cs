@@ -67,39 +67,50 @@ public sealed class Phase4Tests : IDisposable
         var spec = Spec("p4resume");
         var runner = StageCatalog.Runner(env);
         runner.Run(spec, stageName: "p4-extract");
-        var reference = File.ReadAllBytes(View("p4resume", Phase1Files.SeedRaw));
+        var reference = Arrays.Select(a => File.ReadAllBytes(View("p4resume", a.File))).ToList();
         var key = runner.Plan(spec, stage: "p4-extract").Single(p => p.Stage.Name == "p4-extract").Key!;
         var scratch = Path.Combine(env.CacheRoot, ".partial", key);
         Directory.CreateDirectory(scratch);
         // Re-creating those shards by running the driver's plan would need the model; instead the finished entry's
         // arrays are cut into the first two shards, as the interrupted run wrote them.
-        WriteShards(scratch, View("p4resume", Phase1Files.SeedRaw), View("p4resume", Phase1Files.LatentRaw),
-            View("p4resume", Phase1Files.Metadata));
+        WriteShards(scratch, "p4resume");
 
         // when it runs again (forced: its finished entry stands for the run that never finished),
         _log.GetStringBuilder().Clear();
         runner.Run(spec, stageName: "p4-extract", force: true);
 
         // then it resumes the 128 problems and computes the rest, and the arrays are byte for byte the uninterrupted run's.
-        Assert.Contains("150/150 problems (128 resumed)", _log.ToString(), StringComparison.Ordinal);
-        Assert.Equal(reference, File.ReadAllBytes(View("p4resume", Phase1Files.SeedRaw)));
+        Assert.Contains("150/150 problems (128 reused)", _log.ToString(), StringComparison.Ordinal);
+        Assert.Equal(reference, Arrays.Select(a => File.ReadAllBytes(View("p4resume", a.File))).ToList());
         Assert.False(Directory.Exists(scratch));
     }
 
-    private static void WriteShards(string scratch, string seedPath, string latentPath, string metadataPath)
+    // Every array the extraction writes (name, file, stored dtype), cut into the interrupted run's shards.
+    private static readonly (string Name, string File, NpyDType DType)[] Arrays =
+    [
+        ("seed", Phase1Files.SeedRaw, NpyDType.Float16), ("latent", Phase1Files.LatentRaw, NpyDType.Float32),
+        ("value-weighted", Phase1Files.LatentValueWeighted, NpyDType.Float32),
+        ("qkind", Phase1Files.QuestionKindMass, NpyDType.Float32), ("qtopkeys", Phase1Files.QuestionTopKeys, NpyDType.Float32),
+        ("qtopweights", Phase1Files.QuestionTopWeights, NpyDType.Float32), ("lensids", Phase1Files.LensIds, NpyDType.Float32),
+    ];
+
+    private void WriteShards(string scratch, string experiment)
     {
-        var (seed, latent) = (Npy.Read(seedPath), Npy.Read(latentPath));
-        var (seedCells, latentCells) = ((int)(seed.Count / 150), (int)(latent.Count / 150));
-        var problems = JsonNode.Parse(File.ReadAllText(metadataPath))!["problems"]!.AsArray();
+        var arrays = Arrays.Select(a => (a.Name, a.DType, Values: Npy.Read(View(experiment, a.File)))).ToList();
+        var problems = JsonNode.Parse(File.ReadAllText(View(experiment, Phase1Files.Metadata)))!["problems"]!.AsArray();
         for (int start = 0; start < 128; start += 64)
         {
             var shard = Path.Combine(scratch, $"shard-{start:D7}");
-            Npy.Write(shard + ".seed.npy", [64, seedCells], seed.Values.AsSpan(start * seedCells, 64 * seedCells), NpyDType.Float16);
-            Npy.Write(shard + ".latent.npy", [64, latentCells], latent.Values.AsSpan(start * latentCells, 64 * latentCells), NpyDType.Float32);
+            var cells = new JsonObject();
+            foreach (var (name, dtype, values) in arrays)
+            {
+                var perProblem = (int)(values.Count / 150);
+                Npy.Write($"{shard}.{name}.npy", [64, perProblem], values.Values.AsSpan(start * perProblem, 64 * perProblem), dtype);
+                cells[name] = perProblem;
+            }
             var meta = new JsonObject
             {
-                ["Start"] = start, ["Count"] = 64, ["Batch"] = 8, ["MaxNewTokens"] = 0,
-                ["Cells"] = new JsonObject { ["seed"] = seedCells, ["latent"] = latentCells },
+                ["Start"] = start, ["Count"] = 64, ["Batch"] = 8, ["MaxNewTokens"] = 0, ["Cells"] = cells,
                 ["Problems"] = new JsonArray([.. problems.Skip(start).Take(64).Select(p => p!.DeepClone())]),
             };
             File.WriteAllText(shard + ".json", meta.ToJsonString());
