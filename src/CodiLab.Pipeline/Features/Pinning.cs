@@ -162,7 +162,8 @@ public static class Pinning
 
     private static PinnedModel Model(ExperimentSpec spec, IReadOnlyDictionary<string, StagePlan> plans)
     {
-        var extract = plans["extract"];
+        // Phase 1-3 pins read the model through extract; a Phase 4 pin through p4-extract (same model stage, same inputs).
+        var extract = plans.GetValueOrDefault("extract") ?? plans["p4-extract"];
         var tokenizer = extract.Inputs.GetValueOrDefault("tokenizer");
         if (!spec.Model.IsGenerated) return new PinnedModel("checkpoint", extract.Inputs["model"], tokenizer);
         var lines = plans["model"].Entry!.Files.OrderBy(f => f.Key, StringComparer.Ordinal).Select(f => $"{f.Key} {f.Value.Sha256}");
