@@ -99,8 +99,15 @@ public static class ExperimentIndex
             return ([], "unreadable");
         }
         if (found.Count == 0) return ([], "none");
-        var current = found.All(p => p.Pin.Stages.All(s => lockFile.Stages.GetValueOrDefault(s.Key)?.Key == s.Value));
-        return (found.Select(p => p.Pin.Phase).ToList(), current ? "current" : "differs");
+        // Per pinned phase: "not run" when one of its stages is not in lock.json (a phase this run never reached is not a
+        // difference), "differs" when a stage ran with another key, else "current"; one word when all phases agree.
+        var states = found.Select(p => (p.Pin.Phase, State:
+            p.Pin.Stages.Any(s => !lockFile.Stages.ContainsKey(s.Key)) ? "not run"
+            : p.Pin.Stages.All(s => lockFile.Stages[s.Key].Key == s.Value) ? "current" : "differs")).ToList();
+        var state = states.Select(s => s.State).Distinct().Count() == 1
+            ? states[0].State
+            : string.Join("; ", states.GroupBy(s => s.State).Select(g => $"{string.Join(",", g.Select(s => s.Phase))} {g.Key}"));
+        return (found.Select(p => p.Pin.Phase).ToList(), state);
     }
 
     private static (string Verdict, DateTimeOffset? At) LastAudit(string root)

@@ -35,6 +35,33 @@ public sealed class ExperimentIndexTests(PinnedExperiment fixture) : IClassFixtu
     }
 
     [Fact]
+    public void A_pinned_phase_this_run_never_reached_is_not_run_and_a_changed_key_differs()
+    {
+        // Given a copy of the pins with a Phase 3 pin naming a stage this run never ran, and a Phase 2 pin with a changed key,
+        var pins = Path.Combine(Path.GetTempPath(), "codilab-pins-" + Guid.NewGuid().ToString("N")[..8]);
+        var folder = Directory.CreateDirectory(Path.Combine(pins, "pin-test")).FullName;
+        try
+        {
+            var phase2 = JsonNode.Parse(File.ReadAllText(Path.Combine(_x.Pins, "pin-test", "Phase2.json")))!;
+            File.Copy(Path.Combine(_x.Pins, "pin-test", "Phase1.json"), Path.Combine(folder, "Phase1.json"));
+            var phase3 = phase2.DeepClone();
+            (phase3["phase"], phase3["stages"]!["interventions"]) = ("Phase3", new string('a', 64));
+            File.WriteAllText(Path.Combine(folder, "Phase3.json"), phase3.ToJsonString());
+            phase2["stages"]!["heads"] = new string('b', 64);
+            File.WriteAllText(Path.Combine(folder, "Phase2.json"), phase2.ToJsonString());
+
+            // when the row is built, then each phase is named with its own state.
+            var row = ExperimentIndex.Refresh(_x.Env, "pin-test", pins);
+            Assert.Equal("Phase1 current; Phase2 differs; Phase3 not run", row.Pins);
+        }
+        finally
+        {
+            Directory.Delete(pins, recursive: true);
+            ExperimentIndex.Refresh(_x.Env, "pin-test", _x.Pins);
+        }
+    }
+
+    [Fact]
     public void Metrics_json_is_flat_and_its_intervals_are_those_of_the_evidence_and_canonical_summaries()
     {
         ExperimentIndex.Refresh(_x.Env, "pin-test", _x.Pins);
