@@ -122,7 +122,11 @@ public static partial class Phase4Analysis
         foreach (var c in correlations)
             rows.Add(new($"mean-pattern correlation, sample vs full ({c.Convention}, Pearson, {c.Cells} visible cells)", "> 0.9",
                 c.Pearson, c.PearsonInterval, Verdict(c.Pearson, CorrelationThreshold),
-                string.Create(CultureInfo.InvariantCulture, $"Spearman {c.Spearman:0.0000}; interval: bootstrap over the sample's problems")));
+                string.Create(CultureInfo.InvariantCulture, $"Spearman {c.Spearman:0.0000}; interval: bootstrap over the sample's problems")
+                + (c.PearsonInterval is { } ci && double.IsFinite(ci.Low) && !ci.Contains(c.Pearson)
+                    ? "; the value lies outside its interval: resampling the sample's problems adds noise to its mean pattern, "
+                        + "which lowers the correlation, so the interval is biased low and its upper end is the conservative reading"
+                    : "")));
         foreach (var o in overlaps.Where(o => o.K == overlaps.Where(x => x.Metric == o.Metric).Min(x => x.K)))
             rows.Add(new($"top-{o.K} head overlap, sample vs full ({o.Metric})", "> 70%", o.Share, o.ShareInterval,
                 Verdict(o.Share, OverlapThreshold),

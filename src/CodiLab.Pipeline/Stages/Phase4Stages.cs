@@ -64,7 +64,7 @@ public static class Phase4Stages
         execute: (ctx, p) => ExtractStage.Execute(ctx, p, "p4-sample", Phase4Files.Dataset), externals: ModelStage.Resolve);
 
     /// <summary>One streaming pass over the arrays, then the validation, the summary and the per-problem table.</summary>
-    public static Stage Analyze() => Stage.Create("p4-analyze", "Phase4", 1, Phase4AnalyzeParameters.From,
+    public static Stage Analyze() => Stage.Create("p4-analyze", "Phase4", 2, Phase4AnalyzeParameters.From,
         upstream: ["sample", "p4-sample", "p4-extract"],
         outputs: [Phase4Files.Summary, Phase4Files.CanonicalSummary, Phase4Files.Problems], execute: RunAnalyze);
 
