@@ -20,7 +20,7 @@ internal static class AuditCommands
 
     // The pins folder: --pins, else the default. A file in its place is refused; so is a --pins folder that does not exist
     // when it is to be read (verify), since a mistyped folder would otherwise audit nothing and pass.
-    private static string PinsFolder(ParseResult parse, Option<string?> option, bool mustExist)
+    internal static string PinsFolder(ParseResult parse, Option<string?> option, bool mustExist)
     {
         var given = parse.GetValue(option);
         var folder = given ?? Pinning.DefaultFolder;
@@ -31,7 +31,7 @@ internal static class AuditCommands
         }
         if (mustExist && given is not null && !Directory.Exists(folder))
         {
-            throw new CodiLabException($"the pins folder {Path.GetFullPath(folder)} does not exist, so there is nothing to audit.",
+            throw new CodiLabException($"the pins folder {Path.GetFullPath(folder)} does not exist, so there is nothing to read.",
                 "--pins", "check the path (the default is experiments/pins under the current folder).", ExitCodes.BadInput);
         }
         return folder;

@@ -32,7 +32,7 @@ internal static class SiteCommands
         command.SetAction(parse =>
         {
             var env = io.Environment(parse);
-            var rows = ExperimentIndex.Collect(env, parse.GetValue(pins) ?? Pinning.DefaultFolder);
+            var rows = ExperimentIndex.Collect(env, AuditCommands.PinsFolder(parse, pins, mustExist: true));
             if (parse.GetValue(sort) is { } field) rows = ExperimentIndex.Sort(rows, field);
             if (parse.GetValue(json))
             {
@@ -84,7 +84,7 @@ internal static class SiteCommands
         command.SetAction(parse =>
         {
             var env = io.Environment(parse);
-            var result = CodiLab.Pipeline.Features.Site.Build(env, parse.GetValue(pins) ?? Pinning.DefaultFolder);
+            var result = CodiLab.Pipeline.Features.Site.Build(env, AuditCommands.PinsFolder(parse, pins, mustExist: true));
             foreach (var link in result.Unresolved)
                 io.Error.WriteLine($"{result.Folder}: warning: a link found no file and was left as it is: {link}");
             io.Out.WriteLine($"site: {Path.GetRelativePath(Directory.GetCurrentDirectory(), result.Index)} "

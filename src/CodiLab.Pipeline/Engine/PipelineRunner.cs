@@ -45,6 +45,13 @@ public sealed class PipelineRunner(PipelineEnvironment env, Func<ExperimentSpec,
             throw new CodiLabException($"experiment '{spec.Name}' has no stage '{stageName}'{inPhase}.", spec.Reference,
                 $"use one of: {string.Join(", ", names)}.", ExitCodes.InvalidSpec);
         }
+        if (phase is not null && chosen.Count == 0)
+        {
+            // Asked for a phase the spec does not run: nothing would happen, which must not pass for success.
+            throw new CodiLabException($"experiment '{spec.Name}' has no stage in {phase}: its spec does not list {phase} under "
+                + $"'phases:' (it runs {string.Join(", ", spec.Phases.Select(p => p.Word()))}).", spec.Reference,
+                $"add {phase} to the spec's 'phases:' list, or ask for one of the phases it lists.", ExitCodes.InvalidSpec);
+        }
         targets = chosen;
         var needed = new HashSet<string>(chosen);
         foreach (var stage in all.AsEnumerable().Reverse())

@@ -248,7 +248,8 @@ public static class ExperimentIndex
             var ordered = descending ? known.OrderByDescending(text, StringComparer.Ordinal) : known.OrderBy(text, StringComparer.Ordinal);
             return [.. ordered, .. rows.Where(r => text(r) is null)];
         }
-        if (!rows.Any(r => r.Metrics.ContainsKey(key)))
+        // A headline column is always a valid choice, even before any experiment has its metric (those rows go last).
+        if (!rows.Any(r => r.Metrics.ContainsKey(key)) && !SiteReport.Headlines.Any(h => h.Key == key))
         {
             var labels = string.Join(", ", SiteReport.Headlines.Select(h => $"'{h.Label}'"));
             throw new CodiLabException($"--sort '{name}' is neither a column nor a metric of any experiment here.", "--sort",

@@ -165,6 +165,34 @@ public sealed class BadInputTests : IDisposable
     }
 
     [Fact]
+    public void Running_a_phase_the_spec_does_not_list_is_an_error_not_a_silent_success()
+    {
+        var spec = _dir.Write("p1only.yaml", "extends: default:tiny-gpt2\nname: p1only\nphases: [Phase1]\n");
+
+        var (code, output, error) = Invoke("run", spec, "--phase", "Phase4");
+
+        OneParagraph(error, code, ExitCodes.InvalidSpec);
+        Assert.Contains("does not list Phase4 under 'phases:' (it runs Phase1)", error, StringComparison.Ordinal);
+        Assert.Equal("", output);
+    }
+
+    [Theory]
+    [InlineData("experiments")]
+    [InlineData("site")]
+    public void Experiments_and_site_refuse_a_pins_folder_that_is_a_file_or_missing(string verb)
+    {
+        var file = _dir.Write("pins.txt", "a file, not a folder");
+
+        var (fileCode, _, fileError) = Invoke(verb, "--pins", file);
+        var (missingCode, _, missingError) = Invoke(verb, "--pins", Path.Combine(_dir.Path, "no-such-pins"));
+
+        OneParagraph(fileError, fileCode, ExitCodes.BadInput);
+        Assert.Contains("is a file", fileError, StringComparison.Ordinal);
+        OneParagraph(missingError, missingCode, ExitCodes.BadInput);
+        Assert.Contains("does not exist", missingError, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void An_output_path_that_cannot_be_written_is_bad_input_not_a_bug()
     {
         var folder = Model("gpt2");

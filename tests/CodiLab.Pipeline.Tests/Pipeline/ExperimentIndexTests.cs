@@ -35,6 +35,16 @@ public sealed class ExperimentIndexTests(PinnedExperiment fixture) : IClassFixtu
     }
 
     [Fact]
+    public void A_headline_column_sorts_even_when_no_experiment_has_its_metric_yet()
+    {
+        var row = ExperimentIndex.Refresh(_x.Env, "pin-test", _x.Pins);
+        var bare = row with { Metrics = new Dictionary<string, double>() };
+
+        Assert.Equal([bare], ExperimentIndex.Sort([bare], "hub ratio"));
+        Assert.Throws<CodiLabException>(() => ExperimentIndex.Sort([bare], "nonsense"));
+    }
+
+    [Fact]
     public void A_pinned_phase_this_run_never_reached_is_not_run_and_a_changed_key_differs()
     {
         // Given a copy of the pins with a Phase 3 pin naming a stage this run never ran, and a Phase 2 pin with a changed key,
