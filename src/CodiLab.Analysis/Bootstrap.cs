@@ -114,12 +114,15 @@ public static class Bootstrap
         return Percentiles(point, deltas);
     }
 
-    /// <summary>Any statistic of a set of problem indices, with its interval; the point value uses every problem once.</summary>
-    public static Interval Of(int n, Func<int[], double> statistic, int resamples = Resamples)
+    /// <summary>
+    /// Any statistic of a set of problem indices, with its interval; the point value uses every problem once. A caller with its
+    /// own settings (Phase 4's spec section) passes its resample count and seed.
+    /// </summary>
+    public static Interval Of(int n, Func<int[], double> statistic, int resamples = Resamples, int seed = Seed)
     {
         if (n == 0) return new Interval(double.NaN, double.NaN, double.NaN);
         var point = statistic([.. Enumerable.Range(0, n)]);
-        var values = Draws(n, resamples).Select(statistic).ToArray();
+        var values = Draws(n, resamples, seed).Select(statistic).ToArray();
         return Percentiles(point, values);
     }
 

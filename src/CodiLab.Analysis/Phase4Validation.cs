@@ -142,16 +142,7 @@ public static partial class Phase4Analysis
     public static Interval MeanInterval(double[] values, int[] set, int resamples, long seed)
     {
         double[] v = [.. set.Select(p => values[p]).Where(x => !double.IsNaN(x))];
-        if (v.Length == 0) return new Interval(double.NaN, double.NaN, double.NaN);
-        var random = new Random(unchecked((int)seed));
-        var draws = new double[resamples];
-        for (int r = 0; r < resamples; r++)
-        {
-            double sum = 0;
-            for (int i = 0; i < v.Length; i++) sum += v[random.Next(v.Length)];
-            draws[r] = sum / v.Length;
-        }
-        return Bootstrap.Percentiles(v.Average(), draws);
+        return Bootstrap.Of(v.Length, idx => idx.Average(i => v[i]), resamples, unchecked((int)seed));
     }
 
     private static List<Phase4Correlation> Correlations(Phase4Accumulator acc, IReadOnlyList<int> members, Phase4Settings s)
@@ -164,14 +155,9 @@ public static partial class Phase4Analysis
         {
             float[][] sampleRows = [.. members.Select(m => rows[m])];
             var (cells, pearson, spearman) = Correlate(MeanOf(sampleRows, [.. Enumerable.Range(0, sampleRows.Length)]), fullMean, visible);
-            var random = new Random(unchecked((int)s.Seed));
-            var draws = new double[Math.Max(20, s.Bootstrap / 5)];
-            for (int r = 0; r < draws.Length; r++)
-            {
-                int[] idx = [.. Enumerable.Range(0, sampleRows.Length).Select(_ => random.Next(sampleRows.Length))];
-                draws[r] = Correlate(MeanOf(sampleRows, idx), fullMean, visible).Pearson;
-            }
-            result.Add(new Phase4Correlation(name, cells, pearson, spearman, Bootstrap.Percentiles(pearson, draws)));
+            var interval = Bootstrap.Of(sampleRows.Length, idx => Correlate(MeanOf(sampleRows, idx), fullMean, visible).Pearson,
+                ResamplesOf(s), unchecked((int)s.Seed));
+            result.Add(new Phase4Correlation(name, cells, pearson, spearman, interval));
         }
         return result;
     }
@@ -205,20 +191,19 @@ public static partial class Phase4Analysis
             foreach (var k in TopK.Select(k => Math.Min(k, heads)).Distinct())
             {
                 var (count, jaccard, rbo) = Overlap(sample, full, k);
-                var random = new Random(unchecked((int)s.Seed));
-                var draws = new double[Math.Max(20, s.Bootstrap / 5)];
-                for (int r = 0; r < draws.Length; r++)
-                {
-                    int[] idx = [.. members.Select(_ => members[random.Next(members.Count)])];
-                    draws[r] = Overlap(Ranking(values, heads, idx), full, k).Count / (double)k;
-                }
+                var interval = Bootstrap.Of(members.Count,
+                    idx => Overlap(Ranking(values, heads, [.. idx.Select(i => members[i])]), full, k).Count / (double)k,
+                    ResamplesOf(s), unchecked((int)s.Seed));
                 result.Add(new Phase4Overlap(Phase4Metrics.HeadMetrics[m], k, count, count / (double)k, jaccard, rbo,
-                    Bootstrap.Percentiles(count / (double)k, draws), [.. sample.Take(k).Select(h => Name(h, shape))],
+                    interval, [.. sample.Take(k).Select(h => Name(h, shape))],
                     [.. full.Take(k).Select(h => Name(h, shape))]));
             }
         }
         return result;
     }
+
+    // Resamples for statistics that re-derive a mean pattern or a ranking per draw: a fifth of the spec's count, at least 20.
+    private static int ResamplesOf(Phase4Settings s) => Math.Max(20, s.Bootstrap / 5);
 
     /// <summary>A head's name, L{layer}H{head}, from its layer-major index.</summary>
     public static string Name(int head, Phase4Shape shape) => $"L{head / shape.Heads}H{head % shape.Heads}";
