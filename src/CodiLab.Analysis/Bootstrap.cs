@@ -87,16 +87,27 @@ public static class Bootstrap
     public static Interval Mean(IReadOnlyList<double> perProblem)
     {
         double[] v = [.. perProblem.Where(x => !double.IsNaN(x))];
-        return Of(v.Length, idx => idx.Average(i => v[i]));
+        return v.Length == 0 ? new Interval(double.NaN, double.NaN, double.NaN) : Percentiles(InOrder(v) / v.Length, Resampling.Of(v.Length).Means(v));
     }
 
     /// <summary>Ratio of two per-problem sums (e.g. measured / uniform expectation) with its interval.</summary>
-    public static Interval Ratio(IReadOnlyList<double> numerator, IReadOnlyList<double> denominator) =>
-        Of(numerator.Count, idx => idx.Sum(i => numerator[i]) / idx.Sum(i => denominator[i]));
+    public static Interval Ratio(IReadOnlyList<double> numerator, IReadOnlyList<double> denominator)
+    {
+        if (numerator.Count == 0) return new Interval(double.NaN, double.NaN, double.NaN);
+        var draws = Resampling.Of(numerator.Count);
+        var (top, bottom) = (draws.Sums(numerator), draws.Sums(denominator));
+        var ratios = new double[draws.Count];
+        for (int r = 0; r < ratios.Length; r++) ratios[r] = top[r] / bottom[r];
+        return Percentiles(InOrder(numerator) / InOrder(denominator), ratios);
+    }
 
     /// <summary>B − A on the same problems: one draw of indices serves both sides (paired).</summary>
-    public static Interval PairedDelta(IReadOnlyList<double> a, IReadOnlyList<double> b) =>
-        Of(a.Count, idx => idx.Average(i => b[i] - a[i]));
+    public static Interval PairedDelta(IReadOnlyList<double> a, IReadOnlyList<double> b)
+    {
+        double[] delta = [.. a.Select((x, i) => b[i] - x)];
+        return delta.Length == 0 ? new Interval(double.NaN, double.NaN, double.NaN)
+            : Percentiles(InOrder(delta) / delta.Length, Resampling.Of(delta.Length).Means(delta));
+    }
 
     /// <summary>B − A on different problems: each side resampled on its own (same seed stream, interleaved).</summary>
     public static Interval UnpairedDelta(IReadOnlyList<double> a, IReadOnlyList<double> b)
@@ -124,6 +135,14 @@ public static class Bootstrap
         var point = statistic([.. Enumerable.Range(0, n)]);
         var values = Draws(n, resamples, seed).Select(statistic).ToArray();
         return Percentiles(point, values);
+    }
+
+    // A plain left-to-right sum, as the point values have always been added (LINQ may vectorise and reorder a sum).
+    private static double InOrder(IReadOnlyList<double> values)
+    {
+        double sum = 0;
+        for (int i = 0; i < values.Count; i++) sum += values[i];
+        return sum;
     }
 
     /// <summary>The 2.5th and 97.5th percentiles (linear interpolation between order statistics) around a point value.</summary>

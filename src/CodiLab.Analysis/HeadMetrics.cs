@@ -142,50 +142,87 @@ public static class HeadMetrics
     /// problems: sequential (z_a → z_(a−1)), self, skip curve over offsets d ≥ 2, visibility-normalised hub α per
     /// key, BOT and question mass, and the excess kurtosis of the head's incoming α over keys (receiver heads).
     /// </summary>
-    public static List<LatentHead> Latent(float[] raw, int problems, int layers, int heads, int k)
+    public static List<LatentHead> Latent(float[] raw, int problems, int layers, int heads, int k) =>
+        Latent([(0, problems, raw)], problems, layers, heads, k);
+
+    /// <summary>
+    /// The same, from the array given in blocks of whole problems (first problem, problems, values), in order, so that the
+    /// array need not be held whole.
+    /// </summary>
+    public static List<LatentHead> Latent(
+        IEnumerable<(long First, int Count, float[] Values)> blocks, int problems, int layers, int heads, int k)
     {
-        var (rows, cols) = (k + 1, k + 3);
-        var cellsPerProblem = layers * heads * rows * cols;
+        var (rows, cols, lh) = (k + 1, k + 3, layers * heads);
+        var cellsPerProblem = lh * rows * cols;
         var keyNames = new List<(string Name, int Column)> { ("P0", 0), ("BOT", 2) };
         keyNames.AddRange(Enumerable.Range(1, k).Select(b => ($"z{b}", 2 + b)));
-        var result = new List<LatentHead>();
-        for (int l = 0; l < layers; l++)
-            for (int h = 0; h < heads; h++)
+        // The metrics in the order the CSV lists them; a value is the mean of cells (query a, key column) over a range of a.
+        var names = new List<string>();
+        if (k >= 2) names.Add("sequential");
+        names.Add("self");
+        names.AddRange(Enumerable.Range(2, Math.Max(0, k - 2)).Select(d => $"skip_d{d}"));
+        names.AddRange(["bot_mass", "p0_mass", "question_mass", .. keyNames.Select(x => $"hub_{x.Name}"), "receiver_kurtosis"]);
+        // Per head and metric, the values of the problems where it is defined (a failed problem, or NaN, is left out).
+        var values = new double[lh, names.Count][];
+        var counts = new int[lh, names.Count];
+        for (int h = 0; h < lh; h++)
+            for (int m = 0; m < names.Count; m++) values[h, m] = new double[problems];
+        var metric = new double[names.Count];
+        var alphas = new double[keyNames.Count];
+        // Problem by problem (the array is read in order), every head of the problem.
+        foreach (var (_, blockCount, block) in blocks)
+        {
+            for (int n = 0; n < blockCount; n++)
             {
-                var perProblem = new Dictionary<string, List<double>>(StringComparer.Ordinal);
-                void Add(string name, double v)
+                var problem = block.AsSpan().Slice(checked((int)((long)n * cellsPerProblem)), cellsPerProblem);
+                for (int h = 0; h < lh; h++)
                 {
-                    if (double.IsNaN(v)) return;
-                    if (!perProblem.TryGetValue(name, out var list)) perProblem[name] = list = [];
-                    list.Add(v);
+                    var cells = problem.Slice(h * rows * cols, rows * cols);
+                    if (float.IsNaN(cells[cols])) continue; // a failed problem: z1 has no P0 entry
+                    OneProblem(cells, k, keyNames, metric, alphas);
+                    for (int i = 0; i < names.Count; i++)
+                        if (!double.IsNaN(metric[i])) values[h, i][counts[h, i]++] = metric[i];
                 }
-                for (int n = 0; n < problems; n++)
-                {
-                    var at = (long)n * cellsPerProblem + (l * heads + h) * rows * cols;
-                    double Cell(int r, int c) => raw[at + r * cols + c];
-                    if (float.IsNaN((float)Cell(1, 0))) continue; // a failed problem
-                    Add("sequential", Enumerable.Range(2, k - 1).Average(a => Cell(a, 2 + a - 1)));
-                    Add("self", Enumerable.Range(1, k).Average(a => Cell(a, 2 + a)));
-                    for (int d = 2; d < k; d++) Add($"skip_d{d}", Enumerable.Range(d + 1, k - d).Average(a => Cell(a, 2 + a - d)));
-                    Add("bot_mass", Enumerable.Range(1, k).Average(a => Cell(a, 2)));
-                    Add("p0_mass", Enumerable.Range(1, k).Average(a => Cell(a, 0)));
-                    Add("question_mass", Enumerable.Range(1, k).Average(a => Cell(a, 1))); // P1.., P0 apart (issue 15)
-                    var alphas = new List<double>();
-                    foreach (var (name, c) in keyNames)
-                    {
-                        var first = c >= 3 ? c - 2 : 1;
-                        var alpha = Enumerable.Range(first, k - first + 1).Average(a => Cell(a, c));
-                        alphas.Add(alpha);
-                        Add($"hub_{name}", alpha);
-                    }
-                    Add("receiver_kurtosis", ExcessKurtosis(alphas));
-                }
-                result.Add(new LatentHead(l, h, perProblem.ToDictionary(kv => kv.Key, kv => MeanStd(kv.Value), StringComparer.Ordinal))
-                {
-                    PerProblem = perProblem.ToDictionary(kv => kv.Key, kv => kv.Value.ToArray(), StringComparer.Ordinal),
-                });
             }
+        }
+        var result = new List<LatentHead>(lh);
+        for (int h = 0; h < lh; h++)
+        {
+            var kept = Enumerable.Range(0, names.Count).Where(i => counts[h, i] > 0).ToList();
+            foreach (var i in kept)
+                if (counts[h, i] < problems) Array.Resize(ref values[h, i], counts[h, i]);
+            result.Add(new LatentHead(h / heads, h % heads, kept.ToDictionary(i => names[i], i => MeanStd(values[h, i]), StringComparer.Ordinal))
+            {
+                PerProblem = kept.ToDictionary(i => names[i], i => values[h, i], StringComparer.Ordinal),
+            });
+        }
         return result;
+    }
+
+    // One head's metrics on one problem, in the order Latent names them; alphas receives the hub α per key.
+    private static void OneProblem(ReadOnlySpan<float> cells, int k, List<(string Name, int Column)> keyNames, double[] metric, double[] alphas)
+    {
+        var cols = k + 3;
+        // The mean of cells (query a, key) over a = first..last; the key is the given column, or z_(a − offset) when it is −1.
+        double Mean(int first, int last, int offset, int column, ReadOnlySpan<float> c)
+        {
+            double sum = 0;
+            for (int a = first; a <= last; a++) sum += c[a * cols + (column < 0 ? 2 + a - offset : column)];
+            return sum / (last - first + 1);
+        }
+        var m = 0;
+        if (k >= 2) metric[m++] = Mean(2, k, 1, -1, cells);
+        metric[m++] = Mean(1, k, 0, -1, cells);
+        for (int d = 2; d < k; d++) metric[m++] = Mean(d + 1, k, d, -1, cells);
+        metric[m++] = Mean(1, k, 0, 2, cells);
+        metric[m++] = Mean(1, k, 0, 0, cells);
+        metric[m++] = Mean(1, k, 0, 1, cells); // P1.., P0 apart (issue 15)
+        for (int x = 0; x < keyNames.Count; x++)
+        {
+            var c = keyNames[x].Column;
+            metric[m++] = alphas[x] = Mean(c >= 3 ? c - 2 : 1, k, 0, c, cells);
+        }
+        metric[m] = ExcessKurtosis(alphas);
     }
 
     /// <summary>latent_heads.csv: one row per head, every metric's mean and std.</summary>
@@ -200,16 +237,25 @@ public static class HeadMetrics
     /// <summary>Fisher's excess kurtosis (population moments); 0 for a constant vector.</summary>
     public static double ExcessKurtosis(IReadOnlyList<double> values)
     {
-        var mean = values.Average();
-        var m2 = values.Average(v => Math.Pow(v - mean, 2));
-        var m4 = values.Average(v => Math.Pow(v - mean, 4));
+        double mean = 0, m2 = 0, m4 = 0;
+        for (int i = 0; i < values.Count; i++) mean += values[i];
+        mean /= values.Count;
+        for (int i = 0; i < values.Count; i++)
+        {
+            var d2 = (values[i] - mean) * (values[i] - mean);
+            (m2, m4) = (m2 + d2, m4 + d2 * d2);
+        }
+        (m2, m4) = (m2 / values.Count, m4 / values.Count);
         return m2 == 0 ? 0 : m4 / (m2 * m2) - 3;
     }
 
-    private static (double, double) MeanStd(List<double> values)
+    private static (double, double) MeanStd(double[] values)
     {
-        var mean = values.Average();
-        return (mean, Math.Sqrt(values.Average(v => (v - mean) * (v - mean))));
+        double mean = 0, sq = 0;
+        foreach (var v in values) mean += v;
+        mean /= values.Length;
+        foreach (var v in values) sq += (v - mean) * (v - mean);
+        return (mean, Math.Sqrt(sq / values.Length));
     }
 
     private static string Csv(string header, IEnumerable<string> lines) => header + "\n" + string.Concat(lines.Select(l => l + "\n"));

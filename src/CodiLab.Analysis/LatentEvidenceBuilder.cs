@@ -146,23 +146,23 @@ public static class LatentEvidenceBuilder
         var cells = new List<(int Row, int Col)>();
         for (int q = 1; q <= a.K; q++)
             for (int b = 1; b <= q; b++) cells.Add((q, LatentAnalysis.Z(b)));
-        double[] Means(int h, int[] idx)
-        {
-            var m = new double[cells.Count];
-            for (int c = 0; c < cells.Count; c++)
-            {
-                double sum = 0;
-                foreach (var i in idx) sum += a.Raw(ok[i], h, cells[c].Row, cells[c].Col);
-                m[c] = sum / idx.Length;
-            }
-            return m;
-        }
-        double[] MaxOf(int[] idx) => [.. Enumerable.Range(0, lh).Select(h => Means(h, idx).Max())];
-        var point = MaxOf([.. Enumerable.Range(0, ok.Length)]);
+        var mean = new double[lh * cells.Count];
+        foreach (var n in ok)
+            for (int h = 0; h < lh; h++)
+                for (int c = 0; c < cells.Count; c++) mean[h * cells.Count + c] += a.Raw(n, h, cells[c].Row, cells[c].Col);
+        for (int c = 0; c < mean.Length; c++) mean[c] /= ok.Length;
+        var point = new double[lh];
+        for (int h = 0; h < lh; h++) point[h] = mean.AsSpan(h * cells.Count, cells.Count).ToArray().Max();
         var order = Enumerable.Range(0, lh).OrderByDescending(h => point[h]).Take(top).ToArray();
-        return HeadRanks.Of(point, order, ok.Length, MaxOf, (h, idx) =>
+        var resampled = Resampling.Of(ok.Length, Bootstrap.RankResamples).ColumnMeans(lh * cells.Count, (i, row) =>
         {
-            var m = Means(h, idx);
+            for (int h = 0; h < lh; h++)
+                for (int c = 0; c < cells.Count; c++) row[h * cells.Count + c] = a.Raw(ok[i], h, cells[c].Row, cells[c].Col);
+        });
+        double[][] scores = [.. resampled.Select(m => Enumerable.Range(0, lh).Select(h => m.AsSpan(h * cells.Count, cells.Count).ToArray().Max()).ToArray())];
+        return HeadRanks.Of(point, order, scores, h =>
+        {
+            var m = mean.AsSpan(h * cells.Count, cells.Count).ToArray();
             var (row, col) = cells[Array.IndexOf(m, m.Max())];
             var really = col - 2 == row ? $"z{row} → z{row} (self)" : $"z{row} → z{col - 2}";
             return ($"z{row} → z{col - 2}", really);

@@ -105,8 +105,7 @@ public sealed record LogitLensSummary(
     };
 
     /// <summary>Whether any of the first <paramref name="top"/> normalised tokens is in <paramref name="values"/>.</summary>
-    public static bool Hits(IReadOnlyList<string?> tokens, int top, IReadOnlySet<string> values) =>
-        tokens.Take(top).Any(t => t is not null && values.Contains(t));
+    public static bool Hits(IReadOnlyList<string?> tokens, int top, IReadOnlySet<string> values) => FirstHit(tokens, top, values) >= 0;
 
     private static LensMatch Match(LensTarget target, int q, string?[][][] texts, GoldSolution[] gold, int k)
     {
@@ -114,25 +113,40 @@ public sealed record LogitLensSummary(
         double Rate(int i, int top) => Hits(texts[i][q], top, Targets(target, q, gold[i])!) ? 1 : 0;
         var top1 = Analysis.Bootstrap.Mean([.. eligible.Select(i => Rate(i, 1))]);
         var topK = Analysis.Bootstrap.Mean([.. eligible.Select(i => Rate(i, k))]);
-        return new LensMatch(Word(target), eligible.Length, top1, topK, ChanceRate(target, q, texts, gold, eligible, 1),
-            ChanceRate(target, q, texts, gold, eligible, k));
+        var (chance1, chanceK) = ChanceRates(target, q, texts, gold, eligible, k);
+        return new LensMatch(Word(target), eligible.Length, top1, topK, chance1, chanceK);
     }
 
-    // Problem i's lens against the targets of other eligible problems, averaged over partners and then over problems.
-    private static double ChanceRate(LensTarget target, int q, string?[][][] texts, GoldSolution[] gold, int[] eligible, int top)
+    // Problem i's lens against the targets of other eligible problems, averaged over partners and then over problems, for the
+    // top-1 token and the top k (one pass: a partner's values are hit within the top 1 when the first hit is the first token).
+    private static (double Top1, double TopK) ChanceRates(LensTarget target, int q, string?[][][] texts, GoldSolution[] gold, int[] eligible,
+        int k)
     {
         var m = eligible.Length;
-        if (m < 2) return double.NaN;
+        if (m < 2) return (double.NaN, double.NaN);
         var sets = eligible.Select(i => Targets(target, q, gold[i])!).ToArray();
         var partners = Math.Min(m - 1, ChancePartners);
-        var total = 0.0;
+        var (total1, totalK) = (0.0, 0.0);
         for (int e = 0; e < m; e++)
         {
-            var hits = 0;
+            var (hits1, hitsK) = (0, 0);
+            var tokens = texts[eligible[e]][q];
             for (int s = 1; s <= partners; s++)
-                if (Hits(texts[eligible[e]][q], top, sets[(e + s) % m])) hits++;
-            total += (double)hits / partners;
+            {
+                var first = FirstHit(tokens, k, sets[(e + s) % m]);
+                if (first == 0) hits1++;
+                if (first >= 0) hitsK++;
+            }
+            (total1, totalK) = (total1 + (double)hits1 / partners, totalK + (double)hitsK / partners);
         }
-        return total / m;
+        return (total1 / m, totalK / m);
+    }
+
+    // The index of the first of the first `top` tokens found in the values, or −1.
+    private static int FirstHit(IReadOnlyList<string?> tokens, int top, IReadOnlySet<string> values)
+    {
+        for (int i = 0; i < Math.Min(top, tokens.Count); i++)
+            if (tokens[i] is { } token && values.Contains(token)) return i;
+        return -1;
     }
 }

@@ -34,27 +34,42 @@ public sealed record Phase2Evidence(
         var (layers, heads) = (info.Layers, info.Heads);
         var cells = layers * heads * 36;
         // The seed's composite re-ranks every head of the resampled mean (its min–max norms depend on all heads).
-        double[] Composite(int[] idx)
+        // Only the cells that are non-zero somewhere are resampled; the others are zero in every resample.
+        var live = new bool[cells];
+        foreach (var n in ok)
         {
-            var mean = new float[cells];
-            foreach (var i in idx)
-                for (int c = 0; c < cells; c++) mean[c] += seedRaw[(long)ok[i] * cells + c];
-            for (int c = 0; c < cells; c++) mean[c] /= idx.Length;
-            return [.. HeadMetrics.Seed(mean, layers, heads).Select(h => h.Composite)];
+            var problem = seedRaw.AsSpan().Slice(checked((int)((long)n * cells)), cells);
+            for (int c = 0; c < cells; c++) live[c] |= problem[c] != 0;
         }
+        int[] liveCells = [.. Enumerable.Range(0, cells).Where(c => live[c])];
+        var composites = ok.Length == 0 ? [] : Resampling.Of(ok.Length, Analysis.Bootstrap.RankResamples).ColumnMeans(liveCells.Length,
+                (i, row) =>
+                {
+                    var problem = seedRaw.AsSpan().Slice(checked((int)((long)ok[i] * cells)), cells);
+                    for (int c = 0; c < liveCells.Length; c++) row[c] = problem[liveCells[c]];
+                })
+            .Select(means =>
+            {
+                var mean = new float[cells];
+                for (int c = 0; c < liveCells.Length; c++) mean[liveCells[c]] = (float)means[c];
+                return HeadMetrics.Seed(mean, layers, heads).Select(h => h.Composite).ToArray();
+            }).ToArray();
         var point = seed.Select(h => h.Composite).ToArray();
         var seedTop = HeadMetrics.RankBy(seed, h => h.Composite).Take(Top).Select(h => h.Layer * heads + h.Head).ToArray();
-        var seedIntervals = Intervals(point, seedTop, ok.Length, Composite, heads);
+        var seedIntervals = Intervals(point, seedTop, composites, heads);
 
         var latentTop = new Dictionary<string, IReadOnlyList<HeadInterval>>();
         foreach (var metric in LatentRanked.Where(m => latent.Count > 0 && latent[0].PerProblem.ContainsKey(m)))
         {
             var perHead = latent.Select(h => h.PerProblem[metric]).ToArray();
             var n = perHead[0].Length;
-            double[] Means(int[] idx) => [.. perHead.Select(v => idx.Average(i => v[i]))];
             var means = latent.Select(h => h.Metrics[metric].Mean).ToArray();
             var order = Enumerable.Range(0, latent.Count).OrderByDescending(i => means[i]).Take(Top).ToArray();
-            latentTop[metric] = Intervals(means, order, n, Means, heads);
+            var resampled = n == 0 ? [] : Resampling.Of(n, Analysis.Bootstrap.RankResamples).ColumnMeans(perHead.Length, (i, row) =>
+            {
+                for (int h = 0; h < perHead.Length; h++) row[h] = (float)perHead[h][i];
+            });
+            latentTop[metric] = Intervals(means, order, resampled, heads);
         }
         var prompts = ok.Select(n => info.PromptTokens[n]).ToArray();
         var uniformSeed = new float[36];
@@ -68,6 +83,6 @@ public sealed record Phase2Evidence(
             uniformLatent.Metrics.ToDictionary(kv => kv.Key, kv => kv.Value.Mean, StringComparer.Ordinal));
     }
 
-    private static List<HeadInterval> Intervals(double[] point, int[] order, int n, Func<int[], double[]> scores, int heads) =>
-        [.. HeadRanks.Of(point, order, n, scores, (_, _) => ("", ""), heads).Select(r => new HeadInterval(r.Layer, r.Head, r.Max, r.Rank))];
+    private static List<HeadInterval> Intervals(double[] point, int[] order, IReadOnlyList<double[]> resampled, int heads) =>
+        [.. HeadRanks.Of(point, order, resampled, _ => ("", ""), heads).Select(r => new HeadInterval(r.Layer, r.Head, r.Max, r.Rank))];
 }

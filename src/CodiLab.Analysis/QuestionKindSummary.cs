@@ -49,14 +49,26 @@ public sealed record QuestionKindSummary(
         var (n, r, kc) = (kinds.Count, queries.Count, TokenKinds.All.Length);
         if (mass.Length != (long)n * layers * heads * r * kc)
             throw new ArgumentException($"{mass.Length} mass values for {n} problems of [{layers}, {heads}, {r}, {kc}]", nameof(mass));
+        return Build([(0, n, mass)], layers, heads, queries, kinds);
+    }
+
+    /// <summary>The same, from the mass array given in blocks of whole problems, in order (never held whole).</summary>
+    public static QuestionKindSummary Build(IEnumerable<(long First, int Count, float[] Values)> mass, int layers, int heads,
+        IReadOnlyList<string> queries, IReadOnlyList<IReadOnlyList<TokenKind>> kinds)
+    {
+        var (n, r, kc) = (kinds.Count, queries.Count, TokenKinds.All.Length);
         // Per problem, query, layer and kind: the mass summed over heads.
         var sums = new double[n, r, layers, kc];
-        for (int i = 0; i < n; i++)
-            for (int l = 0; l < layers; l++)
-                for (int h = 0; h < heads; h++)
-                    for (int q = 0; q < r; q++)
-                        for (int k = 0; k < kc; k++)
-                            sums[i, q, l, k] += mass[((((long)i * layers + l) * heads + h) * r + q) * kc + k];
+        foreach (var (first, count, values) in mass)
+            for (int b = 0; b < count; b++)
+            {
+                var i = checked((int)(first + b));
+                for (int l = 0; l < layers; l++)
+                    for (int h = 0; h < heads; h++)
+                        for (int q = 0; q < r; q++)
+                            for (int k = 0; k < kc; k++)
+                                sums[i, q, l, k] += values[((((long)b * layers + l) * heads + h) * r + q) * kc + k];
+            }
         var used = Enumerable.Range(0, n).Where(i => kinds[i].Count >= 2 && !double.IsNaN(sums[i, 0, 0, 0])).ToArray();
         var tokenShare = TokenKinds.Question.ToDictionary(k => k.Word(), k => used.Length == 0 ? double.NaN
             : used.Average(i => Share(kinds[i], k)));
@@ -71,9 +83,21 @@ public sealed record QuestionKindSummary(
     private static QuestionKindQuery Query(
         string name, int q, double[,,,] sums, int[] used, IReadOnlyList<IReadOnlyList<TokenKind>> kinds, int layers, int heads)
     {
-        double Sum(int i, int k, int? layer = null) =>
-            layer is { } l ? sums[i, q, l, k] : Enumerable.Range(0, layers).Sum(x => sums[i, q, x, k]);
-        double QuestionSum(int i, int? layer = null) => TokenKinds.Question.Sum(k => Sum(i, (int)k, layer));
+        // Each problem's mass per kind over every layer, and the question's mass per layer and overall, added in the order
+        // (layers, then kinds) the definition states.
+        var kc = TokenKinds.All.Length;
+        var (overall, questionByLayer, questionTotal) = (new double[sums.GetLength(0), kc], new double[sums.GetLength(0), layers],
+            new double[sums.GetLength(0)]);
+        foreach (var i in used)
+        {
+            for (int k = 0; k < kc; k++)
+                for (int l = 0; l < layers; l++) overall[i, k] += sums[i, q, l, k];
+            for (int l = 0; l < layers; l++)
+                foreach (var k in TokenKinds.Question) questionByLayer[i, l] += sums[i, q, l, (int)k];
+            foreach (var k in TokenKinds.Question) questionTotal[i] += overall[i, (int)k];
+        }
+        double Sum(int i, int k, int? layer = null) => layer is { } l ? sums[i, q, l, k] : overall[i, k];
+        double QuestionSum(int i, int? layer = null) => layer is { } l ? questionByLayer[i, l] : questionTotal[i];
         var cells = (double)layers * heads;
         // Visible keys of query q: the prompt before BOT, BOT, and z1..z_q.
         double Keys(int i) => kinds[i].Count + 1 + q;

@@ -14,21 +14,28 @@ public static class SeedAnalysis
     private const int Cells = S * S;
 
     /// <summary>Mean and population std over problems of raw [N, L, H, 6, 6] (float32 arithmetic).</summary>
-    public static (float[] Mean, float[] Std) MeanStd(float[] raw, int n)
+    public static (float[] Mean, float[] Std) MeanStd(float[] raw, int n) => MeanStd(() => [(0, n, raw)], n, raw.Length / n);
+
+    /// <summary>
+    /// The same from the array given in blocks of whole problems (first problem, problems, values), read twice in order,
+    /// so that it is never held whole.
+    /// </summary>
+    public static (float[] Mean, float[] Std) MeanStd(Func<IEnumerable<(long First, int Count, float[] Values)>> blocks, int n, int cells)
     {
-        var cells = raw.Length / n;
         var mean = new float[cells];
         var std = new float[cells];
-        for (int p = 0; p < n; p++)
-            for (int c = 0; c < cells; c++) mean[c] += raw[(long)p * cells + c];
+        foreach (var (_, count, values) in blocks())
+            for (int p = 0; p < count; p++)
+                for (int c = 0; c < cells; c++) mean[c] += values[(long)p * cells + c];
         for (int c = 0; c < cells; c++) mean[c] /= n;
         var sq = new float[cells];
-        for (int p = 0; p < n; p++)
-            for (int c = 0; c < cells; c++)
-            {
-                var d = raw[(long)p * cells + c] - mean[c];
-                sq[c] += d * d;
-            }
+        foreach (var (_, count, values) in blocks())
+            for (int p = 0; p < count; p++)
+                for (int c = 0; c < cells; c++)
+                {
+                    var d = values[(long)p * cells + c] - mean[c];
+                    sq[c] += d * d;
+                }
         for (int c = 0; c < cells; c++) std[c] = MathF.Sqrt(sq[c] / n);
         return (mean, std);
     }

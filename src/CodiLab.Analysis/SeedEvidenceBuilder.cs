@@ -56,15 +56,22 @@ public static class SeedEvidenceBuilder
         var skip = Enumerable.Range(0, 3).Select(t => Cell($"[5, {t}]", (i, j) => i == 5 && j == t ? 1 : 0)).ToList();
         var avgSkip = Cell("avg_skip", (i, j) => i == 5 && j < 3 ? 1.0 / 3 : 0);
         var position = hubPosition;
-        var stable = Bootstrap.Draws(ok.Length).Average(idx =>
+        // Hub position stability: the share of resamples whose largest column sum of the mean is the reported position.
+        var columnSums = Resampling.Of(ok.Length).ColumnMeans(S, (i, row) =>
         {
-            var sums = Enumerable.Range(0, S).Select(c => idx.Sum(n => Enumerable.Range(0, S).Sum(i => hm[n][i * S + c]))).ToList();
-            return sums.IndexOf(sums.Max()) == position ? 1.0 : 0.0;
+            for (int c = 0; c < S; c++)
+            {
+                double sum = 0;
+                for (int r = 0; r < S; r++) sum += hm[i][r * S + c];
+                row[c] = (float)sum;
+            }
         });
+        var stable = ok.Length == 0 ? double.NaN : columnSums.Average(sums => Array.IndexOf(sums, sums.Max()) == position ? 1.0 : 0.0);
         double[] hubScore = [.. hm.Select(m => Enumerable.Range(0, S).Sum(i => m[i * S + position]))];
         perProblem?.TryAdd("seed.hub_score", hubScore);
         perProblem?.TryAdd("seed.hub_ratio", [.. hubScore.Select(v => v * S)]);
-        var ratio = Bootstrap.Of(ok.Length, idx => idx.Average(n => hubScore[n]) * S);
+        var hubMean = Bootstrap.Mean(hubScore);
+        var ratio = new Interval(hubMean.Value * S, hubMean.Low * S, hubMean.High * S);
         var verdict = hub[position].Verdict == Scored.AtUniform
             ? "artefact: the seed's hub equals the uniform-causal expectation (the causal triangle), not a hub"
             : $"{hub[position].Verdict}: {F(hub[position].Ratio?.Value)}× the uniform-causal expectation";
@@ -94,31 +101,38 @@ public static class SeedEvidenceBuilder
 
     private static string F(double? v) => v is { } d ? d.ToString("0.00", System.Globalization.CultureInfo.InvariantCulture) : "–";
 
-    // Top heads by the max of the 36-cell mean, the argmax cell, the max's interval and the head's rank interval.
+    // Top heads by the max of the 36-cell mean, the argmax cell, the max's interval and the head's rank interval. Cells
+    // that are zero on every problem (the triangle's structural cells) are left out of the resampling: their mean is 0 in
+    // every resample and, attention being non-negative, never above the largest live cell.
     private static List<RankedHead> TopHeads(float[] raw, int[] ok, int lh, int heads, IReadOnlyList<(int Layer, int Head)> top)
     {
-        double[] MaxOf(int[] idx)
+        var mean = new double[lh * Cells];
+        var nonzero = new bool[Cells];
+        foreach (var n in ok)
+            for (int c = 0; c < mean.Length; c++)
+                if (raw[(long)n * lh * Cells + c] is var v && v != 0) (mean[c], nonzero[c % Cells]) = (mean[c] + v, true);
+        for (int c = 0; c < mean.Length; c++) mean[c] /= Math.Max(1, ok.Length);
+        int[] live = [.. Enumerable.Range(0, Cells).Where(c => nonzero[c])];
+        double Max(ReadOnlySpan<double> cells)
         {
-            var max = new double[lh];
-            var mean = new double[Cells];
-            for (int h = 0; h < lh; h++)
-            {
-                Array.Clear(mean);
-                foreach (var i in idx)
-                    for (int c = 0; c < Cells; c++) mean[c] += raw[((long)ok[i] * lh + h) * Cells + c];
-                max[h] = mean.Max() / idx.Length;
-            }
+            var max = live.Length < Cells ? 0.0 : double.NegativeInfinity;
+            foreach (var v in cells) max = Math.Max(max, v);
             return max;
         }
-        var all = Enumerable.Range(0, ok.Length).ToArray();
-        var point = MaxOf(all);
-        var order = top.Select(t => t.Layer * heads + t.Head).ToArray();
-        return HeadRanks.Of(point, order, ok.Length, MaxOf, (h, idx) =>
+        var point = new double[lh];
+        for (int h = 0; h < lh; h++) point[h] = mean.AsSpan(h * Cells, Cells).ToArray().Max();
+        var resampled = ok.Length == 0 ? [] : Resampling.Of(ok.Length, Bootstrap.RankResamples).ColumnMeans(lh * live.Length, (i, row) =>
         {
-            var mean = new double[Cells];
-            foreach (var i in idx)
-                for (int c = 0; c < Cells; c++) mean[c] += raw[((long)ok[i] * lh + h) * Cells + c];
-            var at = Array.IndexOf(mean, mean.Max());
+            var at = (long)ok[i] * lh * Cells;
+            for (int h = 0; h < lh; h++)
+                for (int c = 0; c < live.Length; c++) row[h * live.Length + c] = raw[at + h * Cells + live[c]];
+        });
+        double[][] scores = [.. resampled.Select(m => Enumerable.Range(0, lh).Select(h => Max(m.AsSpan(h * live.Length, live.Length))).ToArray())];
+        var order = top.Select(t => t.Layer * heads + t.Head).ToArray();
+        return HeadRanks.Of(point, order, scores, h =>
+        {
+            var cells = mean.AsSpan(h * Cells, Cells).ToArray();
+            var at = Array.IndexOf(cells, cells.Max());
             return ($"[{at / S}, {at % S}]", Really(at / S, at % S));
         }, heads);
     }
@@ -130,30 +144,31 @@ public static class HeadRanks
     /// <summary>
     /// For each head in <paramref name="order"/>: its argmax cell, its score's interval and its rank's interval
     /// (1 + the number of heads scoring strictly higher, so ties share a rank), re-ranking every head in each of
-    /// <see cref="Bootstrap.RankResamples"/> resamples.
+    /// <paramref name="resampled"/> (every head's score in each resample, e.g. <see cref="Bootstrap.RankResamples"/> of them).
     /// </summary>
-    public static List<RankedHead> Of(double[] point, int[] order, int n, Func<int[], double[]> scores,
-        Func<int, int[], (string Cell, string Really)> argmax, int heads)
+    public static List<RankedHead> Of(double[] point, int[] order, IReadOnlyList<double[]> resampled,
+        Func<int, (string Cell, string Really)> argmax, int heads)
     {
-        var drawn = new List<double>[order.Length];
-        var ranks = new List<double>[order.Length];
-        for (int k = 0; k < order.Length; k++) (drawn[k], ranks[k]) = ([], []);
-        foreach (var idx in Bootstrap.Draws(n, Bootstrap.RankResamples))
+        var drawn = order.Select(_ => new double[resampled.Count]).ToArray();
+        var ranks = order.Select(_ => new double[resampled.Count]).ToArray();
+        for (int r = 0; r < resampled.Count; r++)
         {
-            var s = scores(idx);
+            var s = resampled[r];
             for (int k = 0; k < order.Length; k++)
             {
-                drawn[k].Add(s[order[k]]);
-                ranks[k].Add(1 + s.Count(v => v > s[order[k]]));
+                var v = s[order[k]];
+                drawn[k][r] = v;
+                var higher = 0;
+                foreach (var x in s) higher += x > v ? 1 : 0;
+                ranks[k][r] = 1 + higher;
             }
         }
-        var all = Enumerable.Range(0, n).ToArray();
         return [.. order.Select((h, k) =>
         {
-            var (cell, really) = argmax(h, all);
-            var rank = Bootstrap.Percentiles(1 + point.Count(v => v > point[h]), [.. ranks[k]]);
+            var (cell, really) = argmax(h);
+            var rank = Bootstrap.Percentiles(1 + point.Count(v => v > point[h]), ranks[k]);
             // Ranks are whole: the interval widens to the enclosing integers.
-            return new RankedHead(h / heads, h % heads, cell, really, Bootstrap.Percentiles(point[h], [.. drawn[k]]),
+            return new RankedHead(h / heads, h % heads, cell, really, Bootstrap.Percentiles(point[h], drawn[k]),
                 rank with { Low = Math.Floor(rank.Low), High = Math.Ceiling(rank.High) });
         })];
     }

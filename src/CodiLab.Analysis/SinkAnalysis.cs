@@ -104,8 +104,8 @@ public static class SinkAnalysis
     // Per successful problem, α of the key averaged over every head.
     private static double[] PerProblemAlpha(LatentAnalysis a, int[] ok, int column)
     {
-        var byHead = a.AlphaByProblemHead(column, withSelf: true);
-        return [.. ok.Select(n => byHead[n].Average())];
+        var profile = a.Profile(column, LatentReport.SinkThreshold);
+        return [.. ok.Select(n => profile.MeanOverHeads[n])];
     }
 
     // α under uniform causal rows: the mean over the latent queries z_a that see the key of 1 / (prompt + a).
@@ -126,16 +126,14 @@ public static class SinkAnalysis
     // every head of every layer.
     private static (double[] PerLayer, double[] AllLayers) LayerRates(LatentAnalysis a, int[] ok, int column, double threshold)
     {
-        var byHead = a.AlphaByProblemHead(column, withSelf: true);
+        var profile = a.Profile(column, threshold);
         var perLayer = new double[a.Layers];
         var all = new double[ok.Length];
         if (ok.Length == 0) Array.Fill(perLayer, double.NaN);
         for (int i = 0; i < ok.Length; i++)
         {
-            var row = byHead[ok[i]];
-            for (int l = 0; l < a.Layers; l++)
-                perLayer[l] += 100.0 * Enumerable.Range(l * a.Heads, a.Heads).Count(lh => row[lh] > threshold) / a.Heads / ok.Length;
-            all[i] = 100.0 * row.Count(v => v > threshold) / row.Length;
+            for (int l = 0; l < a.Layers; l++) perLayer[l] += 100.0 * profile.AboveByLayer[ok[i], l] / a.Heads / ok.Length;
+            all[i] = profile.RatePerProblem[ok[i]];
         }
         return (perLayer, all);
     }

@@ -230,7 +230,7 @@ public sealed partial class CodiModel : IDisposable
     /// One batch row's memory as measured on this host: the peak resident growth of a traced batch of two prompts of
     /// <paramref name="maxPromptTokens"/> tokens minus that of one (the kernel's high-water mark, reset before each),
     /// or the whole growth of the single prompt when that is larger. Null where the peak cannot be read or reset
-    /// (not Linux).
+    /// (not Linux), or where neither batch grew the process (it ran in memory already held, as a small model can).
     /// </summary>
     public long? MeasuredRowBytes(int maxPromptTokens)
     {
@@ -244,7 +244,9 @@ public sealed partial class CodiModel : IDisposable
             return ResidentMemory.Kb("VmHWM") is { } peak ? (peak - before) * 1024 : null;
         }
         if (Growth(1) is not { } one || Growth(2) is not { } two) return null;
-        return Math.Max(two - one, Math.Max(one, two / 2));
+        // No growth at all means the batch ran in memory the process already held (a small model): nothing was measured.
+        var row = Math.Max(two - one, Math.Max(one, two / 2));
+        return row > 0 ? row : null;
     }
 
     /// <summary>A question and its prompt ids (ending with BOT).</summary>

@@ -1,3 +1,4 @@
+using System.Globalization;
 using CodiLab.Analysis;
 using CodiLab.Pipeline.Data;
 
@@ -37,7 +38,25 @@ public static class Phase2Files
     public static List<SeedHead> SeedHeads(string seedAvgPath, ExtractMetadata info) =>
         HeadMetrics.Seed(Npy.Read(seedAvgPath).Values, info.Layers, info.Heads);
 
+    /// <summary>
+    /// The latent per-head metrics (means and SDs; no per-problem values) as the heads stage wrote them to
+    /// <see cref="LatentHeads"/>, so a later stage reads them instead of recomputing them from the raw array.
+    /// </summary>
+    public static List<LatentHead> ReadLatentHeads(string path)
+    {
+        var lines = File.ReadAllLines(path).Where(l => l.Length > 0).ToArray();
+        var header = lines[0].Split(',');
+        var names = header.Skip(3).Where(h => !h.EndsWith("_std", StringComparison.Ordinal)).ToList();
+        double At(string[] cells, string name) => double.Parse(cells[Array.IndexOf(header, name)], CultureInfo.InvariantCulture);
+        return [.. lines.Skip(1).Select(line => line.Split(',')).Select(cells => new LatentHead(
+            int.Parse(cells[0], CultureInfo.InvariantCulture), int.Parse(cells[1], CultureInfo.InvariantCulture),
+            names.ToDictionary(n => n, n => (At(cells, n), At(cells, n + "_std")), StringComparer.Ordinal)))];
+    }
+
     /// <summary>The latent per-head metrics of an extraction's per-problem array.</summary>
-    public static List<LatentHead> LatentHeadMetrics(string latentRawPath, ExtractMetadata info) =>
-        HeadMetrics.Latent(Npy.Read(latentRawPath).Values, info.Problems, info.Layers, info.Heads, info.Latents);
+    public static List<LatentHead> LatentHeadMetrics(string latentRawPath, ExtractMetadata info)
+    {
+        using var reader = NpyReader.Open(latentRawPath);
+        return HeadMetrics.Latent(reader.Blocks(reader.RowsPerBlock()), info.Problems, info.Layers, info.Heads, info.Latents);
+    }
 }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;
+using CodiLab.Analysis;
 
 namespace CodiLab.Pipeline.Data;
 
@@ -63,9 +64,21 @@ public static partial class Npy
         using var reader = NpyReader.Open(path);
         if (reader.Count > Array.MaxLength)
             throw new InvalidDataException($"{path} holds {reader.Count} values, more than one array can; read it by rows");
-        var values = new float[reader.Count];
+        var values = LargeArrays.New<float>(reader.Count);
         reader.ReadAll(values);
         return new NdArray(reader.Shape, values, reader.Descr);
+    }
+
+    /// <summary>
+    /// A file's rows (first axis) in blocks of about 32 MB, as (first row, rows, values), the file opened afresh on each
+    /// enumeration so that a streaming pass can read it more than once. The values buffer is reused from block to block.
+    /// </summary>
+    public static Func<IEnumerable<(long First, int Count, float[] Values)>> Blocks(string path) => () => BlocksOf(path);
+
+    private static IEnumerable<(long First, int Count, float[] Values)> BlocksOf(string path)
+    {
+        using var reader = NpyReader.Open(path);
+        foreach (var block in reader.Blocks(reader.RowsPerBlock())) yield return block;
     }
 
     /// <summary>The descr string of a dtype.</summary>

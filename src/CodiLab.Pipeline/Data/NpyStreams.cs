@@ -146,6 +146,12 @@ public sealed class NpyReader : IDisposable
     }
 
     /// <summary>
+    /// How many rows make a block of about <paramref name="bytes"/> (as floats; at least one row): the size a streaming pass
+    /// reads at a time, small enough to stay out of the way and large enough that each read is long.
+    /// </summary>
+    public int RowsPerBlock(long bytes = 32L << 20) => (int)Math.Clamp(bytes / 4 / Math.Max(1, RowCells), 1, Math.Max(1, Rows));
+
+    /// <summary>
     /// The rows in order, <paramref name="rowsPerBlock"/> at a time: (first row, rows, values). The values buffer is
     /// reused from block to block; copy what must outlive the next step.
     /// </summary>
@@ -162,6 +168,12 @@ public sealed class NpyReader : IDisposable
 
     private void ReadValues(Span<float> destination)
     {
+        if (DType == NpyDType.Float32)
+        {
+            // Stored as read: straight from the file into the destination.
+            _file.ReadExactly(MemoryMarshal.AsBytes(destination));
+            return;
+        }
         const int block = 1 << 16;
         var size = Npy.Size(DType);
         if (_buffer.Length < block * size) _buffer = new byte[block * size];

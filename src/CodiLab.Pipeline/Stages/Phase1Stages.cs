@@ -17,20 +17,23 @@ public static class Phase1Stages
         {
             var info = Phase1Files.ReadMetadata(ctx.Input("extract", Phase1Files.Metadata));
             var top = p.TopHeads;
-            var (mean, std) = SeedAnalysis.MeanStd(Npy.Read(ctx.Input("extract", Phase1Files.SeedRaw)).Values, info.Problems);
+            // Both arrays are streamed: only their means and SDs are kept.
+            var (mean, std) = SeedAnalysis.MeanStd(Npy.Blocks(ctx.Input("extract", Phase1Files.SeedRaw)), info.Problems,
+                info.Layers * info.Heads * Conventions.SeedSize * Conventions.SeedSize);
             Npy.Write(ctx.Output(Phase1Files.SeedAvg),
                 [info.Layers, info.Heads, Conventions.SeedSize, Conventions.SeedSize], mean, half: true);
             var stats = SeedAnalysis.Stats(
                 info.Model, info.Problems, info.Layers, info.Heads, mean, std, Math.Min(top, info.Layers * info.Heads));
             ArtifactJson.Write(ctx.Output(Phase1Files.SeedStats), stats);
 
-            var latent = Phase1Files.ReadLatent(ctx.Input("extract", Phase1Files.LatentRaw), info);
+            var latent = LatentAnalysis.OfMoments(Npy.Blocks(ctx.Input("extract", Phase1Files.LatentRaw)), info.Problems, info.Layers,
+                info.Heads, info.Latents, info.PromptTokens);
             Npy.Write(ctx.Output(Phase1Files.LatentAvg), [info.Layers, info.Heads, latent.Rows, latent.Columns], latent.Mean, half: false);
             ArtifactJson.Write(ctx.Output(Phase1Files.LatentStats), LatentReport.Stats(info.Model, latent, top));
         });
 
     /// <summary>The analyze stage.</summary>
-    public static Stage Analyze() => Stage.Create("analyze", "Phase1", 3, AnalyzeParameters.From, upstream: ["extract", "aggregate"],
+    public static Stage Analyze() => Stage.Create("analyze", "Phase1", 4, AnalyzeParameters.From, upstream: ["extract", "aggregate"],
         outputs: [Phase1Files.SeedSummary, Phase1Files.LatentSummary, Phase1Files.Evidence, Phase1Files.CanonicalSummary,
             .. QuestionLensStages.AnalyzeOutputs],
         execute: (ctx, thresholds) =>

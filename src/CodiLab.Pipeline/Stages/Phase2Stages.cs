@@ -14,7 +14,7 @@ namespace CodiLab.Pipeline.Stages;
 public static class Phase2Stages
 {
     /// <summary>Per-head metrics.</summary>
-    public static Stage Heads() => Stage.Create("heads", "Phase2", 2, NameParameters.From, upstream: ["extract", "aggregate"],
+    public static Stage Heads() => Stage.Create("heads", "Phase2", 3, NameParameters.From, upstream: ["extract", "aggregate"],
         outputs: [.. Phase2Files.SeedCsv, Phase2Files.Findings, Phase2Files.LatentHeads, Phase2Files.Summary, Phase2Files.CanonicalSummary],
         execute: (ctx, p) =>
         {
@@ -31,7 +31,7 @@ public static class Phase2Stages
         });
 
     /// <summary>Critical-head figures for both views.</summary>
-    public static Stage Figures() => Stage.Create("heads-figures", "Phase2", 2, NameParameters.From,
+    public static Stage Figures() => Stage.Create("heads-figures", "Phase2", 3, NameParameters.From,
         upstream: ["extract", "aggregate", "heads"], outputs: Phase2Figures.Files, execute: (ctx, p) =>
         {
             var info = Phase1Files.ReadMetadata(ctx.Input("extract", Phase1Files.Metadata));
@@ -41,7 +41,7 @@ public static class Phase2Stages
                 Npy.Read(ctx.Input("aggregate", Phase1Files.SeedAvg)).Values,
                 Phase2Files.SeedHeads(ctx.Input("aggregate", Phase1Files.SeedAvg), info),
                 Npy.Read(ctx.Input("aggregate", Phase1Files.LatentAvg)).Values,
-                Phase2Files.LatentHeadMetrics(ctx.Input("extract", Phase1Files.LatentRaw), info),
+                Phase2Files.ReadLatentHeads(ctx.Input("heads", Phase2Files.LatentHeads)),
                 Phase2Files.ReadSummary(ctx.Input("heads", Phase2Files.Summary)).Evidence);
             foreach (var (file, png) in Phase2Figures.Render(input)) File.WriteAllBytes(ctx.Output(file), png);
         });

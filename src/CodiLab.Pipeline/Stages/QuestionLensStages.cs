@@ -42,13 +42,15 @@ public static class QuestionLensStages
     public static void Analyze(StageContext ctx, ExtractMetadata info)
     {
         var tokens = Phase1Files.ReadQuestionTokens(ctx.Input("extract", Phase1Files.QuestionTokens));
-        var mass = Npy.Read(ctx.Input("extract", Phase1Files.QuestionKindMass)).Values;
         var kinds = tokens.Select(t => (IReadOnlyList<TokenKind>)[.. t.Kinds.Select(TokenKinds.Parse)]).ToList();
         var queries = Conventions.LatentRows(info.Latents);
-        var keys = Npy.Read(ctx.Input("extract", Phase1Files.QuestionTopKeys)).Values;
-        var summary = QuestionKindSummary.Build(mass, info.Layers, info.Heads, queries, kinds) with
+        // Both arrays are streamed: the mass is summed over heads, and only each row's strongest key is kept.
+        var strongest = TopKeyKinds.Strongest(Npy.Blocks(ctx.Input("extract", Phase1Files.QuestionTopKeys))(), info.Problems,
+            info.Layers * info.Heads * queries.Length, QuestionTokens.TopK);
+        var summary = QuestionKindSummary.Build(Npy.Blocks(ctx.Input("extract", Phase1Files.QuestionKindMass))(),
+            info.Layers, info.Heads, queries, kinds) with
         {
-            StrongestKey = TopKeyKinds.Build(keys, info.Layers, info.Heads, QuestionTokens.TopK, queries, tokens),
+            StrongestKey = TopKeyKinds.Build(strongest, info.Layers, info.Heads, queries, tokens),
         };
         ArtifactJson.Write(ctx.Output(Phase1Files.QuestionKinds), summary);
         var lens = LogitLensSummary.Build(Phase1Files.ReadLensTopK(ctx.Input("extract", Phase1Files.LensTopK)));

@@ -55,6 +55,21 @@ public sealed class Phase2Tests : IDisposable
         Pins.Match(CanonicalJson.Text(compare), "compare");
     }
 
+    [Fact]
+    public void Latent_head_metrics_read_back_from_their_csv_as_computed()
+    {
+        // Later stages (heads-figures) read the heads stage's table instead of recomputing it from the raw array.
+        var (n, layers, heads, k) = (3, 2, 2, 3);
+        var raw = new float[n * layers * heads * (k + 1) * (k + 3)];
+        for (int i = 0; i < raw.Length; i++) raw[i] = (i * 31 % 97) / 97f;
+        var computed = HeadMetrics.Latent(raw, n, layers, heads, k);
+        var path = Path.Combine(_dir.Path, Phase2Files.LatentHeads);
+        File.WriteAllText(path, HeadMetrics.LatentCsv(computed, layers));
+        var read = Phase2Files.ReadLatentHeads(path);
+        Assert.Equal(computed.Select(h => (h.Layer, h.Head)), read.Select(h => (h.Layer, h.Head)));
+        for (int h = 0; h < computed.Count; h++) Assert.Equal(computed[h].Metrics, read[h].Metrics);
+    }
+
     // A figure made of equal composed figures stacked vertically, cut back into them.
     private static IEnumerable<byte[]> Bands(string path, int count)
     {

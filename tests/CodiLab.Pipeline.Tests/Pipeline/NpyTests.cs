@@ -43,6 +43,31 @@ public sealed class NpyTests : IDisposable
     }
 
     [Fact]
+    public void A_streaming_pass_reads_every_row_once_in_order_and_can_read_again()
+    {
+        var path = Path.Combine(_dir.Path, "s.npy");
+        var values = Values(9 * 4);
+        Npy.Write(path, [9, 4], values, half: false);
+        var blocks = Npy.Blocks(path);
+        for (int pass = 0; pass < 2; pass++)
+        {
+            var seen = new List<float>();
+            var next = 0L;
+            foreach (var (first, count, block) in blocks())
+            {
+                Assert.Equal(next, first);
+                seen.AddRange(block.Take(count * 4));
+                next += count;
+            }
+            Assert.Equal(values, seen);
+        }
+        using var reader = NpyReader.Open(path);
+        Assert.Equal(9, reader.RowsPerBlock());        // 32 MB holds every row
+        Assert.Equal(2, reader.RowsPerBlock(8 * 4));   // 32 bytes: two rows of four floats
+        Assert.Equal(1, reader.RowsPerBlock(1));       // at least one row
+    }
+
+    [Fact]
     public void The_block_writer_writes_the_same_bytes_as_the_whole_array_writer()
     {
         // Given one array written whole and the same written one row at a time, both float16,
