@@ -37,9 +37,9 @@ public sealed record AnalysisBenchResult(
 
 /// <summary>
 /// Times the Phase 1–2 stages that follow extract (aggregate, analyze, figures, report, heads, heads-figures,
-/// heads-report: whatever <see cref="StageCatalog"/> lists for the spec) through their normal stage code, on
-/// synthetic extract outputs of any shape (e.g. LLaMA-1B's 16 × 32 heads at N = 7,473), so analysis cost can be
-/// measured without a model run. The arrays are random but well formed: each latent row is a probability
+/// heads-report) and Phase 4's (p4-analyze, p4-report): whatever <see cref="StageCatalog"/> lists for the spec, through
+/// their normal stage code, on synthetic extract outputs of any shape (e.g. LLaMA-1B's 16 × 32 heads at N = 7,473), so
+/// analysis cost can be measured without a model run. The arrays are random but well formed: each latent row is a probability
 /// distribution over the keys it can see (NaN elsewhere) and the seed matrix is cut from it as extract cuts it.
 /// Works in <c>artifacts/&lt;experiment&gt;/bench-analysis/</c>, bypassing the cache, and removes the arrays after.
 /// Peak memory is per stage (the kernel's high-water mark, reset between stages) and overall.
@@ -60,14 +60,18 @@ public static class AnalysisBench
             : folders[stage] = Directory.CreateDirectory(Path.Combine(root, stage)).FullName;
         var clock = Stopwatch.StartNew();
         var rawBytes = Synthesize(Folder("extract"), Folder("sample"), Folder("model"), problems, layers, heads, k, seed);
+        SynthesizeDatasets(Folder("sample"), Folder("p4-sample"), problems, seed);
         var synthesis = clock.Elapsed.TotalSeconds;
         var loadAverage = HostProbe.LoadAverage();
         var timings = new List<AnalysisStageTiming>();
         var overallPeak = 0.0;
-        var stages = StageCatalog.For(spec).Where(s => s.Phase is "Phase1" or "Phase2" && s.Name is not ("sample" or "model" or "extract"));
+        // Phase 4's analysis reads the same arrays as p4-extract's outputs, over a full set that holds the Phase 1 sample.
+        string Upstream(string stage) => Folder(stage switch { "p4-extract" => "extract", _ => stage });
+        var stages = StageCatalog.For(spec).Where(s => s.Phase is "Phase1" or "Phase2" or "Phase4"
+            && s.Name is not ("sample" or "model" or "extract" or "p4-sample" or "p4-extract"));
         foreach (var stage in stages)
         {
-            var upstream = stage.Upstream.ToDictionary(u => u, Folder, StringComparer.Ordinal);
+            var upstream = stage.Upstream.ToDictionary(u => u, Upstream, StringComparer.Ordinal);
             var ctx = new StageContext(spec, stage.Parameters(spec), env, Folder(stage.Name), upstream,
                 new Dictionary<string, ExternalInput>(StringComparer.Ordinal), "bench-analysis-" + stage.Name);
             HostProbe.ResetPeak();
@@ -121,11 +125,20 @@ public static class AnalysisBench
         var records = Enumerable.Range(0, n).Select(i => new ProblemRecord(i, $"synthetic-{i}", 200, true, null, 60 + i % 80,
             [.. Enumerable.Range(0, rows).Select(s => (i + s) % 500)])).ToList();
         ArtifactJson.Write(Path.Combine(extract, Phase1Files.Metadata), Metadata(n, layers, heads, k, records));
-        // The report stages name the dataset's and a generated model's hashes; these placeholders stand in for them.
-        File.WriteAllText(Path.Combine(sample, Phase1Files.Dataset), "[]");
+        // The report stages name a generated model's hash; this placeholder stands in for it.
         Directory.CreateDirectory(Path.Combine(model, "model"));
         File.WriteAllText(Path.Combine(model, "model", "model.safetensors"), "synthetic analysis benchmark: no model");
         return latent.LongLength * 8 + seedMatrix.LongLength * 2 + extraBytes;
+    }
+
+    // The datasets the stages name: the full set (Phase 4's) of synthetic problems, and its first 100 as the Phase 1 sample.
+    private static void SynthesizeDatasets(string sample, string full, int n, int seed)
+    {
+        var problems = SyntheticGsm8k.Generate(seed, n);
+        File.WriteAllText(Path.Combine(full, Phase4Files.Dataset),
+            Gsm8k.DatasetJson(Gsm8k.Records(problems, Enumerable.Range(0, n).Select(i => (long)i), "synthetic")));
+        File.WriteAllText(Path.Combine(sample, Phase1Files.Dataset),
+            Gsm8k.DatasetJson(Gsm8k.Records(problems, Enumerable.Range(0, Math.Min(100, n)).Select(i => (long)i), "synthetic")));
     }
 
     // The question-token and logit-lens outputs of extract: each row's P0 and question mass split over fixed token kinds

@@ -28,7 +28,7 @@ public sealed class BenchTests : IDisposable
         var env = Env();
         var result = AnalysisBench.Run(SpecLoader.Load("default:tiny-gpt2"), env, problems: 30, layers: 2, heads: 3, keep: true);
 
-        Assert.Equal(["aggregate", "analyze", "figures", "report", "heads", "heads-figures", "heads-report"],
+        Assert.Equal(["aggregate", "analyze", "figures", "report", "heads", "heads-figures", "heads-report", "p4-analyze", "p4-report"],
             result.Stages.Select(s => s.Stage).ToArray());
         Assert.Equal(30, result.Problems);
         Assert.All(result.Stages, s => Assert.True(s.PeakHostMemoryMb > 0));
@@ -43,8 +43,11 @@ public sealed class BenchTests : IDisposable
             Assert.Equal(1.0, sum, 4);
         }
         Assert.True(File.Exists(Path.Combine(root, "heads", Phase2Files.Summary)));
+        // Phase 4's analysis ran over the full synthetic set, with the first 30 (all of them here) as the Phase 1 sample.
+        var phase4 = Phase4Files.Read(Path.Combine(root, "p4-analyze", Phase4Files.Summary));
+        Assert.Equal((30, 30), (phase4.Problems, phase4.SampleProblems));
         var written = JsonNode.Parse(File.ReadAllText(Path.Combine(env.ExperimentRoot("tiny-gpt2"), "bench-analysis.json")))!;
-        Assert.Equal(7, written["stages"]!.AsArray().Count);
+        Assert.Equal(9, written["stages"]!.AsArray().Count);
     }
 
     [Fact]
