@@ -23,7 +23,7 @@ internal static class BenchCommand
         var device = new Option<string>("--device") { Description = "overrides model.device" }.OneOf("cpu", "cuda", "auto");
         var analysis = new Option<bool>("--analysis")
         {
-            Description = "time everything after extract instead: the Phase 1-2 stages on synthetic attention arrays "
+            Description = "time everything after extract instead: the Phase 1-2 and Phase 4 stages on synthetic attention arrays "
                 + "(--problems N, --layers, --heads), with peak memory",
         };
         var layers = new Option<int>("--layers")

@@ -35,9 +35,12 @@ public static class Phase4Stages
     public static Stage Sample() => Stage.Create("p4-sample", "Phase4", 1, Phase4SampleParameters.From, upstream: [],
         outputs: [Phase4Files.Dataset], externals: SampleStage.ResolveDataset, execute: (ctx, p) =>
         {
+            // A synthetic set is generated on past dataset.size when Phase 4 asks for more: the generator is sequential, so the
+            // first dataset.size problems are the Phase 1 dataset, from which the Phase 1 sample is drawn.
             var synthetic = p.Source == DatasetSource.Synthetic;
-            var problems = synthetic ? SyntheticGsm8k.Generate(p.Seed, p.Size) : Gsm8k.ReadJsonl(ctx.Externals["dataset"].Path!);
-            var first = Gsm8k.SampleIndices(p.Seed, problems.Count, p.Sample.OrNull);
+            var problems = synthetic ? SyntheticGsm8k.Generate(p.Seed, Math.Max(p.Size, p.Full.OrNull ?? 0))
+                : Gsm8k.ReadJsonl(ctx.Externals["dataset"].Path!);
+            var first = Gsm8k.SampleIndices(p.Seed, synthetic ? p.Size : problems.Count, p.Sample.OrNull);
             if (p.Full.OrNull is { } n && (n > problems.Count || n < first.Length))
                 throw new CodiLabException($"cannot draw {n} Phase 4 problems holding the Phase 1 sample ({first.Length}) from {problems.Count}.",
                     ctx.Where("phase4.sample"), $"set phase4.sample between {first.Length} and {problems.Count}, or to 'all'.",

@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using CodiLab.Pipeline.Artifacts;
 using CodiLab.Pipeline.Data;
 using CodiLab.Pipeline.Engine;
+using CodiLab.Pipeline.Extraction;
 using CodiLab.Pipeline.Stages;
 using CodiLab.Reports;
 using CodiLab.Specs;
@@ -29,10 +30,40 @@ public sealed class Phase4Tests : IDisposable
         dataset:
           size: 150
         phase4:
+          sample: all
           subsets: 100
           bootstrap: 100
         phases: [Phase4]
         """));
+
+    [Fact]
+    public void A_synthetic_full_set_larger_than_the_dataset_is_generated_on_and_holds_the_Phase1_sample()
+    {
+        // Given a synthetic dataset of 150 problems and a Phase 4 set of 400,
+        var spec = SpecLoader.Load(_dir.Write("grow.yaml", """
+            extends: default:tiny-llama
+            name: grow
+            dataset:
+              size: 150
+            phase4:
+              sample: 400
+            phases: [Phase4]
+            """));
+        var runner = StageCatalog.Runner(Env());
+
+        // when the two sample stages run,
+        runner.Run(spec, stageName: "sample");
+        runner.Run(spec, stageName: "p4-sample");
+
+        // then the full set has 400 problems, and every Phase 1 problem is in it under its id with the same question.
+        var full = ExtractionDriver.ReadDataset(View("grow", Phase4Files.Dataset)).ToDictionary(q => q.Gsm8kId, q => q.Question);
+        var first = ExtractionDriver.ReadDataset(Path.Combine(_dir.Path, "artifacts", "grow", "Phase1", Phase1Files.Dataset));
+        Assert.Equal(400, full.Count);
+        Assert.Equal(100, first.Count);
+        Assert.All(first, q => Assert.Equal(q.Question, full[q.Gsm8kId]));
+        // The Phase 1 sample is drawn from the dataset's 150, not from the 400.
+        Assert.All(first, q => Assert.InRange(int.Parse(q.Gsm8kId.Split('_')[1], System.Globalization.CultureInfo.InvariantCulture), 0, 149));
+    }
 
     [Fact]
     public void Phase4_of_the_default_spec_runs_over_the_full_set_and_reports_the_seed_criteria()
