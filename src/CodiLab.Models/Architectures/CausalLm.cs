@@ -118,7 +118,9 @@ internal static class Attention
         Tensor? captured = capture switch
         {
             AttentionCapture.All => probs.to_type(ScalarType.Float32),
-            AttentionCapture.LastRow => probs[.., .., TensorIndex.Slice(-1), ..].to_type(ScalarType.Float32),
+            // A copy, never a view: a view of the last row would keep the layer's whole [b, h, t, T] probabilities alive
+            // until the batch ends (to_type returns the tensor itself when it is float32 already).
+            AttentionCapture.LastRow => probs[.., .., TensorIndex.Slice(-1), ..].to_type(ScalarType.Float32).clone(),
             _ => null,
         };
         return (output, captured);

@@ -6,14 +6,15 @@ namespace CodiLab.Models.Codi;
 /// glibc's allocation policy for the CPU runtime. By default glibc serves every block over a threshold with its own
 /// mmap and gives it back on free, and trims the heap top it no longer uses; a CODI batch allocates and frees the
 /// same large activations layer after layer, so each one is faulted in afresh (tens of seconds of kernel time in a
-/// LLaMA-1B run). Applied once, before a model is loaded: blocks up to glibc's largest threshold (32 MiB) come from
-/// the heap, the heap is not trimmed, and one arena per two cores keeps threads from each growing their own.
+/// LLaMA-1B run). Applied once, before a model is loaded: every block comes from the heap (no block is served by its
+/// own mmap, however large: at batch 16 a layer's activations pass glibc's largest threshold of 32 MiB), the heap is
+/// not trimmed, and one arena per two cores keeps threads from each growing their own.
 /// <c>CODILAB_MALLOC=system</c> leaves glibc's defaults; a <c>GLIBC_TUNABLES</c> or <c>MALLOC_*_</c> variable set by the
 /// user also wins. Does nothing off glibc.
 /// </summary>
 public static class AllocatorPolicy
 {
-    private const int TrimThreshold = -1, TopPad = -2, MmapThreshold = -3, ArenaMax = -8;
+    private const int TrimThreshold = -1, TopPad = -2, MmapThreshold = -3, MmapMax = -4, ArenaMax = -8;
     private static int _applied;
 
     /// <summary>What <see cref="Apply"/> did: "glibc defaults", "kept freed memory", or why it did nothing.</summary>
@@ -37,10 +38,11 @@ public static class AllocatorPolicy
         try
         {
             var ok = MallOpt(MmapThreshold, 32 << 20) == 1
+                & MallOpt(MmapMax, 0) == 1
                 & MallOpt(TrimThreshold, int.MaxValue) == 1
                 & MallOpt(TopPad, 64 << 20) == 1
                 & MallOpt(ArenaMax, Math.Max(1, Environment.ProcessorCount / 2)) == 1;
-            State = ok ? "kept freed memory (mmap threshold 32 MiB, no trim)" : "glibc refused a setting";
+            State = ok ? "kept freed memory (no mmap blocks, no trim)" : "glibc refused a setting";
         }
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
         {
