@@ -93,6 +93,8 @@ public static class Bootstrap
     /// <summary>Ratio of two per-problem sums (e.g. measured / uniform expectation) with its interval.</summary>
     public static Interval Ratio(IReadOnlyList<double> numerator, IReadOnlyList<double> denominator)
     {
+        if (numerator.Count != denominator.Count)
+            throw new ArgumentException($"{numerator.Count} numerators for {denominator.Count} denominators", nameof(denominator));
         if (numerator.Count == 0) return new Interval(double.NaN, double.NaN, double.NaN);
         var draws = Resampling.Of(numerator.Count);
         var (top, bottom) = (draws.Sums(numerator), draws.Sums(denominator));

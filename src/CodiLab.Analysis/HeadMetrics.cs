@@ -237,14 +237,12 @@ public static class HeadMetrics
     /// <summary>Fisher's excess kurtosis (population moments); 0 for a constant vector.</summary>
     public static double ExcessKurtosis(IReadOnlyList<double> values)
     {
+        // Math.Pow as before (d·d·d·d rounds more often than pow(d, 4), which would change stored values).
         double mean = 0, m2 = 0, m4 = 0;
         for (int i = 0; i < values.Count; i++) mean += values[i];
         mean /= values.Count;
-        for (int i = 0; i < values.Count; i++)
-        {
-            var d2 = (values[i] - mean) * (values[i] - mean);
-            (m2, m4) = (m2 + d2, m4 + d2 * d2);
-        }
+        for (int i = 0; i < values.Count; i++) m2 += Math.Pow(values[i] - mean, 2);
+        for (int i = 0; i < values.Count; i++) m4 += Math.Pow(values[i] - mean, 4);
         (m2, m4) = (m2 / values.Count, m4 / values.Count);
         return m2 == 0 ? 0 : m4 / (m2 * m2) - 3;
     }

@@ -80,9 +80,16 @@ public sealed class Resampling
     public double[] Sums(IReadOnlyList<double> values)
     {
         var v = values as double[] ?? [.. values];
+        if (v.Length != N) throw new ArgumentException($"{v.Length} values for resamples of {N} problems", nameof(values));
+        var sums = new double[Count];
+        if (!v.All(double.IsFinite))
+        {
+            // The dense product would spread a non-finite value to the resamples that never drew it (0 × ∞ is NaN).
+            for (int r = 0; r < Count; r++) sums[r] = Sum(r, v);
+            return sums;
+        }
         var dense = Dense();
         var lanes = Vector<double>.Count;
-        var sums = new double[Count];
         for (int r = 0; r < Count; r++)
         {
             var counts = dense.AsSpan(r * N, N);

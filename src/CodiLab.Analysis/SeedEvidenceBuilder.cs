@@ -111,7 +111,7 @@ public static class SeedEvidenceBuilder
         foreach (var n in ok)
             for (int c = 0; c < mean.Length; c++)
                 if (raw[(long)n * lh * Cells + c] is var v && v != 0) (mean[c], nonzero[c % Cells]) = (mean[c] + v, true);
-        for (int c = 0; c < mean.Length; c++) mean[c] /= Math.Max(1, ok.Length);
+        for (int c = 0; c < mean.Length; c++) mean[c] /= ok.Length; // no problem: NaN, as a mean of nothing is
         int[] live = [.. Enumerable.Range(0, Cells).Where(c => nonzero[c])];
         double Max(ReadOnlySpan<double> cells)
         {

@@ -35,6 +35,9 @@ public static class Phase4Fields
     /// Cross-field rule: a fixed Phase 4 set must hold the Phase 1 sample. A synthetic set may be larger than
     /// <c>dataset.size</c>: the generator is sequential, so its first <c>dataset.size</c> problems are the Phase 1 dataset.
     /// </summary>
+    /// <summary>The most synthetic problems a Phase 4 set may hold (the bound of dataset.size).</summary>
+    public const int MaxSynthetic = 1_000_000;
+
     internal static void Check(Dictionary<string, object?> values, Func<string, SourceMark> at, List<SpecDiagnostic> errors)
     {
         if (values["phase4.sample"] is not long n) return;
@@ -43,6 +46,12 @@ public static class Phase4Fields
             errors.Add(new(at("phase4.sample"),
                 $"phase4.sample ({n}) is smaller than the Phase 1 sample ({first}, dataset.sample), which it must contain.",
                 "raise 'phase4.sample' or set it to 'all'."));
+        }
+        if ((string)values["dataset.source"]! == "synthetic" && n > MaxSynthetic)
+        {
+            errors.Add(new(at("phase4.sample"),
+                $"phase4.sample ({n}) is more synthetic problems than CodiLab generates ({MaxSynthetic:N0}, as dataset.size).",
+                $"lower 'phase4.sample' to at most {MaxSynthetic}."));
         }
     }
 }

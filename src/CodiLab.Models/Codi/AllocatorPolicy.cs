@@ -6,11 +6,12 @@ namespace CodiLab.Models.Codi;
 /// glibc's allocation policy for the CPU runtime. By default glibc serves every block over a threshold with its own
 /// mmap and gives it back on free, and trims the heap top it no longer uses; a CODI batch allocates and frees the
 /// same large activations layer after layer, so each one is faulted in afresh (tens of seconds of kernel time in a
-/// LLaMA-1B run). Applied once, before a model is loaded: every block comes from the heap (no block is served by its
-/// own mmap, however large: at batch 16 a layer's activations pass glibc's largest threshold of 32 MiB), the heap is
-/// not trimmed, and one arena per two cores keeps threads from each growing their own.
-/// <c>CODILAB_MALLOC=system</c> leaves glibc's defaults; a <c>GLIBC_TUNABLES</c> or <c>MALLOC_*_</c> variable set by the
-/// user also wins. Does nothing off glibc.
+/// LLaMA-1B run). Applied once, before a model is loaded: the main arena serves every block from the heap (none by its
+/// own mmap, however large: at batch 16 a layer's activations pass glibc's largest threshold of 32 MiB; glibc's other
+/// arenas still map blocks over their 64 MiB heaps), the heap is not trimmed, and one arena per two cores keeps threads
+/// from each growing their own.
+/// <c>CODILAB_MALLOC=system</c> leaves glibc's defaults; <c>GLIBC_TUNABLES</c>, <c>MALLOC_TRIM_THRESHOLD_</c>,
+/// <c>MALLOC_MMAP_MAX_</c> or <c>MALLOC_MMAP_THRESHOLD_</c> set by the user also wins. Does nothing off glibc.
 /// </summary>
 public static class AllocatorPolicy
 {
@@ -30,7 +31,8 @@ public static class AllocatorPolicy
             return;
         }
         if (!OperatingSystem.IsLinux() || !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("GLIBC_TUNABLES"))
-            || Environment.GetEnvironmentVariable("MALLOC_TRIM_THRESHOLD_") is not null)
+            || new[] { "MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_MAX_", "MALLOC_MMAP_THRESHOLD_" }
+                .Any(v => Environment.GetEnvironmentVariable(v) is not null))
         {
             State = "left to the environment";
             return;

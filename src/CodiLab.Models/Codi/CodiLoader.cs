@@ -24,9 +24,13 @@ public sealed record KeyReport(string Key, StoredType Type, long[] Shape, KeyRol
 
 /// <summary>
 /// Loader settings. LoRA r/alpha left null come from the folder (<c>codi.json</c>, else a PEFT
-/// <c>adapter_config.json</c>), else the released CODI scripts' 128/32.
+/// <c>adapter_config.json</c>), else the released CODI scripts' 128/32. With <paramref name="MergedCache"/>, a network of
+/// at least <paramref name="MergedCacheMinBytes"/> is kept there once loaded and mapped from there on later loads
+/// (<see cref="MergedWeights"/>).
 /// </summary>
-public sealed record LoadOptions(int? LoraR = null, double? LoraAlpha = null, string? CheckpointFile = null);
+public sealed record LoadOptions(
+    int? LoraR = null, double? LoraAlpha = null, string? CheckpointFile = null, string? MergedCache = null,
+    long MergedCacheMinBytes = 256L << 20);
 
 /// <summary>Run settings a model folder may record beside the checkpoint (codi.json, adapter_config.json).</summary>
 /// <param name="LoraR">LoRA rank.</param>
@@ -110,6 +114,24 @@ public static class CodiLoader
                 "the checkpoint file does not exist.", path, "name an existing model.safetensors or pytorch_model.bin.");
         var settings = FolderSettings.Read(folder);
         options = options with { LoraR = options.LoraR ?? settings.LoraR, LoraAlpha = options.LoraAlpha ?? settings.LoraAlpha };
+        var key = options.MergedCache is null ? null : MergedWeights.KeyOf(folder, path, options.LoraR.Value, options.LoraAlpha.Value);
+        if (key is not null && MergedWeights.TryLoad(options.MergedCache!, key, config, path) is { } cached) return cached;
+        var loaded = LoadCheckpoint(path, config, options);
+        if (key is null || loaded.Network.parameters().Sum(p => p.numel() * 4) < options.MergedCacheMinBytes) return loaded;
+        try
+        {
+            MergedWeights.Save(options.MergedCache!, key, loaded);
+            return loaded;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return loaded with { Notes = [.. loaded.Notes, $"the merged-weights cache was not written: {e.Message}"] };
+        }
+    }
+
+    // Reads the checkpoint into a new network: every key placed, LoRA merged.
+    private static LoadedCheckpoint LoadCheckpoint(string path, ModelConfig config, LoadOptions options)
+    {
         // safetensors are read tensor by tensor straight into tensor memory while the file is open (no managed copy).
         using var file = path.EndsWith(".safetensors", StringComparison.Ordinal) ? SafeTensors.Open(path) : null;
         var raw = new Dictionary<string, RawTensor>(file?.Tensors ?? TorchPickle.Read(path), StringComparer.Ordinal);

@@ -56,7 +56,7 @@ public static class Phase2Files
     /// <summary>The latent per-head metrics of an extraction's per-problem array.</summary>
     public static List<LatentHead> LatentHeadMetrics(string latentRawPath, ExtractMetadata info)
     {
-        using var reader = NpyReader.Open(latentRawPath);
-        return HeadMetrics.Latent(reader.Blocks(reader.RowsPerBlock()), info.Problems, info.Layers, info.Heads, info.Latents);
+        var blocks = Npy.Blocks(latentRawPath, info.Problems, info.Layers * info.Heads * (info.Latents + 1) * (info.Latents + 3));
+        return HeadMetrics.Latent(blocks(), info.Problems, info.Layers, info.Heads, info.Latents);
     }
 }

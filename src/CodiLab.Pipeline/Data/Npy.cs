@@ -75,6 +75,22 @@ public static partial class Npy
     /// </summary>
     public static Func<IEnumerable<(long First, int Count, float[] Values)>> Blocks(string path) => () => BlocksOf(path);
 
+    /// <summary>
+    /// <see cref="Blocks(string)"/> after checking that the file holds <paramref name="rows"/> rows of
+    /// <paramref name="rowCells"/> values each (a streaming pass would otherwise misread a file of another shape).
+    /// </summary>
+    public static Func<IEnumerable<(long First, int Count, float[] Values)>> Blocks(string path, long rows, long rowCells)
+    {
+        using (var reader = NpyReader.Open(path))
+        {
+            if (reader.Rows != rows || reader.RowCells != rowCells)
+                throw new CodiLabException(
+                    $"{Path.GetFileName(path)} holds {reader.Rows} rows of {reader.RowCells} values where its metadata says {rows} of {rowCells}.",
+                    path, "run 'codilab verify', then run the stage that wrote it again.", ExitCodes.Corrupt);
+        }
+        return Blocks(path);
+    }
+
     private static IEnumerable<(long First, int Count, float[] Values)> BlocksOf(string path)
     {
         using var reader = NpyReader.Open(path);

@@ -170,8 +170,9 @@ public sealed class NpyReader : IDisposable
     {
         if (DType == NpyDType.Float32)
         {
-            // Stored as read: straight from the file into the destination.
-            _file.ReadExactly(MemoryMarshal.AsBytes(destination));
+            // Stored as read: straight from the file into the destination, in slices a byte span can hold.
+            for (int at = 0; at < destination.Length; at += 1 << 28)
+                _file.ReadExactly(MemoryMarshal.AsBytes(destination.Slice(at, Math.Min(1 << 28, destination.Length - at))));
             return;
         }
         const int block = 1 << 16;

@@ -15,8 +15,13 @@ public static class ModelSetup
         _ => choice.Word(),
     };
 
-    /// <summary>Loads a model folder as the spec's model section describes it (null section: the folder's own settings).</summary>
-    public static CodiModel Load(string folder, string? tokenizer, ModelSection model, string where, bool folderSettings = false)
+    /// <summary>
+    /// Loads a model folder as the spec's model section describes it (<paramref name="folderSettings"/>: the folder's own
+    /// LoRA settings); a large network is kept in, and later mapped from, the merged-weights cache under
+    /// <paramref name="cacheRoot"/> when one is given.
+    /// </summary>
+    public static CodiModel Load(
+        string folder, string? tokenizer, ModelSection model, string where, bool folderSettings = false, string? cacheRoot = null)
     {
         TorchRuntime.Initialize();
         var device = Device(model.Device);
@@ -25,9 +30,19 @@ public static class ModelSetup
                 $"load a CUDA libtorch with --libtorch DIR or {TorchRuntime.LibTorchVariable} (e.g. a Python PyTorch install's torch/lib), "
                 + "or set model.device: cpu.", ExitCodes.BadInput);
         return CodiModel.Load(folder, new CodiOptions(tokenizer,
-            folderSettings ? null : new LoadOptions(model.Lora.R, model.Lora.Alpha),
+            folderSettings ? new LoadOptions(MergedCache: MergedCacheOf(cacheRoot))
+                : new LoadOptions(model.Lora.R, model.Lora.Alpha, MergedCache: MergedCacheOf(cacheRoot)),
             DTypes.Parse(model.DType.Word(), where), device, folderSettings ? null : model.NumLatent));
     }
+
+    /// <summary>
+    /// The merged-weights cache's folder under a cache root (<see cref="MergedWeights"/>); its name starts with a dot, as
+    /// the cache's other folders that are not stage entries do, so entry checks pass it by. <c>CODILAB_MERGED_WEIGHTS=off</c>
+    /// turns it off (an entry takes the network's float32 size on disk).
+    /// </summary>
+    public static string? MergedCacheOf(string? cacheRoot) =>
+        cacheRoot is null || Environment.GetEnvironmentVariable("CODILAB_MERGED_WEIGHTS") is "off" ? null
+            : Path.Combine(cacheRoot, ".merged-weights");
 
     /// <summary>
     /// The batch size a spec asks for. auto: what <see cref="CodiModel.AutoBatchSize"/> fits in a quarter of the

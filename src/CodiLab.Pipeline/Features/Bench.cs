@@ -120,7 +120,8 @@ public static partial class Bench
         var device = ModelSetup.Device(section.Device);
         var load = Stopwatch.StartNew();
         using var model = ModelSetup.Load(
-            folder, null, section, spec.MarkOf("model.dtype").ToString(), folderSettings: options.ModelFolder is not null);
+            folder, null, section, spec.MarkOf("model.dtype").ToString(), folderSettings: options.ModelFolder is not null,
+            cacheRoot: env.CacheRoot);
         load.Stop();
         var loadPeak = HostProbe.PeakResidentMb();
         // Tokenized before the clock starts, once, as the extract stage does before its loop.

@@ -36,7 +36,8 @@ public static class ExtractStage
             ModelStage.FolderOf(ctx),
             ctx.Externals.TryGetValue("tokenizer", out var tok) ? tok.Path : null,
             p.Model,
-            ctx.Where("model.dtype"));
+            ctx.Where("model.dtype"),
+            cacheRoot: ctx.Environment.CacheRoot);
     }
 
     /// <summary>

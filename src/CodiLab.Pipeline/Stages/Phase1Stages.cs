@@ -18,16 +18,18 @@ public static class Phase1Stages
             var info = Phase1Files.ReadMetadata(ctx.Input("extract", Phase1Files.Metadata));
             var top = p.TopHeads;
             // Both arrays are streamed: only their means and SDs are kept.
-            var (mean, std) = SeedAnalysis.MeanStd(Npy.Blocks(ctx.Input("extract", Phase1Files.SeedRaw)), info.Problems,
-                info.Layers * info.Heads * Conventions.SeedSize * Conventions.SeedSize);
+            var seedCells = info.Layers * info.Heads * Conventions.SeedSize * Conventions.SeedSize;
+            var (mean, std) = SeedAnalysis.MeanStd(Npy.Blocks(ctx.Input("extract", Phase1Files.SeedRaw), info.Problems, seedCells),
+                info.Problems, seedCells);
             Npy.Write(ctx.Output(Phase1Files.SeedAvg),
                 [info.Layers, info.Heads, Conventions.SeedSize, Conventions.SeedSize], mean, half: true);
             var stats = SeedAnalysis.Stats(
                 info.Model, info.Problems, info.Layers, info.Heads, mean, std, Math.Min(top, info.Layers * info.Heads));
             ArtifactJson.Write(ctx.Output(Phase1Files.SeedStats), stats);
 
-            var latent = LatentAnalysis.OfMoments(Npy.Blocks(ctx.Input("extract", Phase1Files.LatentRaw)), info.Problems, info.Layers,
-                info.Heads, info.Latents, info.PromptTokens);
+            var latentCells = info.Layers * info.Heads * (info.Latents + 1) * (info.Latents + 3);
+            var latent = LatentAnalysis.OfMoments(Npy.Blocks(ctx.Input("extract", Phase1Files.LatentRaw), info.Problems, latentCells),
+                info.Problems, info.Layers, info.Heads, info.Latents, info.PromptTokens);
             Npy.Write(ctx.Output(Phase1Files.LatentAvg), [info.Layers, info.Heads, latent.Rows, latent.Columns], latent.Mean, half: false);
             ArtifactJson.Write(ctx.Output(Phase1Files.LatentStats), LatentReport.Stats(info.Model, latent, top));
         });

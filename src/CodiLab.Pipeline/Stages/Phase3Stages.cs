@@ -100,7 +100,7 @@ public static class Phase3Stages
     {
         using var loading = ctx.Environment.Progress.Start($"[{ctx.Experiment}] interventions: loading the model", 0, "");
         return ModelSetup.Load(ModelStage.FolderOf(ctx), ctx.Externals.TryGetValue("tokenizer", out var tok) ? tok.Path : null,
-            p.Model, ctx.Where("model.dtype"));
+            p.Model, ctx.Where("model.dtype"), cacheRoot: ctx.Environment.CacheRoot);
     }
 
     // The baseline, then each condition in plan order, with progress counted in conditions (those read back from the cache

@@ -45,10 +45,12 @@ public static class QuestionLensStages
         var kinds = tokens.Select(t => (IReadOnlyList<TokenKind>)[.. t.Kinds.Select(TokenKinds.Parse)]).ToList();
         var queries = Conventions.LatentRows(info.Latents);
         // Both arrays are streamed: the mass is summed over heads, and only each row's strongest key is kept.
-        var strongest = TopKeyKinds.Strongest(Npy.Blocks(ctx.Input("extract", Phase1Files.QuestionTopKeys))(), info.Problems,
-            info.Layers * info.Heads * queries.Length, QuestionTokens.TopK);
-        var summary = QuestionKindSummary.Build(Npy.Blocks(ctx.Input("extract", Phase1Files.QuestionKindMass))(),
-            info.Layers, info.Heads, queries, kinds) with
+        var rows = info.Layers * info.Heads * queries.Length;
+        var strongest = TopKeyKinds.Strongest(
+            Npy.Blocks(ctx.Input("extract", Phase1Files.QuestionTopKeys), info.Problems, rows * QuestionTokens.TopK)(), info.Problems, rows,
+            QuestionTokens.TopK);
+        var mass = Npy.Blocks(ctx.Input("extract", Phase1Files.QuestionKindMass), info.Problems, rows * TokenKinds.All.Length);
+        var summary = QuestionKindSummary.Build(mass(), info.Layers, info.Heads, queries, kinds) with
         {
             StrongestKey = TopKeyKinds.Build(strongest, info.Layers, info.Heads, queries, tokens),
         };

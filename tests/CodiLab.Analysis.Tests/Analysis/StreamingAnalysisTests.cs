@@ -34,6 +34,21 @@ public sealed class StreamingAnalysisTests
     }
 
     [Fact]
+    public void A_non_finite_value_only_touches_the_resamples_that_drew_it()
+    {
+        double[] values = [.. Values];
+        values[7] = double.PositiveInfinity;
+        var draws = Bootstrap.Draws(values.Length, 200, 4).ToArray();
+        var means = Resampling.Of(values.Length, 200, 4).Means(values);
+        for (int r = 0; r < draws.Length; r++)
+        {
+            if (draws[r].Contains(7)) Assert.Equal(double.PositiveInfinity, means[r]);
+            else Assert.Equal(draws[r].Average(i => values[i]), means[r], 12);
+        }
+        Assert.Contains(draws, d => !d.Contains(7));
+    }
+
+    [Fact]
     public void Column_means_of_a_table_equal_the_per_column_means_of_each_resample()
     {
         const int n = 45, columns = 37; // more columns than one vector block, and not a multiple of one

@@ -61,6 +61,11 @@ public sealed class NpyTests : IDisposable
             }
             Assert.Equal(values, seen);
         }
+        // Streamed with the shape its metadata gives: another shape is a corrupt file, said so before any row is read.
+        Assert.Equal(9, Npy.Blocks(path, 9, 4)().Sum(b => b.Count));
+        var wrong = Assert.Throws<CodiLabException>(() => Npy.Blocks(path, 10, 4));
+        Assert.Equal(ExitCodes.Corrupt, wrong.ExitCode);
+        Assert.Contains("holds 9 rows of 4 values where its metadata says 10 of 4", wrong.Message, StringComparison.Ordinal);
         using var reader = NpyReader.Open(path);
         Assert.Equal(9, reader.RowsPerBlock());        // 32 MB holds every row
         Assert.Equal(2, reader.RowsPerBlock(8 * 4));   // 32 bytes: two rows of four floats
