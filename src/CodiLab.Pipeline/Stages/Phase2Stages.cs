@@ -14,7 +14,7 @@ namespace CodiLab.Pipeline.Stages;
 public static class Phase2Stages
 {
     /// <summary>Per-head metrics.</summary>
-    public static Stage Heads() => Stage.Create("heads", "Phase2", 3, NameParameters.From, upstream: ["extract", "aggregate"],
+    public static Stage Heads() => Stage.Create("heads", "Phase2", 4, NameParameters.From, upstream: ["extract", "aggregate"],
         outputs: [.. Phase2Files.SeedCsv, Phase2Files.Findings, Phase2Files.LatentHeads, Phase2Files.Summary, Phase2Files.CanonicalSummary],
         execute: (ctx, p) =>
         {
