@@ -64,6 +64,13 @@ public sealed record BenchResult(
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public BenchHostState? HostState { get; init; }
 
+    /// <summary>
+    /// Prompt positions computed over prompt tokens: the batches are left-padded to their longest prompt, so a batch of
+    /// prompts of unequal length computes more positions than it has tokens (1 = no padding; attention grows with the square).
+    /// </summary>
+    [JsonPropertyName("padded_prompt_ratio")]
+    public double PaddedPromptRatio { get; init; }
+
     /// <summary>Peak resident memory after the model load, before any extraction (MiB).</summary>
     [JsonPropertyName("load_peak_host_memory_mb")]
     public double LoadPeakHostMemoryMb { get; init; }
@@ -176,7 +183,27 @@ public static partial class Bench
             null,
             DisposeScopeManager.Statistics.ThreadTotalLiveCount - liveBefore,
             HarnessInfo.Harness.Commit, "", Environment.MachineName, Environment.ProcessorCount,
-            DateTimeOffset.UtcNow.ToString("u", CultureInfo.InvariantCulture)) { HostState = state, Config = model.Loaded.Config };
+            DateTimeOffset.UtcNow.ToString("u", CultureInfo.InvariantCulture))
+        {
+            HostState = state, Config = model.Loaded.Config, PaddedPromptRatio = PaddedRatio(tokens, batch),
+        };
+    }
+
+    /// <summary>
+    /// Positions over tokens when prompts of these lengths run as the extraction driver batches them: shards of at least
+    /// <see cref="ExtractionDriver.ShardSize"/> (and four batches), each sorted by length and cut into batches.
+    /// </summary>
+    public static double PaddedRatio(IReadOnlyList<int> lengths, int batch)
+    {
+        var shard = Math.Max(ExtractionDriver.ShardSize, 4 * batch);
+        long positions = 0;
+        for (int start = 0; start < lengths.Count; start += shard)
+        {
+            var sorted = lengths.Skip(start).Take(shard).Order().ToList();
+            for (int b = 0; b < sorted.Count; b += batch)
+                positions += (long)Math.Min(batch, sorted.Count - b) * sorted.Skip(b).Take(batch).Max();
+        }
+        return lengths.Count == 0 ? 1 : Math.Round((double)positions / lengths.Sum(), 3);
     }
 
     private static BenchResult Describe(

@@ -51,6 +51,16 @@ public sealed class BenchTests : IDisposable
     }
 
     [Fact]
+    public void The_padding_ratio_counts_the_positions_a_left_padded_batch_computes()
+    {
+        // Sorted by length and cut into batches: [10, 20] and [30, 40] pad to 20 and 40 (120 positions for 100 tokens).
+        int[] lengths = [40, 10, 30, 20];
+        Assert.Equal(1.0, Bench.PaddedRatio(lengths, 1));
+        Assert.Equal(1.2, Bench.PaddedRatio(lengths, 2));
+        Assert.Equal(1.6, Bench.PaddedRatio(lengths, 4));
+    }
+
+    [Fact]
     public void A_sweep_times_every_pair_with_one_load_and_writes_them_all()
     {
         var env = Env();
