@@ -152,13 +152,40 @@ public sealed partial class CodiModel : IDisposable
         TraceBatch([new Prompt(question, inputIds)], maxNewTokens)[0];
 
     /// <summary>
-    /// Traces many prompts in batches of similar length (sorted by prompt length, so little padding), returning
+    /// Traces many prompts in batches of similar length (<see cref="Batches"/>: little padding), returning
     /// results in the given order; a batch that throws is retried one prompt at a time and a prompt that still
     /// fails gives null (its error goes to <paramref name="onError"/>).
     /// </summary>
     public IReadOnlyList<TraceResult?> TraceMany(
         IReadOnlyList<Prompt> prompts, int batchSize, int maxNewTokens, Action<Prompt, Exception>? onError = null) =>
         TraceMany(prompts, batchSize, maxNewTokens, [], onError);
+
+    /// <summary>Prompt positions a batch may compute per prompt token, at most (<see cref="Batches"/>).</summary>
+    public const double MaxPadding = 1.15;
+
+    /// <summary>
+    /// The batches <see cref="TraceMany(IReadOnlyList{Prompt}, int, int, Action{Prompt, Exception}?)"/> forms from prompts
+    /// of these lengths, as indices: sorted by length, then cut at <paramref name="batchSize"/> rows or earlier, where the
+    /// next prompt would make the left-padded batch compute more than <see cref="MaxPadding"/> positions per token. A
+    /// bigger batch size then never pads more than a smaller one would, so it is never slower for padding.
+    /// </summary>
+    public static IReadOnlyList<int[]> Batches(IReadOnlyList<int> lengths, int batchSize)
+    {
+        var order = Enumerable.Range(0, lengths.Count).OrderBy(i => lengths[i]).ToArray();
+        var batches = new List<int[]>();
+        for (int start = 0; start < order.Length;)
+        {
+            long tokens = lengths[order[start]];
+            var count = 1;
+            // Sorted ascending, so the next prompt is the longest: every row would pad to its length.
+            while (count < batchSize && start + count < order.Length
+                && (count + 1L) * lengths[order[start + count]] <= MaxPadding * (tokens + lengths[order[start + count]]))
+                tokens += lengths[order[start + count++]];
+            batches.Add(order[start..(start + count)]);
+            start += count;
+        }
+        return batches;
+    }
 
     /// <summary>
     /// <see cref="TraceMany(IReadOnlyList{Prompt}, int, int, Action{Prompt, Exception}?)"/> under interventions; per-row
@@ -169,10 +196,8 @@ public sealed partial class CodiModel : IDisposable
         Action<Prompt, Exception>? onError = null)
     {
         var results = new TraceResult?[prompts.Count];
-        var order = Enumerable.Range(0, prompts.Count).OrderBy(i => prompts[i].Ids.Count).ToArray();
-        for (int start = 0; start < order.Length; start += batchSize)
+        foreach (var chunk in Batches([.. prompts.Select(p => p.Ids.Count)], batchSize))
         {
-            var chunk = order.Skip(start).Take(batchSize).ToArray();
             try
             {
                 var traces = TraceBatch([.. chunk.Select(i => prompts[i])], maxNewTokens, InterventionRows.ForRows(interventions, chunk));

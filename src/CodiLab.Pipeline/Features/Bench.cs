@@ -191,7 +191,7 @@ public static partial class Bench
 
     /// <summary>
     /// Positions over tokens when prompts of these lengths run as the extraction driver batches them: shards of at least
-    /// <see cref="ExtractionDriver.ShardSize"/> (and four batches), each sorted by length and cut into batches.
+    /// <see cref="ExtractionDriver.ShardSize"/> (and four batches), each cut into <see cref="CodiModel.Batches"/>.
     /// </summary>
     public static double PaddedRatio(IReadOnlyList<int> lengths, int batch)
     {
@@ -199,9 +199,8 @@ public static partial class Bench
         long positions = 0;
         for (int start = 0; start < lengths.Count; start += shard)
         {
-            var sorted = lengths.Skip(start).Take(shard).Order().ToList();
-            for (int b = 0; b < sorted.Count; b += batch)
-                positions += (long)Math.Min(batch, sorted.Count - b) * sorted.Skip(b).Take(batch).Max();
+            int[] part = [.. lengths.Skip(start).Take(shard)];
+            foreach (var b in CodiModel.Batches(part, batch)) positions += (long)b.Length * b.Max(i => part[i]);
         }
         return lengths.Count == 0 ? 1 : Math.Round((double)positions / lengths.Sum(), 3);
     }

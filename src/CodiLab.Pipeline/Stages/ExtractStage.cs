@@ -19,7 +19,7 @@ namespace CodiLab.Pipeline.Stages;
 public static class ExtractStage
 {
     /// <summary>The stage for a spec.</summary>
-    public static Stage For(ExperimentSpec spec) => Stage.Create("extract", "Phase1", 2, ExtractParameters.From,
+    public static Stage For(ExperimentSpec spec) => Stage.Create("extract", "Phase1", 3, ExtractParameters.From,
         upstream: spec.Model.IsGenerated ? ["sample", "model"] : ["sample"],
         outputs: Outputs,
         execute: (ctx, p) => Execute(ctx, p, "sample", Phase1Files.Dataset), externals: ModelStage.Resolve);

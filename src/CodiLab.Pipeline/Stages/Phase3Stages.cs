@@ -63,7 +63,7 @@ public static class Phase3Stages
     }
 
     /// <summary>The baseline and every condition, problem by problem.</summary>
-    public static Stage Run(ExperimentSpec spec) => Stage.Create("interventions", "Phase3", 2, Phase3RunParameters.From,
+    public static Stage Run(ExperimentSpec spec) => Stage.Create("interventions", "Phase3", 3, Phase3RunParameters.From,
         upstream: spec.Model.IsGenerated ? ["interventions-sample", "heads", "model"] : ["interventions-sample", "heads"],
         outputs: [Phase3Files.Conditions, Phase3Files.Runs, Phase3Files.Problems], externals: ModelStage.Resolve, execute: Execute);
 

@@ -61,7 +61,7 @@ public static class Phase4Stages
     }
 
     /// <summary>The extract stage's code over the full set: the same model stage and arrays, its own cache entry and shards.</summary>
-    public static Stage Extract(ExperimentSpec spec) => Stage.Create("p4-extract", "Phase4", 1, ExtractParameters.From,
+    public static Stage Extract(ExperimentSpec spec) => Stage.Create("p4-extract", "Phase4", 2, ExtractParameters.From,
         upstream: spec.Model.IsGenerated ? ["p4-sample", "model"] : ["p4-sample"],
         outputs: ExtractStage.Outputs,
         execute: (ctx, p) => ExtractStage.Execute(ctx, p, "p4-sample", Phase4Files.Dataset), externals: ModelStage.Resolve);

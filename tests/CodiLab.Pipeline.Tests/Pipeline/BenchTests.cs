@@ -53,11 +53,16 @@ public sealed class BenchTests : IDisposable
     [Fact]
     public void The_padding_ratio_counts_the_positions_a_left_padded_batch_computes()
     {
-        // Sorted by length and cut into batches: [10, 20] and [30, 40] pad to 20 and 40 (120 positions for 100 tokens).
+        // Sorted by length, a batch is cut before a prompt that would make it compute more than 1.15 positions per token:
+        // [10, 20] would compute 40 for 30 tokens, [20, 30] 60 for 50; [30, 40] computes 80 for 70. So 110 positions for
+        // 100 tokens, at any batch size from 2 up; fixed batches of four would compute 160.
         int[] lengths = [40, 10, 30, 20];
+        Assert.Equal([[1], [3], [2, 0]], CodiLab.Models.Codi.CodiModel.Batches(lengths, 4));
         Assert.Equal(1.0, Bench.PaddedRatio(lengths, 1));
-        Assert.Equal(1.2, Bench.PaddedRatio(lengths, 2));
-        Assert.Equal(1.6, Bench.PaddedRatio(lengths, 4));
+        Assert.Equal(1.1, Bench.PaddedRatio(lengths, 2));
+        Assert.Equal(1.1, Bench.PaddedRatio(lengths, 4));
+        // Equal lengths fill whole batches.
+        Assert.Equal([[0, 1, 2], [3]], CodiLab.Models.Codi.CodiModel.Batches([5, 5, 5, 5], 3));
     }
 
     [Fact]
