@@ -98,21 +98,29 @@ public static class MergedWeights
         var (data, indexPath) = Paths(cache, key);
         var entries = new List<Entry>();
         long offset = 0;
-        var partial = data + ".partial";
-        using (var file = new FileStream(partial, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20))
+        var (partial, partialIndex) = (data + ".partial", indexPath + ".partial");
+        try
         {
-            foreach (var (name, p) in loaded.Network.named_parameters())
+            using (var file = new FileStream(partial, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20))
             {
-                using var values = p.detach().to_type(ScalarType.Float32).cpu().contiguous();
-                file.Write(values.bytes);
-                entries.Add(new Entry(name, p.shape, offset));
-                offset += p.numel();
+                foreach (var (name, p) in loaded.Network.named_parameters())
+                {
+                    using var values = p.detach().to_type(ScalarType.Float32).cpu().contiguous();
+                    file.Write(values.bytes);
+                    entries.Add(new Entry(name, p.shape, offset));
+                    offset += p.numel();
+                }
             }
+            File.WriteAllText(partialIndex, JsonSerializer.Serialize(new Index(Version, offset, entries, loaded.Keys, loaded.Notes)));
+            File.Move(partial, data, overwrite: true);
+            File.Move(partialIndex, indexPath, overwrite: true);
         }
-        File.WriteAllText(indexPath + ".partial",
-            JsonSerializer.Serialize(new Index(Version, offset, entries, loaded.Keys, loaded.Notes)));
-        File.Move(partial, data, overwrite: true);
-        File.Move(indexPath + ".partial", indexPath, overwrite: true);
+        finally
+        {
+            // A write that failed (a full disk) leaves nothing behind; one that succeeded has moved both files already.
+            File.Delete(partial);
+            File.Delete(partialIndex);
+        }
     }
 
     private static (string Data, string Index) Paths(string cache, string key) =>

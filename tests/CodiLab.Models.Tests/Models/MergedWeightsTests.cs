@@ -57,6 +57,22 @@ public sealed class MergedWeightsTests
         Assert.NotEqual(reference, Trace(other, dispose: false));
     }
 
+    [Fact]
+    public void A_cache_that_cannot_be_written_leaves_the_load_as_it_was_with_a_note()
+    {
+        TorchRuntime.Initialize();
+        using var folder = new TempFolder();
+        TinyModel.Write("gpt2", 42, folder.Path);
+        var cache = Path.Combine(folder.Path, "not-a-folder");
+        File.WriteAllText(cache, "a file where the cache folder would be");
+
+        using var model = CodiModel.Load(folder.Path, new CodiOptions(Load: new LoadOptions(MergedCache: cache, MergedCacheMinBytes: 0)));
+
+        Assert.Contains(model.Loaded.Notes, n => n.StartsWith("the merged-weights cache was not written", StringComparison.Ordinal));
+        Assert.Equal(Trace(CodiModel.Load(folder.Path)), Trace(model, dispose: false));
+        Assert.Equal("a file where the cache folder would be", File.ReadAllText(cache));
+    }
+
     // The attention rows, latent norms and answer of one trace, as text (exact float bits).
     private static string Trace(CodiModel model, bool dispose = true)
     {
