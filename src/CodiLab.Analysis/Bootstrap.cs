@@ -87,7 +87,7 @@ public static class Bootstrap
     public static Interval Mean(IReadOnlyList<double> perProblem)
     {
         double[] v = [.. perProblem.Where(x => !double.IsNaN(x))];
-        return v.Length == 0 ? new Interval(double.NaN, double.NaN, double.NaN) : Percentiles(InOrder(v) / v.Length, Resampling.Of(v.Length).Means(v));
+        return MeanOf(v);
     }
 
     /// <summary>Ratio of two per-problem sums (e.g. measured / uniform expectation) with its interval.</summary>
@@ -104,12 +104,11 @@ public static class Bootstrap
     }
 
     /// <summary>B − A on the same problems: one draw of indices serves both sides (paired).</summary>
-    public static Interval PairedDelta(IReadOnlyList<double> a, IReadOnlyList<double> b)
-    {
-        double[] delta = [.. a.Select((x, i) => b[i] - x)];
-        return delta.Length == 0 ? new Interval(double.NaN, double.NaN, double.NaN)
-            : Percentiles(InOrder(delta) / delta.Length, Resampling.Of(delta.Length).Means(delta));
-    }
+    public static Interval PairedDelta(IReadOnlyList<double> a, IReadOnlyList<double> b) => MeanOf([.. a.Select((x, i) => b[i] - x)]);
+
+    // The mean of the values (every one counted) with its interval; no values, no interval.
+    private static Interval MeanOf(double[] values) => values.Length == 0 ? new Interval(double.NaN, double.NaN, double.NaN)
+        : Percentiles(InOrder(values) / values.Length, Resampling.Of(values.Length).Means(values));
 
     /// <summary>B − A on different problems: each side resampled on its own (same seed stream, interleaved).</summary>
     public static Interval UnpairedDelta(IReadOnlyList<double> a, IReadOnlyList<double> b)

@@ -169,7 +169,7 @@ public sealed class LatentAnalysis
                 {
                     var at = (long)n * cells + (lh * Rows + a) * Columns;
                     double v = raw[at + column], p0 = raw[at + P0];
-                    if (float.IsNaN((float)v)) continue;
+                    if (double.IsNaN(v)) continue;
                     var visible = PromptTokens[n] + a;
                     if (term != Term.UniformRatio && !(p0 < 1)) continue;
                     sum += term switch
@@ -250,22 +250,8 @@ public sealed class LatentAnalysis
         }
     }
 
-    /// <summary>
-    /// α of a key per problem and head, [N][L·H] (an empty row for a failed problem): the mean of A[z_a → key] over
-    /// the latent queries that see it; without self, z_b's own row is left out (z_K then has no query: NaN).
-    /// </summary>
-    public double[][] AlphaByProblemHead(int column, bool withSelf)
-    {
-        var result = new double[N][];
-        for (int n = 0; n < N; n++)
-        {
-            if (Failed(n)) { result[n] = []; continue; }
-            AlphasOf(n, column, withSelf, result[n] = new double[Layers * Heads]);
-        }
-        return result;
-    }
-
-    // One problem's α of a key for every head.
+    // One problem's α of a key for every head: the mean of A[z_a → key] over the latent queries that see it; without self,
+    // z_b's own row is left out (z_K then has no query: NaN).
     private void AlphasOf(int n, int column, bool withSelf, double[] into)
     {
         var (first, raw) = (column >= Z(1) ? column - 2 + (withSelf ? 0 : 1) : 1, Values);

@@ -151,15 +151,14 @@ public static class LatentEvidenceBuilder
             for (int h = 0; h < lh; h++)
                 for (int c = 0; c < cells.Count; c++) mean[h * cells.Count + c] += a.Raw(n, h, cells[c].Row, cells[c].Col);
         for (int c = 0; c < mean.Length; c++) mean[c] /= ok.Length;
-        var point = new double[lh];
-        for (int h = 0; h < lh; h++) point[h] = mean.AsSpan(h * cells.Count, cells.Count).ToArray().Max();
+        var point = HeadRanks.MaxPerHead(mean, lh, cells.Count);
         var order = Enumerable.Range(0, lh).OrderByDescending(h => point[h]).Take(top).ToArray();
         var resampled = Resampling.Of(ok.Length, Bootstrap.RankResamples).ColumnMeans(lh * cells.Count, (i, row) =>
         {
             for (int h = 0; h < lh; h++)
                 for (int c = 0; c < cells.Count; c++) row[h * cells.Count + c] = a.Raw(ok[i], h, cells[c].Row, cells[c].Col);
         });
-        double[][] scores = [.. resampled.Select(m => Enumerable.Range(0, lh).Select(h => m.AsSpan(h * cells.Count, cells.Count).ToArray().Max()).ToArray())];
+        double[][] scores = [.. resampled.Select(m => HeadRanks.MaxPerHead(m, lh, cells.Count))];
         return HeadRanks.Of(point, order, scores, h =>
         {
             var m = mean.AsSpan(h * cells.Count, cells.Count).ToArray();

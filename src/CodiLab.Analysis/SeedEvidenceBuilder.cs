@@ -113,21 +113,16 @@ public static class SeedEvidenceBuilder
                 if (raw[(long)n * lh * Cells + c] is var v && v != 0) (mean[c], nonzero[c % Cells]) = (mean[c] + v, true);
         for (int c = 0; c < mean.Length; c++) mean[c] /= ok.Length; // no problem: NaN, as a mean of nothing is
         int[] live = [.. Enumerable.Range(0, Cells).Where(c => nonzero[c])];
-        double Max(ReadOnlySpan<double> cells)
-        {
-            var max = live.Length < Cells ? 0.0 : double.NegativeInfinity;
-            foreach (var v in cells) max = Math.Max(max, v);
-            return max;
-        }
-        var point = new double[lh];
-        for (int h = 0; h < lh; h++) point[h] = mean.AsSpan(h * Cells, Cells).ToArray().Max();
+        var point = HeadRanks.MaxPerHead(mean, lh, Cells);
         var resampled = ok.Length == 0 ? [] : Resampling.Of(ok.Length, Bootstrap.RankResamples).ColumnMeans(lh * live.Length, (i, row) =>
         {
             var at = (long)ok[i] * lh * Cells;
             for (int h = 0; h < lh; h++)
                 for (int c = 0; c < live.Length; c++) row[h * live.Length + c] = raw[at + h * Cells + live[c]];
         });
-        double[][] scores = [.. resampled.Select(m => Enumerable.Range(0, lh).Select(h => Max(m.AsSpan(h * live.Length, live.Length))).ToArray())];
+        // A left-out cell's mean is 0 in every resample: the head's maximum is never below it.
+        var floor = live.Length < Cells ? 0 : double.NegativeInfinity;
+        double[][] scores = [.. resampled.Select(m => HeadRanks.MaxPerHead(m, lh, live.Length, floor))];
         var order = top.Select(t => t.Layer * heads + t.Head).ToArray();
         return HeadRanks.Of(point, order, scores, h =>
         {
@@ -141,6 +136,21 @@ public static class SeedEvidenceBuilder
 /// <summary>Rank intervals of chosen heads, shared by the seed and latent top-heads tables.</summary>
 public static class HeadRanks
 {
+    /// <summary>
+    /// Each head's largest value in a [<paramref name="heads"/> × <paramref name="width"/>] row of values (never below
+    /// <paramref name="floor"/>; NaN when one of its values is); a head of no cells gets the floor.
+    /// </summary>
+    public static double[] MaxPerHead(double[] values, int heads, int width, double floor = double.NegativeInfinity)
+    {
+        var max = new double[heads];
+        for (int h = 0; h < heads; h++)
+        {
+            max[h] = floor;
+            for (int c = 0; c < width; c++) max[h] = Math.Max(max[h], values[h * width + c]);
+        }
+        return max;
+    }
+
     /// <summary>
     /// For each head in <paramref name="order"/>: its argmax cell, its score's interval and its rank's interval
     /// (1 + the number of heads scoring strictly higher, so ties share a rank), re-ranking every head in each of

@@ -81,13 +81,7 @@ public static partial class Npy
     /// </summary>
     public static Func<IEnumerable<(long First, int Count, float[] Values)>> Blocks(string path, long rows, long rowCells)
     {
-        using (var reader = NpyReader.Open(path))
-        {
-            if (reader.Rows != rows || reader.RowCells != rowCells)
-                throw new CodiLabException(
-                    $"{Path.GetFileName(path)} holds {reader.Rows} rows of {reader.RowCells} values where its metadata says {rows} of {rowCells}.",
-                    path, "run 'codilab verify', then run the stage that wrote it again.", ExitCodes.Corrupt);
-        }
+        using (var reader = NpyReader.Open(path)) reader.Expect(rows, rowCells);
         return Blocks(path);
     }
 

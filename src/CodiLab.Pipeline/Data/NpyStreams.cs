@@ -146,6 +146,18 @@ public sealed class NpyReader : IDisposable
     }
 
     /// <summary>
+    /// Refuses a file that does not hold <paramref name="rows"/> rows of <paramref name="rowCells"/> values each (what its
+    /// metadata says), before anything is read from it: a corrupt file, with exit 5.
+    /// </summary>
+    public void Expect(long rows, long rowCells)
+    {
+        if (Rows != rows || RowCells != rowCells)
+            throw new CodiLabException(
+                $"{Path.GetFileName(_path)} holds {Rows} rows of {RowCells} values where its metadata says {rows} of {rowCells}.",
+                _path, "run 'codilab verify', then run the stage that wrote it again.", ExitCodes.Corrupt);
+    }
+
+    /// <summary>
     /// How many rows make a block of about <paramref name="bytes"/> (as floats; at least one row): the size a streaming pass
     /// reads at a time, small enough to stay out of the way and large enough that each read is long.
     /// </summary>

@@ -41,6 +41,9 @@ public sealed class ExtractionDriver(
     /// <summary>Problems per shard at least (a shard holds whole batches, sorted by length inside).</summary>
     public const int ShardSize = 64;
 
+    /// <summary>Problems per shard at this batch size: <see cref="ShardSize"/>, and at least four batches.</summary>
+    public static int ShardSizeFor(int batch) => Math.Max(ShardSize, 4 * batch);
+
     private readonly IReadOnlyList<ExtractArray> _arrays = arrays ?? ExtractArrays.All;
     private readonly ModelShape _shape = new(model.Loaded.Config.Layers, model.Loaded.Config.Heads, model.NumLatent);
 
@@ -88,7 +91,7 @@ public sealed class ExtractionDriver(
         if (scratch is not null) Directory.CreateDirectory(scratch);
         var resumed = 0;
         Progress(0, problems.Count, 0);
-        var shardSize = Math.Max(ShardSize, 4 * batch);
+        var shardSize = ShardSizeFor(batch);
         for (int start = 0; start < problems.Count; start += shardSize)
         {
             var count = Math.Min(shardSize, problems.Count - start);

@@ -190,12 +190,12 @@ public static partial class Bench
     }
 
     /// <summary>
-    /// Positions over tokens when prompts of these lengths run as the extraction driver batches them: shards of at least
-    /// <see cref="ExtractionDriver.ShardSize"/> (and four batches), each cut into <see cref="CodiModel.Batches"/>.
+    /// Positions over tokens when prompts of these lengths run as the extraction driver batches them: shards of
+    /// <see cref="ExtractionDriver.ShardSizeFor"/>, each cut into <see cref="CodiModel.Batches"/>.
     /// </summary>
     public static double PaddedRatio(IReadOnlyList<int> lengths, int batch)
     {
-        var shard = Math.Max(ExtractionDriver.ShardSize, 4 * batch);
+        var shard = ExtractionDriver.ShardSizeFor(batch);
         long positions = 0;
         for (int start = 0; start < lengths.Count; start += shard)
         {

@@ -124,9 +124,8 @@ public static class Phase4Stages
     {
         using var seed = NpyReader.Open(ctx.Input("p4-extract", Phase1Files.SeedRaw));
         using var latent = NpyReader.Open(ctx.Input("p4-extract", Phase1Files.LatentRaw));
-        if (seed.Rows != info.Problems || seed.RowCells != shape.SeedCells || latent.Rows != info.Problems || latent.RowCells != shape.LatentCells)
-            throw new CodiLabException("the Phase 4 arrays do not match their metadata's shape.", ctx.Input("p4-extract", Phase1Files.Metadata),
-                "run 'codilab verify', then run p4-extract again.", ExitCodes.Corrupt);
+        seed.Expect(info.Problems, shape.SeedCells);
+        latent.Expect(info.Problems, shape.LatentCells);
         var acc = new Phase4Accumulator(shape, info.Problems, members.ToHashSet());
         const int block = 64;
         var (s, l) = (new float[block * shape.SeedCells], new float[block * shape.LatentCells]);
